@@ -1,0 +1,442 @@
+"""Scenario files: TOML data (never executed), validated against a schema, with ``extends`` inheritance.
+
+A scenario says what the planner controls or assumes: the run's span, seed and replicates, the lithium
+carbonate price path, national demand, policy levers and parameter overrides. ``load_scenario`` returns a
+frozen `Scenario` or raises `InputError` naming the file, the dotted key and what is allowed.
+
+Months are ``"YYYY-MM"`` strings. Runs start in January 2022 (the firm registry and the base year of the
+constant-price accounts are anchored there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import InputError
+from sim.params import ModelParams, build_params, load_param_file
+
+MODEL_START = (2022, 1)
+MAX_END_YEAR = 2050
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_index(text: str) -> int:
+    """Months since January 2022 for a ``YYYY-MM`` string (raises ValueError if malformed)."""
+    m = _MONTH_RE.match(text)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(text)
+    return (int(m.group(1)) - MODEL_START[0]) * 12 + int(m.group(2)) - MODEL_START[1]
+
+
+def month_label(index: int) -> str:
+    year, month = divmod(index + MODEL_START[1] - 1, 12)
+    return f"{MODEL_START[0] + year:04d}-{month + 1:02d}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# schema: each leaf is (kind, low, high, help); tables are dicts; "*" matches any key (years, months, names)
+# ---------------------------------------------------------------------------------------------------------
+NUM = "number"
+INT = "integer"
+STR = "string"
+MONTH = "month"
+YEAR_KEY = "year"  # a table keyed by year, values numbers in range
+
+
+@dataclass(frozen=True)
+class Leaf:
+    kind: str
+    low: float = -math.inf
+    high: float = math.inf
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class YearTable:
+    """A table keyed by calendar years, e.g. ``{ 2022 = 750, 2023 = 940 }``."""
+
+    low: float
+    high: float
+    help: str
+
+
+@dataclass(frozen=True)
+class MonthTable:
+    """A table keyed by ``YYYY-MM`` months, in increasing order."""
+
+    low: float
+    high: float
+    help: str
+
+
+def _series(unit: str, low: float, high: float, growth: bool = True) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "unit": Leaf(STR, help=f"informative; must be '{unit}'", choices=(unit,)),
+        "levels": YearTable(low, high, f"{unit} by year"),
+    }
+    if growth:
+        spec["growth"] = YearTable(-0.9, 2.0, "growth per year (fraction) from that year on")
+    return spec
+
+
+SCHEMA: dict[str, Any] = {
+    "name": Leaf(STR, help="a short identifier (letters, digits, _ or -)"),
+    "description": Leaf(STR),
+    "extends": Leaf(STR, help="path of a parent scenario, relative to this file"),
+    "start": Leaf(MONTH, help="must be 2022-01 (runs start in the base year)"),
+    "end": Leaf(MONTH, help=f"the last month, from 2023-12 to {MAX_END_YEAR}-12"),
+    "seed": Leaf(INT, 0, 2**63 - 1, "master seed; replicate seeds are spawned from it"),
+    "replicates": Leaf(INT, 1, 100000, "number of Monte Carlo replicates"),
+    "parameter_file": Leaf(STR, help="parameter file (TOML), relative to the project root or this file"),
+    "carbonate_price": {
+        "unit": Leaf(STR, help="must be 'yuan/t'", choices=("yuan/t",)),
+        "points": MonthTable(1000.0, 2_000_000.0, "battery-grade lithium carbonate price, yuan/t"),
+        "after": Leaf(STR, help="continuation after the last point", choices=("flat", "growth", "revert")),
+        "growth_rate": Leaf(NUM, -0.5, 1.0, "per year, when after = 'growth'"),
+        "revert_level": Leaf(NUM, 1000.0, 2_000_000.0, "yuan/t, when after = 'revert'"),
+        "revert_half_life_months": Leaf(NUM, 0.5, 600.0, "months, when after = 'revert'"),
+        "volatility": Leaf(NUM, 0.0, 0.5, "monthly log standard deviation of price shocks"),
+        "persistence": Leaf(NUM, 0.0, 0.999, "AR(1) coefficient of the log price shock"),
+        "shocks_from": Leaf(MONTH, help="first month with shocks (history before it is taken as known)"),
+    },
+    "demand": {
+        "battery": _series("GWh/yr", 0.0, 1e6),
+        "lfp_share": _series("fraction", 0.0, 1.0, growth=False),
+        "non_lfp_lithium": _series("t LCE/yr", 0.0, 1e8),
+    },
+    "policy": {},
+    "parameters": {},  # checked against ModelParams
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Series are resolved to monthly arrays by the model (see `monthly_inputs`)."""
+
+    name: str
+    description: str
+    end_month: int
+    seed: int
+    replicates: int
+    carbonate_points: tuple[tuple[int, float], ...]
+    price_after: str
+    price_growth_rate: float
+    price_revert_level: float
+    price_revert_half_life: float
+    volatility: float
+    persistence: float
+    shocks_from: int
+    battery_levels: dict[int, float]
+    battery_growth: dict[int, float]
+    lfp_share_levels: dict[int, float]
+    non_lfp_levels: dict[int, float]
+    non_lfp_growth: dict[int, float]
+    policy: dict[str, Any] = field(default_factory=dict)
+    params: ModelParams = field(default_factory=ModelParams)
+    parameter_file: str | None = None
+    parameter_file_sha256: str | None = None
+    source: str | None = None
+    source_sha256: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_months(self) -> int:
+        return self.end_month + 1
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(MODEL_START[0], MODEL_START[0] + self.n_months // 12 + (self.n_months % 12 > 0)))
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A copy with fields replaced (for the Python API: seeds, replicates, parameters)."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+    # -- monthly inputs -----------------------------------------------------------------------------------
+    def price_path(self) -> np.ndarray:
+        """Carbonate price path without shocks, yuan/t, one value per month."""
+        months = np.arange(self.n_months, dtype=float)
+        xs = np.array([m for m, _ in self.carbonate_points], dtype=float)
+        ys = np.array([p for _, p in self.carbonate_points], dtype=float)
+        path = np.interp(months, xs, ys)
+        tail = months > xs[-1]
+        dt = months[tail] - xs[-1]
+        last = ys[-1]
+        if self.price_after == "growth":
+            path[tail] = last * (1.0 + self.price_growth_rate) ** (dt / 12.0)
+        elif self.price_after == "revert":
+            decay = 0.5 ** (dt / self.price_revert_half_life)
+            path[tail] = self.price_revert_level + (last - self.price_revert_level) * decay
+        return path
+
+    def annual_series(self, levels: dict[int, float], growth: dict[int, float], interpolate: bool) -> np.ndarray:
+        """Annual values for every run year from levels and growth rates (see module docs)."""
+        years = self.years
+        out = np.empty(len(years))
+        known = sorted(levels)
+        for i, year in enumerate(years):
+            if year in levels:
+                out[i] = levels[year]
+            elif year < known[0]:
+                out[i] = levels[known[0]]
+            elif interpolate and year < known[-1]:
+                out[i] = np.interp(year, known, [levels[k] for k in known])
+            else:
+                rates = [g for y, g in sorted(growth.items()) if y <= year]
+                out[i] = out[i - 1] * (1.0 + (rates[-1] if rates else 0.0))
+        return out
+
+    def monthly_demand(self) -> dict[str, np.ndarray]:
+        """National demand drivers per month: battery GWh, LFP share, non-LFP lithium t LCE."""
+        month_year = np.arange(self.n_months) // 12
+        battery = self.annual_series(self.battery_levels, self.battery_growth, interpolate=False)
+        share = self.annual_series(self.lfp_share_levels, {}, interpolate=True)
+        non_lfp = self.annual_series(self.non_lfp_levels, self.non_lfp_growth, interpolate=False)
+        return {
+            "battery_gwh": battery[month_year] / 12.0,
+            "lfp_share": share[month_year],
+            "non_lfp_lce": non_lfp[month_year] / 12.0,
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------------------------------------
+def _read_toml(path: Path, chain: list[Path]) -> dict[str, Any]:
+    if path in chain:
+        cycle = " -> ".join(p.name for p in [*chain, path])
+        raise InputError(f"'extends' forms a cycle: {cycle}", file=str(chain[-1]), key="extends")
+    if not path.is_file():
+        where = {"file": str(chain[-1]), "key": "extends"} if chain else {"file": str(path)}
+        raise InputError(f"scenario file {path} does not exist", **where)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"not valid TOML: {err}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(path)) from None
+    _check_keys(data, SCHEMA, str(path), "")
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    base = _read_toml((path.parent / parent).resolve(), [*chain, path])
+    merged = _merge(base, data)
+    merged.pop("extends", None)
+    return merged
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Child overrides parent; tables merge key by key, except year/month tables and lists, which replace."""
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in _REPLACE_WHOLE:
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# tables whose entries describe one path: a child's table replaces the parent's rather than merging into it
+_REPLACE_WHOLE = {"points", "levels", "growth", "projects"}
+
+
+def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: str) -> None:
+    """Reject unknown keys and wrong types, recursively (ranges are checked after merging)."""
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if prefix == "" and key == "parameters" or prefix == "" and key == "policy" and not spec["policy"]:
+            if not isinstance(value, dict):
+                raise InputError("must be a table", file=file, key=dotted)
+            if key == "policy" and value:
+                raise InputError(
+                    "no policy levers are defined in this version; remove the [policy] table", file=file,
+                    key=f"policy.{next(iter(value))}",
+                )
+            continue
+        if key not in spec:
+            allowed = ", ".join(sorted(spec)) or "(none)"
+            raise InputError(f"unknown key '{key}'; allowed here: {allowed}", file=file, key=dotted)
+        rule = spec[key]
+        if isinstance(rule, dict):
+            if not isinstance(value, dict):
+                raise InputError("must be a table", file=file, key=dotted)
+            _check_keys(value, rule, file, dotted + ".")
+        elif isinstance(rule, YearTable | MonthTable):
+            _check_table(value, rule, file, dotted)
+        else:
+            _check_leaf(value, rule, file, dotted)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_leaf(value: Any, rule: Leaf, file: str, key: str) -> None:
+    if rule.kind in (NUM, INT):
+        if rule.kind == INT and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InputError(f"must be an integer in [{rule.low:g}, {rule.high:g}]", file=file, key=key)
+        if not _is_number(value):
+            raise InputError(f"must be a number in [{rule.low:g}, {rule.high:g}] ({rule.help})", file=file, key=key)
+        if not rule.low <= value <= rule.high:
+            raise InputError(
+                f"{value!r} is out of range; allowed [{rule.low:g}, {rule.high:g}] ({rule.help})", file=file, key=key
+            )
+    elif rule.kind == STR:
+        if not isinstance(value, str):
+            raise InputError(f"must be a string ({rule.help})", file=file, key=key)
+        if rule.choices and value not in rule.choices:
+            raise InputError(f"'{value}' is not allowed; choose one of {', '.join(rule.choices)}", file=file, key=key)
+    elif rule.kind == MONTH:
+        if not isinstance(value, str):
+            raise InputError("must be a month string 'YYYY-MM'", file=file, key=key)
+        try:
+            month_index(value)
+        except ValueError:
+            raise InputError(f"'{value}' is not a month; write 'YYYY-MM'", file=file, key=key) from None
+
+
+def _check_table(value: Any, rule: YearTable | MonthTable, file: str, key: str) -> None:
+    if not isinstance(value, dict) or not value:
+        raise InputError(f"must be a non-empty table ({rule.help})", file=file, key=key)
+    previous = None
+    for k, v in value.items():
+        sub = f"{key}.{k}"
+        if isinstance(rule, YearTable):
+            if not re.fullmatch(r"\d{4}", k) or not MODEL_START[0] - 1 <= int(k) <= MAX_END_YEAR:
+                raise InputError(f"'{k}' is not a year from 2021 to {MAX_END_YEAR}", file=file, key=sub)
+            order = int(k)
+        else:
+            try:
+                order = month_index(k)
+            except ValueError:
+                raise InputError(f"'{k}' is not a month; write \"YYYY-MM\"", file=file, key=sub) from None
+        if previous is not None and order <= previous:
+            raise InputError("keys must be in increasing order (months/years out of order)", file=file, key=sub)
+        previous = order
+        if not _is_number(v):
+            raise InputError(f"must be a number ({rule.help})", file=file, key=sub)
+        if not rule.low <= v <= rule.high:
+            raise InputError(
+                f"{v!r} is out of range; allowed [{rule.low:g}, {rule.high:g}] ({rule.help})", file=file, key=sub
+            )
+
+
+def _require(data: dict[str, Any], dotted: str, file: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise InputError("is required", file=file, key=dotted)
+        node = node[part]
+    return node
+
+
+def _years(table: dict[str, float]) -> dict[int, float]:
+    return {int(k): float(v) for k, v in table.items()}
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def default_parameter_file() -> Path:
+    """The calibrated parameters when present, else the hand-set ones."""
+    root = project_root() / "calibration"
+    calibrated = root / "calibrated.toml"
+    return calibrated if calibrated.is_file() else root / "parameters.toml"
+
+
+def load_scenario(path: str | Path, parameter_file: str | Path | None = None) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file.
+
+    Args:
+        path: the scenario TOML.
+        parameter_file: overrides the scenario's ``parameter_file`` and the default
+            (``calibration/calibrated.toml`` if present, else ``calibration/parameters.toml``).
+
+    Raises:
+        InputError: naming the file, the key and what is allowed.
+    """
+    path = Path(path).resolve()
+    data = _read_toml(path, [])
+    file = str(path)
+
+    name = _require(data, "name", file)
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+        raise InputError(f"'{name}' is not allowed; use letters, digits, '_' or '-'", file=file, key="name")
+    start = month_index(_require(data, "start", file))
+    if start != 0:
+        raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
+    end = month_index(_require(data, "end", file))
+    if not 23 <= end <= (MAX_END_YEAR - MODEL_START[0]) * 12 + 11 or end % 12 != 11:
+        raise InputError(f"end must be a December from 2023-12 to {MAX_END_YEAR}-12", file=file, key="end")
+
+    cp = _require(data, "carbonate_price", file)
+    points = [(month_index(k), float(v)) for k, v in _require(data, "carbonate_price.points", file).items()]
+    if points[0][0] > 0:
+        raise InputError("the first price point must be at or before 2022-01", file=file, key="carbonate_price.points")
+    if points[-1][0] > end:
+        raise InputError("price points must lie within the run (start to end)", file=file,
+                         key=f"carbonate_price.points.{month_label(points[-1][0])}")
+    after = cp.get("after", "flat")
+    if after == "growth" and "growth_rate" not in cp:
+        raise InputError("after = 'growth' needs growth_rate", file=file, key="carbonate_price.growth_rate")
+    if after == "revert":
+        for k in ("revert_level", "revert_half_life_months"):
+            if k not in cp:
+                raise InputError(f"after = 'revert' needs {k}", file=file, key=f"carbonate_price.{k}")
+    shocks_from = month_index(cp.get("shocks_from", month_label(points[-1][0] + 1)))
+
+    demand = _require(data, "demand", file)
+    for series in ("battery", "lfp_share", "non_lfp_lithium"):
+        levels = _require(data, f"demand.{series}.levels", file)
+        if int(next(iter(levels))) > MODEL_START[0]:
+            raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
+
+    if parameter_file is None and "parameter_file" in data:
+        candidate = project_root() / data["parameter_file"]
+        parameter_file = candidate if candidate.is_file() else path.parent / data["parameter_file"]
+    pfile = Path(parameter_file) if parameter_file else default_parameter_file()
+    if pfile.is_file() or parameter_file is not None:
+        params, _ = load_param_file(pfile)
+        pfile_str, pfile_hash = str(pfile), hashlib.sha256(pfile.read_bytes()).hexdigest()
+    else:
+        params, pfile_str, pfile_hash = ModelParams(), None, None
+    params = build_params(data.get("parameters", {}), f"{file} [parameters]", base=params)
+
+    return Scenario(
+        name=name,
+        description=data.get("description", ""),
+        end_month=end,
+        seed=int(data.get("seed", 0)),
+        replicates=int(data.get("replicates", 1)),
+        carbonate_points=tuple(points),
+        price_after=after,
+        price_growth_rate=float(cp.get("growth_rate", 0.0)),
+        price_revert_level=float(cp.get("revert_level", points[-1][1])),
+        price_revert_half_life=float(cp.get("revert_half_life_months", 12.0)),
+        volatility=float(cp.get("volatility", 0.0)),
+        persistence=float(cp.get("persistence", 0.9)),
+        shocks_from=shocks_from,
+        battery_levels=_years(demand["battery"]["levels"]),
+        battery_growth=_years(demand["battery"].get("growth", {})),
+        lfp_share_levels=_years(demand["lfp_share"]["levels"]),
+        non_lfp_levels=_years(demand["non_lfp_lithium"]["levels"]),
+        non_lfp_growth=_years(demand["non_lfp_lithium"].get("growth", {})),
+        policy=dict(data.get("policy", {})),
+        params=params,
+        parameter_file=pfile_str,
+        parameter_file_sha256=pfile_hash,
+        source=file,
+        source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        raw=data,
+    )
