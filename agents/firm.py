@@ -192,6 +192,7 @@ class SaltMaker(Firm):
         spodumene off the salt price net of conversion.
         """
         bought = params.feedstock_share * max(carbonate_price - params.conversion_allowance, 0.0)
+        bought = bought * np.where(book.suining, 1.0 - params.suining_feedstock_discount, 1.0)
         return np.where(book.owns_feedstock, book.own_feedstock_cost, bought)
 
 

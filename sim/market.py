@@ -38,7 +38,8 @@ def allocate(demand: float, offers: np.ndarray, weights: np.ndarray) -> np.ndarr
     """Split ``demand`` among firms in proportion to ``weights``, each capped at its offer.
 
     Exact water-filling: q_i = min(offer_i, lam x w_i) with lam chosen so that sum q = min(demand, sum offers).
-    Overflow from capped firms goes to the others in proportion to their weights. O(n log n).
+    Overflow from capped firms goes to the others in proportion to their weights. Firms offering something
+    with a weight that underflowed to zero take what is left, in proportion to their offers. O(n log n).
     """
     offers = np.asarray(offers, dtype=float)
     supply = offers.sum()
@@ -46,17 +47,27 @@ def allocate(demand: float, offers: np.ndarray, weights: np.ndarray) -> np.ndarr
         return offers.copy()
     if demand <= 0.0:
         return np.zeros_like(offers)
-    pos = weights > 0
-    ratio = np.full(offers.shape, np.inf)
-    ratio[pos] = offers[pos] / weights[pos]
+    pos = (weights > 0) & (offers > 0)
+    q = np.zeros_like(offers)
+    q[pos] = _waterfill(demand, offers[pos], weights[pos])
+    rest = demand - q.sum()
+    spare = (offers > 0) & ~pos
+    if rest > 0 and spare.any():
+        spare_supply = offers[spare].sum()
+        q[spare] = offers[spare] if rest >= spare_supply else offers[spare] * (rest / spare_supply)
+    return q
+
+
+def _waterfill(demand: float, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Water-filling for strictly positive weights and offers."""
+    if demand >= offers.sum():
+        return offers.copy()
+    ratio = offers / weights
     order = np.argsort(ratio, kind="stable")
-    r = ratio[order]
-    o = offers[order]
-    w = np.where(pos[order], weights[order], 0.0)
-    capped_offer = np.concatenate([[0.0], np.cumsum(o)[:-1]])  # offers of the k cheapest-to-fill firms
-    free_weight = w.sum() - np.concatenate([[0.0], np.cumsum(w)[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lam = (demand - capped_offer) / free_weight
+    r, o, w = ratio[order], offers[order], weights[order]
+    capped_offer = np.concatenate([[0.0], np.cumsum(o)[:-1]])  # offers of the k first-filled firms
+    free_weight = np.cumsum(w[::-1])[::-1]  # sum of w[k:], summed from the small end for accuracy
+    lam = (demand - capped_offer) / free_weight
     # k firms capped is consistent when lam_k <= r_k (the k-th firm, 0-based, is not capped)
     k = int(np.argmax(lam <= r))
     q_sorted = np.where(np.arange(len(o)) < k, o, np.minimum(o, lam[k] * w))

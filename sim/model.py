@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import mesa
 import numpy as np
+from scipy import special
 
 from agents.firm import FIRM_TYPES, SEGMENTS, Firm, FirmBook, SaltMaker
 from sim import market
@@ -34,6 +35,16 @@ RECORDED = ("output", "output_value", "intermediate", "value_added", "wages", "d
             "surcharges", "profit", "income_tax", "employment")
 DEBT_SHARE_OF_NEW_PLANT = 0.6
 ENTRY_EXCESS_CAP = 0.3  # excess return (1/yr) beyond which entry no longer quickens  # registry and pre-2022 pipeline plants: share of capex financed by loans
+
+
+def stratified_lognormal(rng: np.random.Generator, n: int, sd: float) -> np.ndarray:
+    """n draws of a mean-one lognormal, one from each of n equal-probability strata, in random order.
+
+    The population keeps the distribution's spread but a small one no longer depends on a lucky draw:
+    the variance of Suining's emergent shares across seeds comes from the model, not the sampling.
+    """
+    u = (rng.permutation(n) + rng.random(n)) / n
+    return np.exp(-sd * sd / 2 + sd * special.ndtri(u))
 
 
 @dataclass
@@ -146,18 +157,17 @@ class LithiumModel(mesa.Model):
                 return sum(f.capacity_at(month) for f in firms)
 
             n = p.seg("synthetic_firms", seg)
-            sizes = rng.lognormal(0.0, p.firm_size_sd, n)
+            sizes = stratified_lognormal(rng, n, p.firm_size_sd)
             start_capacity = max(cap[2021] - suining_capacity(0), 0.0)
             capacity = sizes / sizes.sum() * start_capacity
-            sd = p.cost_dispersion
-            cost_draw = rng.lognormal(-sd * sd / 2, sd, n)
-            energy_draw = rng.lognormal(-sd * sd / 2, sd, n)
+            cost_draw = stratified_lognormal(rng, n, p.cost_dispersion)
+            energy_draw = stratified_lognormal(rng, n, p.cost_dispersion)
             owns = np.zeros(n, dtype=bool)
             own_cost = np.full(n, np.nan)
             if seg == "lithium_salt":
-                owns = rng.random(n) < p.integrated_share
-                s = p.own_feedstock_cost_sd
-                own_cost = np.where(owns, p.own_feedstock_cost_mean * rng.lognormal(-s * s / 2, s, n), np.nan)
+                owns = rng.permutation(n) < round(p.integrated_share * n)
+                own_cost = np.where(owns, p.own_feedstock_cost_mean
+                                    * stratified_lognormal(rng, n, p.own_feedstock_cost_sd), np.nan)
             state = self._initial_state(seg, capacity)
             agents = FIRM_TYPES[seg].create_many(
                 self, self.books[seg], [f"{seg}_{i:04d}" for i in range(n)],
@@ -262,7 +272,10 @@ class LithiumModel(mesa.Model):
         prices = np.full(len(book), price)
         margin = (prices - unit_cost) / price
         offers = firm_type.offers(book, margin, p)
-        weights = market.logit_weights(offers, unit_cost, p.competitiveness_elasticity)
+        # firms compete on the costs they control: inputs bought at one market price by every firm of the
+        # segment (LFP's lithium, cells' cathode) are passed through and do not differentiate them
+        shared = other_inputs + (0.0 if segment == "lithium_salt" else main_input)
+        weights = market.logit_weights(offers, unit_cost - shared, p.competitiveness_elasticity)
         quantity = market.allocate(demand, offers, weights)
 
         available = book.available()

@@ -109,8 +109,8 @@ class ModelParams:
 
     # --- supply and allocation ---
     competitiveness_elasticity: float = _p(
-        6.0, "1", 0.5, 30.0,
-        "logit weight on relative unit cost in the allocation of demand among firms", calibrate=True,
+        3.0, "1", 0.2, 20.0,
+        "logit weight on relative controllable unit cost in the allocation of demand among firms", calibrate=True,
     )
     min_utilization: float = _p(
         0.25, "fraction", 0.0, 0.6, "a loss-making firm cuts output toward this floor (contracts, staff)"
@@ -122,18 +122,24 @@ class ModelParams:
         1.0, "x rest-of-China", 0.6, 1.5, "Suining converters' conversion and energy cost relative to peers",
         calibrate=True,
     )
+    suining_feedstock_discount: float = _p(
+        0.10, "fraction of bought feedstock cost", 0.0, 0.25,
+        "Suining converters sit near Sichuan's spodumene (甲基卡, 李家沟): less freight, domestic concentrate",
+        calibrate=True,
+    )
     suining_cost_factor_lfp: float = _p(
-        0.95, "x rest-of-China", 0.6, 1.5, "Yuneng and peers are scale leaders (Hunan Yuneng share >30%)",
+        1.2, "x rest-of-China", 0.6, 1.6, "inland plants, far from iron phosphate and coastal customers",
         calibrate=True,
     )
     suining_cost_factor_cell: float = _p(
-        1.1, "x rest-of-China", 0.6, 1.5, "SVOLT's new plant ramping in 2022-23", calibrate=True,
+        0.8, "x rest-of-China", 0.6, 1.6, "SVOLT's new lines: recent equipment, Sichuan hydropower", calibrate=True,
     )
     cost_dispersion: float = _p(
         0.25, "log sd", 0.05, 0.6, "spread of synthetic firms' conversion and energy costs"
     )
     ramp_up_months: float = _p(
-        6.0, "months", 0.0, 18.0, "new capacity reaches full availability linearly over this period"
+        12.0, "months", 0.0, 24.0, "new capacity reaches full availability linearly over this period",
+        calibrate=True,
     )
 
     # --- investment, entry and exit ---
