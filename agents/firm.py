@@ -39,6 +39,9 @@ FLOAT_FIELDS = {
     "utilization_q": "fraction, average utilisation over the last quarter",
     "loss_months": "consecutive months with a net loss",
     "cost_factor": "x, policy/learning multiplier on conversion and energy cost",
+    "energy_factor": "x, policy multiplier on energy cost (energy support)",
+    "capex_factor": "x, share of capex the firm pays itself (1 - capex subsidy)",
+    "utilization_y": "fraction, average utilisation over the last year",
 }
 BOOL_FIELDS = ("suining", "active", "idle", "owns_feedstock")
 
@@ -161,20 +164,23 @@ class Firm(mesa.Agent):
             book.loss_months, cash_flow, margin, book.active, book.idle,
             params.idle_after_loss_months, params.exit_after_loss_months,
         )
-        return idle_now, exit_now
+        # a firm closes when it has run out of road: a long streak and debts beyond what the plant would fetch
+        insolvent = book.debt > book.cash + params.liquidation_value * book.capital
+        return idle_now, exit_now & insolvent
 
     @classmethod
     def expected_return(cls, book: FirmBook, price: float, params: ModelParams) -> np.ndarray:
         """Expected annual return on the capital of new capacity, 1/yr (see `agents.decisions`)."""
-        return return_on_capital(book.expected_margin, price, book.utilization_q, book.labour,
-                                 params.annual_wage, params.seg("capex", cls.segment), params.depreciation_years)
+        return return_on_capital(book.expected_margin, price, book.utilization_q, book.labour, params.annual_wage,
+                                 params.seg("capex", cls.segment) * book.capex_factor, params.depreciation_years)
 
     @classmethod
     def plan_investment(cls, book: FirmBook, price: float, params: ModelParams) -> np.ndarray:
         """Capacity each firm orders this quarter, u/yr (see `agents.decisions.investment_orders`)."""
+        bankable = book.debt <= params.max_leverage * (book.capital + book.cash)
         return investment_orders(
             book.capacity, cls.expected_return(book, price, params), book.utilization_q,
-            book.active & ~book.idle, params.investment_hurdle, params.investment_sensitivity,
+            book.active & ~book.idle & bankable, params.investment_hurdle, params.investment_sensitivity,
             params.max_expansion_share, params.investment_utilization,
         )
 

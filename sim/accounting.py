@@ -6,7 +6,7 @@ All flows are yuan per month, per firm; prices exclude VAT, as 产值 does.
 - intermediate consumption = quantity x (main input + other materials + conversion consumables + energy)
 - value added (增加值) = gross output value - intermediate consumption
   = wages + depreciation + net taxes on production (VAT paid, surcharges) + operating surplus
-- profit before income tax (利润总额) = operating surplus - interest
+- profit before income tax (利润总额) = operating surplus - interest + subsidies booked as other income
 
 VAT is charged on value added; a negative VAT base becomes input-VAT credit carried forward (留抵) and is
 offset against later VAT. Income tax is levied monthly on positive profit (no loss carry-forward: a stated
@@ -44,7 +44,7 @@ class Accounts:
 def firm_accounts(quantity: np.ndarray, price: np.ndarray, unit_cost: np.ndarray, employment: np.ndarray,
                   capital: np.ndarray, debt: np.ndarray, vat_credit: np.ndarray, *, annual_wage: float,
                   depreciation_years: float, interest_rate: float, vat_rate: float, surcharge_rate: float,
-                  income_tax_rate: float) -> Accounts:
+                  income_tax_rate: float, subsidy: np.ndarray | float = 0.0) -> Accounts:
     """Accounts of one month for arrays of firms.
 
     Args:
@@ -55,6 +55,7 @@ def firm_accounts(quantity: np.ndarray, price: np.ndarray, unit_cost: np.ndarray
         capital: gross depreciable plant, yuan.
         debt: yuan.
         vat_credit: input VAT carried forward into this month, yuan.
+        subsidy: government support booked as other income (其他收益), yuan; in profit, not in value added.
     """
     output_value = quantity * price
     intermediate = quantity * unit_cost
@@ -67,7 +68,7 @@ def firm_accounts(quantity: np.ndarray, price: np.ndarray, unit_cost: np.ndarray
     surcharges = surcharge_rate * vat
     operating_surplus = value_added - wages - depreciation - vat - surcharges
     interest = debt * interest_rate / 12.0
-    profit = operating_surplus - interest
+    profit = operating_surplus - interest + subsidy
     income_tax = income_tax_rate * np.maximum(profit, 0.0)
     return Accounts(
         output=quantity, output_value=output_value, intermediate=intermediate, value_added=value_added,

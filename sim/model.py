@@ -27,7 +27,7 @@ from sim import market
 from sim.accounting import finance, firm_accounts
 from sim.data import RegisteredFirm, load_national, load_registry
 from sim.params import ModelParams
-from sim.scenario import Scenario
+from sim.scenario import MODEL_START, Scenario
 
 # national capacity keys in sim/data/national.csv, by segment
 CAPACITY_KEYS = {"lithium_salt": "lithium_salt_capacity", "lfp_cathode": "lfp_capacity", "battery": "battery_capacity"}
@@ -35,6 +35,10 @@ RECORDED = ("output", "output_value", "intermediate", "value_added", "wages", "d
             "surcharges", "profit", "income_tax", "employment")
 DEBT_SHARE_OF_NEW_PLANT = 0.6
 ENTRY_EXCESS_CAP = 0.3  # excess return (1/yr) beyond which entry no longer quickens  # registry and pre-2022 pipeline plants: share of capex financed by loans
+
+
+def _slug(name: str) -> str:
+    return "project_" + "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
 def stratified_lognormal(rng: np.random.Generator, n: int, sd: float) -> np.ndarray:
@@ -81,17 +85,25 @@ class LithiumModel(mesa.Model):
         registry = registry if registry is not None else load_registry()
         national = national if national is not None else load_national()
 
-        # random draws for the whole run, made up front (kernels stay pure)
+        # one independent stream per source of randomness (spawned, not offset): a lever that changes one
+        # source, say the project pipeline, leaves the others' draws untouched (common random numbers)
+        self._rng_population, self._rng_projects, self._rng_shocks, self._rng_entry = self.rng.spawn(4)
         self.carbonate_price = self._shocked_price_path()
         self.demand = scenario.monthly_demand()
 
+        self.policy = scenario.policy
         self._add_suining(registry)
+        self._add_projects()
         self._add_rest_of_china(national, registry)
 
         # market state carried between months
         self.segment_utilization = {seg: self.params.reference_utilization for seg in SEGMENTS}
+        self.smoothed_carbonate = float(self.carbonate_price[0])  # the hedged (futures) price
         self.history: dict[str, list[dict[str, np.ndarray]]] = {seg: [] for seg in SEGMENTS}
         self.market_history: list[dict[str, float]] = []
+        self._support: dict[str, np.ndarray] = {}  # this month's support booked as income, per firm, yuan
+        self._support_paid: dict[str, np.ndarray] = {}  # all government cash to firms this month, yuan
+        self.land_efficiency_log: list[dict[str, int]] = []
 
     # ----------------------------------------------------------------------------------------------------
     # set-up
@@ -99,7 +111,7 @@ class LithiumModel(mesa.Model):
     def _shocked_price_path(self) -> np.ndarray:
         sc = self.scenario
         path = sc.price_path()
-        eps = self.rng.standard_normal(sc.n_months)
+        eps = self._rng_shocks.standard_normal(sc.n_months)
         if sc.volatility <= 0.0:
             return path
         shock = np.zeros(sc.n_months)
@@ -118,7 +130,10 @@ class LithiumModel(mesa.Model):
             "cash": capital * 0.1,
             "labour": np.full(len(capacity), p.seg("labour", segment)),
             "utilization_q": np.full(len(capacity), p.reference_utilization),
+            "utilization_y": np.full(len(capacity), p.reference_utilization),
             "cost_factor": np.ones(len(capacity)),
+            "energy_factor": np.ones(len(capacity)),
+            "capex_factor": np.ones(len(capacity)),
         }
 
     def _add_suining(self, registry: list[RegisteredFirm]) -> None:
@@ -145,10 +160,28 @@ class LithiumModel(mesa.Model):
                     if online > 0 and amount > 0:
                         self._arrivals[online].append(Arrival(seg, agent.index, amount, paid=False))
 
+    def _add_projects(self) -> None:
+        """The scenario's project pipeline (招商引资): each project is built with its probability."""
+        p = self.params
+        draws = self._rng_projects.random(len(self.policy.projects))
+        for project, u in zip(self.policy.projects, draws, strict=True):
+            if u >= project.probability:
+                continue
+            seg = project.segment
+            factor = p.seg("suining_cost_factor", seg)
+            owns = project.owns_feedstock and seg == "lithium_salt"
+            (agent,) = FIRM_TYPES[seg].create_many(
+                self, self.books[seg], [_slug(project.name)], [project.name], "suining",
+                conversion_cost=p.seg("conversion_cost", seg) * factor, energy_cost=p.seg("energy_cost", seg) * factor,
+                owns_feedstock=owns, own_feedstock_cost=p.own_feedstock_cost_mean if owns else np.nan,
+                **self._initial_state(seg, np.zeros(1)),
+            )
+            self._arrivals[max(project.online, 0)].append(Arrival(seg, agent.index, project.capacity, paid=False))
+
     def _add_rest_of_china(self, national: dict[str, dict[int, float]], registry: list[RegisteredFirm]) -> None:
         """Synthetic firms sized so national capacity follows the data for end-2021, -2022 and -2023."""
         p = self.params
-        rng = self.rng
+        rng = self._rng_population
         for seg in SEGMENTS:
             cap = national[CAPACITY_KEYS[seg]]
             suining = [f for f in registry if f.segment == seg]
@@ -204,6 +237,10 @@ class LithiumModel(mesa.Model):
         carbonate = float(self.carbonate_price[t])
 
         self._bring_online(t)
+        self._apply_policy(t)
+        hedge = self.policy.hedging
+        alpha = 1.0 - 0.5 ** (1.0 / hedge.smoothing_months)
+        self.smoothed_carbonate += alpha * (carbonate - self.smoothed_carbonate)
 
         # prices, top-down
         lfp_fee = market.processing_fee(p.processing_fee_lfp * learn, self.segment_utilization["lfp_cathode"],
@@ -229,8 +266,14 @@ class LithiumModel(mesa.Model):
                             FIRM_TYPES["lfp_cathode"].main_input_cost(self.books["lfp_cathode"], carbonate, p),
                             lfp_other, learn)
         salt_demand = q_lfp.sum() * p.lce_per_t_lfp + float(self.demand["non_lfp_lce"][t])
-        q_salt = self._clear("lithium_salt", salt_demand, carbonate,
-                             SaltMaker.main_input_cost(self.books["lithium_salt"], carbonate, p), 0.0, learn)
+        salt_book = self.books["lithium_salt"]
+        salt_price: float | np.ndarray = carbonate
+        if hedge.share > 0 and t >= hedge.start:
+            # Suining makers sell a share at the smoothed futures price (delivery warehouses, GFEX)
+            hedged = (1.0 - hedge.share) * carbonate + hedge.share * self.smoothed_carbonate
+            salt_price = np.where(salt_book.suining, hedged, carbonate)
+        q_salt = self._clear("lithium_salt", salt_demand, salt_price,
+                             SaltMaker.main_input_cost(salt_book, carbonate, p), 0.0, learn)
 
         self.market_history.append({
             "month": t, "carbonate_price": carbonate, "lfp_price": lfp_price, "cell_price": cell_price,
@@ -238,7 +281,10 @@ class LithiumModel(mesa.Model):
             "salt_demand": salt_demand, "battery_output": float(q_cell.sum()), "lfp_output": float(q_lfp.sum()),
             "salt_output": float(q_salt.sum()), "lithium_in_lfp": float(q_lfp.sum() * p.lce_per_t_lfp),
             "lfp_in_cells": float(q_cell.sum() * share * p.lfp_t_per_gwh),
+            "smoothed_carbonate_price": self.smoothed_carbonate,
         })
+        if t % 12 == 11:
+            self._year_end(t)
 
         if t % 3 == 2:
             prices = {"lithium_salt": carbonate, "lfp_cathode": lfp_price, "battery": cell_price}
@@ -246,6 +292,57 @@ class LithiumModel(mesa.Model):
                 self._invest(seg, t, prices[seg])
                 self._enter(seg, t, prices[seg])
         self.month += 1
+
+    def _apply_policy(self, t: int) -> None:
+        """Set this month's policy multipliers and support payments (Suining firms only)."""
+        pol = self.policy
+        energy, invest, innovation = pol.energy_support, pol.investment_support, pol.innovation
+        for seg, book in self.books.items():
+            self._support_paid[seg] = np.zeros(len(book))
+            book.energy_factor = np.where(book.suining & (t >= energy.start), 1.0 - energy.cost_cut, 1.0)
+            book.capex_factor = np.where(book.suining & (t >= invest.start), 1.0 - invest.capex_subsidy, 1.0)
+            if innovation.extra_learning_rate > 0 and t >= innovation.start:
+                monthly = (1.0 - innovation.extra_learning_rate) ** (1.0 / 12.0)
+                book.cost_factor = np.where(book.suining, book.cost_factor * monthly, book.cost_factor)
+        # tax and fee relief: the year's amount in twelfths, pro rata to the value of Suining firms' plants
+        relief = pol.tax_relief
+        year = MODEL_START[0] + t // 12
+        monthly_yuan = relief.amount_yi.get(year, 0.0) * 1e8 / 12.0 if t >= relief.start else 0.0
+        self._support = {}
+        if monthly_yuan > 0:
+            plant = {seg: np.where(b.suining & b.active, b.capital, 0.0) for seg, b in self.books.items()}
+            total = sum(v.sum() for v in plant.values())
+            for seg, value in plant.items():
+                if total > 0:
+                    self._support[seg] = monthly_yuan * value / total
+                    self._support_paid[seg] += self._support[seg]
+
+    def _year_end(self, t: int) -> None:
+        """December: VAT credit refunds (留抵退税) and the land-efficiency review (亩均论英雄)."""
+        p = self.params
+        relief, land = self.policy.tax_relief, self.policy.land_efficiency
+        if relief.vat_refund_share > 0 and t >= relief.start:
+            for seg, book in self.books.items():
+                refund = np.where(book.suining & book.active, relief.vat_refund_share * book.vat_credit, 0.0)
+                book.vat_credit = book.vat_credit - refund
+                book.cash, book.debt = finance(book.cash, book.debt, refund)
+                self._support_paid[seg] += refund
+        if land.min_utilization > 0 and t >= land.start:
+            upgrades = exits = 0
+            for seg, book in self.books.items():
+                below = (book.suining & book.active & (book.capacity > 0) & (book.ramping == 0)
+                         & (book.utilization_y < land.min_utilization))
+                cost = land.upgrade_cost_share * book.capacity * p.seg("capex", seg)
+                for i in np.flatnonzero(below):
+                    if book.cash[i] >= cost[i]:  # upgrade: pay for better lines, cut processing cost
+                        book.cash[i] -= cost[i]
+                        book.capital[i] += cost[i]
+                        book.cost_factor[i] *= 1.0 - land.upgrade_cost_cut
+                        upgrades += 1
+                    else:  # cannot pay: the land goes back to the park
+                        book.agents[i].exit_market()
+                        exits += 1
+            self.land_efficiency_log.append({"month": t, "upgrades": upgrades, "exits": exits})
 
     def _bring_online(self, t: int) -> None:
         p = self.params
@@ -258,19 +355,19 @@ class LithiumModel(mesa.Model):
             book.add_capacity(arrival.index, arrival.amount, p.ramp_up_months)
             value = arrival.amount * p.seg("capex", arrival.segment)
             book.capital[arrival.index] += value
-            if not arrival.paid:
-                book.debt[arrival.index] += value * DEBT_SHARE_OF_NEW_PLANT
+            if not arrival.paid:  # financed now: loans for part, the government's capex subsidy if any
+                book.debt[arrival.index] += value * DEBT_SHARE_OF_NEW_PLANT * book.capex_factor[arrival.index]
 
-    def _clear(self, segment: str, demand: float, price: float, main_input: np.ndarray, other_inputs: float,
-               learn: float) -> np.ndarray:
+    def _clear(self, segment: str, demand: float, price: float | np.ndarray, main_input: np.ndarray,
+               other_inputs: float, learn: float) -> np.ndarray:
         """Allocate one segment's demand, then run every firm's accounts and decisions for the month."""
         p = self.params
         book = self.books[segment]
         firm_type: type[Firm] = FIRM_TYPES[segment]
-        processing = (book.conversion_cost + book.energy_cost) * book.cost_factor * learn
+        processing = (book.conversion_cost + book.energy_cost * book.energy_factor) * book.cost_factor * learn
         unit_cost = main_input + other_inputs + processing
-        prices = np.full(len(book), price)
-        margin = (prices - unit_cost) / price
+        prices = np.broadcast_to(np.asarray(price, dtype=float), (len(book),)).copy()
+        margin = (prices - unit_cost) / prices
         offers = firm_type.offers(book, margin, p)
         # firms compete on the costs they control: inputs bought at one market price by every firm of the
         # segment (LFP's lithium, cells' cathode) are passed through and do not differentiate them
@@ -286,16 +383,19 @@ class LithiumModel(mesa.Model):
             quantity, prices, unit_cost, employment, book.capital, book.debt, book.vat_credit,
             annual_wage=p.annual_wage, depreciation_years=p.depreciation_years, interest_rate=p.interest_rate,
             vat_rate=p.vat_rate, surcharge_rate=p.surcharge_rate, income_tax_rate=p.income_tax_rate,
+            subsidy=self._support.get(segment, 0.0),
         )
         book.vat_credit = acc.vat_credit
         book.capital = book.capital - acc.depreciation  # declining balance
         book.cash, book.debt = finance(book.cash, book.debt, acc.net_income + acc.depreciation)
         book.utilization = util
         book.utilization_q = book.utilization_q + (util - book.utilization_q) / 3.0
+        book.utilization_y = book.utilization_y + (util - book.utilization_y) / 12.0
         if self.month == 0:
             book.expected_margin = margin.copy()
 
         record = {name: getattr(acc, name) for name in RECORDED}
+        record["support"] = self._support_paid[segment]  # the same array: later payments this month add to it
         record.update(capacity=book.capacity.copy(), available=available, price=prices, unit_cost=unit_cost,
                       active=book.active.copy(), idle=book.idle.copy())
         self.history[segment].append(record)
@@ -308,8 +408,13 @@ class LithiumModel(mesa.Model):
         self.segment_utilization[segment] = quantity.sum() / total_available if total_available > 0 else 0.0
         return quantity
 
-    def _lag(self, segment: str, suining: np.ndarray | bool) -> np.ndarray | float:
-        return self.params.seg("construction_lag", segment)
+    def _lag(self, segment: str, suining: np.ndarray, t: int) -> np.ndarray:
+        """Construction lag in months; "标准地" land supply shortens it for Suining firms."""
+        lag = np.full(suining.shape, self.params.seg("construction_lag", segment))
+        support = self.policy.investment_support
+        if t >= support.start:
+            lag = np.where(suining, np.maximum(lag - support.lag_cut_months, 1.0), lag)
+        return lag
 
     def _invest(self, segment: str, t: int, price: float) -> None:
         p = self.params
@@ -318,8 +423,10 @@ class LithiumModel(mesa.Model):
         if not orders.any():
             return
         cost = orders * p.seg("capex", segment)
-        book.cash, book.debt = finance(book.cash, book.debt, -cost)
-        lag = np.broadcast_to(self._lag(segment, book.suining), orders.shape)
+        subsidy = cost * (1.0 - book.capex_factor)
+        self._support_paid[segment] += subsidy
+        book.cash, book.debt = finance(book.cash, book.debt, -(cost - subsidy))
+        lag = self._lag(segment, book.suining, t)
         for i in np.flatnonzero(orders):
             self._arrivals[t + max(int(round(lag[i])), 1)].append(Arrival(segment, int(i), float(orders[i]), True))
 
@@ -337,19 +444,19 @@ class LithiumModel(mesa.Model):
         if excess <= 0:
             return
         # entry saturates: permits, equipment and engineers limit how many projects start in a quarter
-        n = int(self.rng.poisson(p.entry_rate * min(excess, ENTRY_EXCESS_CAP) / 0.1))
+        n = int(self._rng_entry.poisson(p.entry_rate * min(excess, ENTRY_EXCESS_CAP) / 0.1))
         if n == 0:
             return
         sd = p.cost_dispersion
-        size = np.median(book.capacity[incumbents]) * self.rng.lognormal(0.0, p.firm_size_sd / 2, n)
-        cost_draw = self.rng.lognormal(-sd * sd / 2, sd, n)
-        energy_draw = self.rng.lognormal(-sd * sd / 2, sd, n)
+        size = np.median(book.capacity[incumbents]) * self._rng_entry.lognormal(0.0, p.firm_size_sd / 2, n)
+        cost_draw = self._rng_entry.lognormal(-sd * sd / 2, sd, n)
+        energy_draw = self._rng_entry.lognormal(-sd * sd / 2, sd, n)
         owns = np.zeros(n, dtype=bool)
         own_cost = np.full(n, np.nan)
         if segment == "lithium_salt":
             s = p.own_feedstock_cost_sd
-            owns = self.rng.random(n) < p.integrated_share
-            own_cost = np.where(owns, p.own_feedstock_cost_mean * self.rng.lognormal(-s * s / 2, s, n), np.nan)
+            owns = self._rng_entry.random(n) < p.integrated_share
+            own_cost = np.where(owns, p.own_feedstock_cost_mean * self._rng_entry.lognormal(-s * s / 2, s, n), np.nan)
         ids = [f"{segment}_entrant_{self._entrants + k:04d}" for k in range(n)]
         self._entrants += n
         state = self._initial_state(segment, np.zeros(n))

@@ -169,6 +169,13 @@ class ModelParams:
     capex_cell: float = _p(3.5e8, "yuan per GWh/yr", 1.5e8, 6.0e8, "SVOLT Suining: 71 亿 for 20 GWh")
     depreciation_years: float = _p(10.0, "years", 5.0, 20.0, "straight line, plant and equipment")
     interest_rate: float = _p(0.045, "1/yr", 0.02, 0.1, "one-year LPR 3.65% plus spread")
+    max_leverage: float = _p(
+        0.8, "debt / (plant + cash)", 0.3, 1.5, "banks stop lending for expansion beyond this leverage"
+    )
+    liquidation_value: float = _p(
+        0.5, "fraction of plant book value", 0.0, 1.0,
+        "a firm with a long loss streak exits once its debt exceeds cash plus this share of its plant",
+    )
     entry_rate: float = _p(
         0.5, "entrants per quarter per 0.1 excess return", 0.0, 5.0,
         "rest-of-China entry when the segment's expected return on capital is above the hurdle",

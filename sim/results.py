@@ -19,11 +19,11 @@ from sim.scenario import MODEL_START
 
 YI = 1e8  # yuan per 亿元
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
-MONEY = ("output_value", "intermediate", "value_added", "value_added_real", "wages", "profit", "taxes")
+MONEY = ("output_value", "intermediate", "value_added", "value_added_real", "wages", "profit", "taxes", "support")
 METRIC_UNITS = {
     "output_value": "亿元", "intermediate": "亿元", "value_added": "亿元", "value_added_real": "亿元 (2022 prices)",
     "value_added_real_growth": "%", "national_share": "%", "utilization": "share", "firms": "firms",
-    "employment": "persons", "wages": "亿元", "profit": "亿元", "taxes": "亿元",
+    "employment": "persons", "wages": "亿元", "profit": "亿元", "taxes": "亿元", "support": "亿元",
 }
 
 
@@ -57,9 +57,9 @@ def collect(model: LithiumModel) -> ReplicateResult:
         book = model.books[seg]
         hist = model.history[seg]
         n = len(book)
-        m = {name: _stack(hist, name, n) for name in (*RECORDED, "capacity", "available", "active")}
+        m = {name: _stack(hist, name, n) for name in (*RECORDED, "support", "capacity", "available", "active")}
         yearly = {name: m[name].reshape(n_years, 12, n) for name in m}
-        flows = {name: yearly[name].sum(axis=1) for name in RECORDED if name != "employment"}
+        flows = {name: yearly[name].sum(axis=1) for name in (*RECORDED, "support") if name != "employment"}
         flows["taxes"] = flows["vat"] + flows["surcharges"] + flows["income_tax"]
         employment = yearly["employment"].mean(axis=1)
         capacity_end = yearly["capacity"][:, -1, :]
@@ -97,6 +97,7 @@ def collect(model: LithiumModel) -> ReplicateResult:
             "value_added_real": flows["value_added_real"].ravel() / YI,
             "profit": flows["profit"].ravel() / YI,
             "taxes": flows["taxes"].ravel() / YI,
+            "support": flows["support"].ravel() / YI,
             "employment": employment.ravel(),
         }))
 

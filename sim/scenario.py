@@ -22,6 +22,7 @@ import numpy as np
 
 from sim.errors import InputError
 from sim.params import ModelParams, build_params, load_param_file
+from sim.policy import Policy, parse_policy
 
 MODEL_START = (2022, 1)
 MAX_END_YEAR = 2050
@@ -78,6 +79,17 @@ class MonthTable:
     help: str
 
 
+@dataclass(frozen=True)
+class TableList:
+    """An array of tables (``[[policy.projects]]``), each checked against ``spec``; ``required`` keys must appear."""
+
+    spec: dict[str, Any]
+    required: tuple[str, ...] = ()
+
+
+BOOL = "boolean"
+
+
 def _series(unit: str, low: float, high: float, growth: bool = True) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "unit": Leaf(STR, help=f"informative; must be '{unit}'", choices=(unit,)),
@@ -113,7 +125,45 @@ SCHEMA: dict[str, Any] = {
         "lfp_share": _series("fraction", 0.0, 1.0, growth=False),
         "non_lfp_lithium": _series("t LCE/yr", 0.0, 1e8),
     },
-    "policy": {},
+    "policy": {
+        "tax_relief": {
+            "amount": YearTable(0.0, 1000.0, "亿元 per year of tax and fee relief paid to Suining lithium firms"),
+            "vat_refund_share": Leaf(NUM, 0.0, 1.0, "share of input-VAT credit refunded each December (留抵退税)"),
+            "from": Leaf(MONTH, help="first month of the lever"),
+        },
+        "energy_support": {
+            "cost_cut": Leaf(NUM, 0.0, 0.5, "fraction off Suining firms' energy cost"),
+            "from": Leaf(MONTH, help="first month of the lever"),
+        },
+        "investment_support": {
+            "capex_subsidy": Leaf(NUM, 0.0, 0.5, "share of Suining firms' capex paid by the government"),
+            "lag_cut_months": Leaf(NUM, 0.0, 12.0, "months off the construction lag ('标准地' land ready)"),
+            "from": Leaf(MONTH, help="first month of the lever"),
+        },
+        "projects": TableList({
+            "name": Leaf(STR, help="project name"),
+            "segment": Leaf(STR, help="segment of the plant", choices=("lithium_salt", "lfp_cathode", "battery")),
+            "capacity": Leaf(NUM, 0.0, 5e6, "capacity in t LCE/yr, t/yr or GWh/yr by segment"),
+            "online": Leaf(MONTH, help="month the plant starts producing"),
+            "probability": Leaf(NUM, 0.0, 1.0, "chance the project is built (drawn once per replicate)"),
+            "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
+        }, required=("name", "segment", "capacity", "online")),
+        "land_efficiency": {
+            "min_utilization": Leaf(NUM, 0.0, 1.0, "yearly output / capacity floor (亩均论英雄)"),
+            "upgrade_cost_share": Leaf(NUM, 0.0, 1.0, "upgrade cost as a share of the plant's capex"),
+            "upgrade_cost_cut": Leaf(NUM, 0.0, 0.5, "fraction off conversion and energy cost after upgrading"),
+            "from": Leaf(MONTH, help="first month of the lever"),
+        },
+        "hedging": {
+            "share": Leaf(NUM, 0.0, 1.0, "share of Suining salt output sold at the smoothed futures price"),
+            "smoothing_months": Leaf(NUM, 0.5, 36.0, "half-life of the smoothing, months"),
+            "from": Leaf(MONTH, help="first month (the GFEX contract started 2023-07)"),
+        },
+        "innovation": {
+            "extra_learning_rate": Leaf(NUM, 0.0, 0.1, "extra annual cost decline of Suining firms"),
+            "from": Leaf(MONTH, help="first month of the lever"),
+        },
+    },
     "parameters": {},  # checked against ModelParams
 }
 
@@ -140,7 +190,7 @@ class Scenario:
     lfp_share_levels: dict[int, float]
     non_lfp_levels: dict[int, float]
     non_lfp_growth: dict[int, float]
-    policy: dict[str, Any] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
     params: ModelParams = field(default_factory=ModelParams)
     parameter_file: str | None = None
     parameter_file_sha256: str | None = None
@@ -254,14 +304,9 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
     """Reject unknown keys and wrong types, recursively (ranges are checked after merging)."""
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if prefix == "" and key == "parameters" or prefix == "" and key == "policy" and not spec["policy"]:
+        if prefix == "" and key == "parameters":
             if not isinstance(value, dict):
                 raise InputError("must be a table", file=file, key=dotted)
-            if key == "policy" and value:
-                raise InputError(
-                    "no policy levers are defined in this version; remove the [policy] table", file=file,
-                    key=f"policy.{next(iter(value))}",
-                )
             continue
         if key not in spec:
             allowed = ", ".join(sorted(spec)) or "(none)"
@@ -273,6 +318,14 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
             _check_keys(value, rule, file, dotted + ".")
         elif isinstance(rule, YearTable | MonthTable):
             _check_table(value, rule, file, dotted)
+        elif isinstance(rule, TableList):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise InputError("must be an array of tables ([[...]] entries)", file=file, key=dotted)
+            for i, item in enumerate(value):
+                for req in rule.required:
+                    if req not in item:
+                        raise InputError(f"is required in every entry", file=file, key=f"{dotted}[{i}].{req}")
+                _check_keys(item, rule.spec, file, f"{dotted}[{i}].")
         else:
             _check_leaf(value, rule, file, dotted)
 
@@ -296,6 +349,9 @@ def _check_leaf(value: Any, rule: Leaf, file: str, key: str) -> None:
             raise InputError(f"must be a string ({rule.help})", file=file, key=key)
         if rule.choices and value not in rule.choices:
             raise InputError(f"'{value}' is not allowed; choose one of {', '.join(rule.choices)}", file=file, key=key)
+    elif rule.kind == BOOL:
+        if not isinstance(value, bool):
+            raise InputError("must be true or false", file=file, key=key)
     elif rule.kind == MONTH:
         if not isinstance(value, str):
             raise InputError("must be a month string 'YYYY-MM'", file=file, key=key)
@@ -329,6 +385,17 @@ def _check_table(value: Any, rule: YearTable | MonthTable, file: str, key: str) 
             raise InputError(
                 f"{v!r} is out of range; allowed [{rule.low:g}, {rule.high:g}] ({rule.help})", file=file, key=sub
             )
+
+
+def _policy_months(table: dict[str, Any]) -> list[tuple[str, str]]:
+    """(dotted key, month) of every month a policy table names."""
+    out = []
+    for lever, sub in table.items():
+        if isinstance(sub, dict) and "from" in sub:
+            out.append((f"policy.{lever}.from", sub["from"]))
+        elif isinstance(sub, list):
+            out.extend((f"policy.{lever}[{i}].online", item["online"]) for i, item in enumerate(sub))
+    return out
 
 
 def _require(data: dict[str, Any], dotted: str, file: str) -> Any:
@@ -402,6 +469,12 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
         if int(next(iter(levels))) > MODEL_START[0]:
             raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
 
+    policy_table = data.get("policy", {})
+    for dotted, month in _policy_months(policy_table):
+        if not 0 <= month_index(month) <= end:
+            raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
+    policy = parse_policy(policy_table, month_index)
+
     if parameter_file is None and "parameter_file" in data:
         candidate = project_root() / data["parameter_file"]
         parameter_file = candidate if candidate.is_file() else path.parent / data["parameter_file"]
@@ -432,7 +505,7 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
         lfp_share_levels=_years(demand["lfp_share"]["levels"]),
         non_lfp_levels=_years(demand["non_lfp_lithium"]["levels"]),
         non_lfp_growth=_years(demand["non_lfp_lithium"].get("growth", {})),
-        policy=dict(data.get("policy", {})),
+        policy=policy,
         params=params,
         parameter_file=pfile_str,
         parameter_file_sha256=pfile_hash,

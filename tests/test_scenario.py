@@ -1,0 +1,116 @@
+"""Scenario files: validation names the file and the key; extends merges; bad input never half-loads."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.errors import InputError
+from sim.scenario import load_scenario, month_index, month_label
+from tests.conftest import BASELINE
+
+TEXT = BASELINE.read_text(encoding="utf-8")
+
+
+def _write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _error(path: Path) -> InputError:
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert str(path.name) in info.value.message
+    return info.value
+
+
+@pytest.mark.parametrize("edit,key", [
+    (lambda t: t.replace('seed = 20240101', 'seed = 20240101\ncolour = "red"'), "colour"),
+    (lambda t: t.replace('"2022-01" = 300000', '"2022-01" = -5'), "carbonate_price.points.2022-01"),
+    (lambda t: t.replace("2022 = 0.607", "2022 = 1.5"), "demand.lfp_share.levels.2022"),
+    (lambda t: t.replace('"2022-04" = 453000', '"2021-04" = 453000'), "carbonate_price.points.2021-04"),
+    (lambda t: t.replace('replicates = 20', 'replicates = "many"'), "replicates"),
+    (lambda t: t.replace('end = "2030-12"', 'end = "2030-13"'), "end"),
+    (lambda t: t.replace('after = "revert"', 'after = "sideways"'), "carbonate_price.after"),
+    (lambda t: t.replace('unit = "GWh/yr"', 'unit = "MWh/yr"'), "demand.battery.unit"),
+    (lambda t: t.replace('volatility = 0.0', 'volatility = 0.9'), "carbonate_price.volatility"),
+    (lambda t: t + '\n[parameters]\nno_such_parameter = 1\n', "no_such_parameter"),
+    (lambda t: t + '\n[parameters]\ncompetitiveness_elasticity = 500\n', "competitiveness_elasticity"),
+    (lambda t: t + '\n[policy.hedging]\nshare = 1.5\n', "policy.hedging.share"),
+    (lambda t: t + '\n[policy.energy_support]\ncost_cut = 0.1\nfrom = "2040-01"\n', "policy.energy_support.from"),
+    (lambda t: t + '\n[policy.subsidy_everything]\nyes = true\n', "policy.subsidy_everything"),
+    (lambda t: t + '\n[[policy.projects]]\nname = "x"\nsegment = "copper"\ncapacity = 1\nonline = "2025-01"\n',
+     "policy.projects[0].segment"),
+    (lambda t: t + '\n[[policy.projects]]\nname = "x"\nsegment = "battery"\nonline = "2025-01"\n',
+     "policy.projects[0].capacity"),
+])
+def test_bad_scenarios_name_the_key(tmp_path, edit, key):
+    err = _error(_write(tmp_path, edit(TEXT)))
+    assert err.key == key, err.message
+    assert key in err.message
+
+
+def test_months_out_of_order_are_rejected(tmp_path):
+    text = TEXT.replace('"2022-02" = 480000   # end-Feb spot, MIIT Jan-Feb release\n', "")
+    text = text.replace('"2022-04" = 453000', '"2022-04" = 453000\n"2022-02" = 480000')
+    err = _error(_write(tmp_path, text))
+    assert "order" in err.message and err.key == "carbonate_price.points.2022-02"
+
+
+def test_missing_parent_and_cycles(tmp_path):
+    err = _error(_write(tmp_path, 'extends = "missing.toml"\nname = "x"\n'))
+    assert err.key == "extends" and "missing.toml" in err.message
+    _write(tmp_path, 'extends = "b.toml"\nname = "a"\n', "a.toml")
+    _write(tmp_path, 'extends = "a.toml"\nname = "b"\n', "b.toml")
+    err = _error(tmp_path / "a.toml")
+    assert "cycle" in err.message
+
+
+def test_extends_overrides_fields_and_keeps_the_rest(tmp_path):
+    _write(tmp_path, TEXT, "baseline.toml")
+    child = _write(tmp_path, 'extends = "baseline.toml"\nname = "child"\n\n[carbonate_price]\nrevert_level = 60000\n'
+                             '\n[demand.battery]\ngrowth = { 2024 = 0.1 }\n\n[policy.hedging]\nshare = 0.3\n', "c.toml")
+    parent, sc = load_scenario(tmp_path / "baseline.toml"), load_scenario(child)
+    assert sc.name == "child" and sc.price_revert_level == 60000
+    assert sc.carbonate_points == parent.carbonate_points  # inherited
+    assert sc.battery_levels == parent.battery_levels and sc.battery_growth == {2024: 0.1}  # tables replace whole
+    assert sc.policy.hedging.share == 0.3
+
+
+def test_scenario_files_are_data_not_code(tmp_path):
+    err = _error(_write(tmp_path, TEXT.replace('name = "baseline"', 'name = "__import__(\'os\').system(\'x\')"')))
+    assert err.key == "name"
+
+
+def test_price_path_interpolates_and_continues(baseline):
+    path = baseline.price_path()
+    assert path[0] == 300000 and path[1] == 480000
+    assert path[2] == pytest.approx((480000 + 453000) / 2)
+    last = month_index("2025-12")
+    assert path[last] == 101500
+    assert abs(path[-1] - 90000) < abs(path[last + 1] - 90000)  # reverting toward 90,000
+    growth = baseline.with_changes(price_after="growth", price_growth_rate=0.1)
+    assert growth.price_path()[last + 12] == pytest.approx(101500 * 1.1)
+
+
+def test_demand_series(baseline):
+    d = baseline.monthly_demand()
+    assert d["battery_gwh"][:12].sum() == pytest.approx(750)
+    assert d["battery_gwh"][12:24].sum() == pytest.approx(940)
+    assert d["battery_gwh"][24:36].sum() == pytest.approx(940 * 1.24)
+    assert d["lfp_share"][24] == pytest.approx((0.67 + 0.75) / 2)  # 2024 interpolated
+
+
+@given(st.integers(0, 12 * 28 - 1))
+@settings(max_examples=50)
+def test_month_labels_round_trip(index):
+    assert month_index(month_label(index)) == index
+
+
+def test_every_shipped_scenario_passes_check():
+    for path in sorted(BASELINE.parent.glob("*.toml")):
+        sc = load_scenario(path)
+        assert sc.n_months >= 24 and np.all(sc.price_path() > 0)
