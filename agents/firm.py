@@ -67,24 +67,24 @@ class FirmBook:
             raise KeyError(f"unknown firm fields {sorted(unknown)}")
         start = len(self.capacity)
         for name in FLOAT_FIELDS:
-            new = np.broadcast_to(np.asarray(values.get(name, 0.0), dtype=float), (n,))
-            setattr(self, name, np.concatenate([getattr(self, name), new]))
+            setattr(self, name, np.append(getattr(self, name), np.resize(np.asarray(values.get(name, 0.0), float), n)))
         for name in BOOL_FIELDS:
-            new = np.broadcast_to(np.asarray(values.get(name, False), dtype=bool), (n,))
-            setattr(self, name, np.concatenate([getattr(self, name), new]))
+            setattr(self, name, np.append(getattr(self, name), np.resize(np.asarray(values.get(name, False), bool), n)))
         return range(start, start + n)
 
     def available(self) -> np.ndarray:
         """Capacity available this month, u/yr: ramping tranches count pro rata to months elapsed."""
         return self.capacity - self.ramping
 
-    def add_capacity(self, index: int, amount: float, ramp_months: float) -> None:
-        """A tranche comes online: it ramps up linearly over ``ramp_months``."""
-        left = self.ramp_months_left[index]
-        # merge with a tranche still ramping: the remainder and the new one ramp together from now
-        self.ramping[index] = self.ramping[index] + amount
-        self.ramp_months_left[index] = max(left, ramp_months)
-        self.capacity[index] += amount
+    def add_capacity(self, index: np.ndarray, amount: np.ndarray, ramp_months: float) -> None:
+        """Tranches come online (rows may repeat): each ramps up linearly over ``ramp_months``.
+
+        A tranche arriving while an earlier one still ramps merges with it: the remainder and the new one
+        ramp together from now.
+        """
+        np.add.at(self.capacity, index, amount)
+        np.add.at(self.ramping, index, amount)
+        np.maximum.at(self.ramp_months_left, index, ramp_months)
 
     def advance_ramp(self) -> None:
         """One month of ramp-up: each ramping tranche loses 1/months_left of what still ramps."""
@@ -146,11 +146,10 @@ class Firm(mesa.Agent):
 
     # --- decisions, vectorised over the whole book -------------------------------------------------------
     @classmethod
-    def offers(cls, book: FirmBook, margin: np.ndarray, params: ModelParams) -> np.ndarray:
-        """Monthly quantity each firm offers, u/month (see `agents.decisions.offer_fraction`)."""
+    def offers(cls, book: FirmBook, available: np.ndarray, margin: np.ndarray, params: ModelParams) -> np.ndarray:
+        """Monthly quantity each firm offers, u/month, from available capacity in u/yr (see `offer_fraction`)."""
         frac = offer_fraction(margin, params.min_utilization, params.cut_margin)
-        usable = book.active & ~book.idle
-        return np.where(usable, book.available() / 12.0 * frac, 0.0)
+        return np.where(book.active & ~book.idle, available / 12.0 * frac, 0.0)
 
     @classmethod
     def update_after_month(cls, book: FirmBook, margin: np.ndarray, cash_flow: np.ndarray,

@@ -53,10 +53,16 @@ def stratified_lognormal(rng: np.random.Generator, n: int, sd: float) -> np.ndar
 
 @dataclass
 class Arrival:
+    """A batch of capacity tranches coming online in one month, for firms of one segment."""
+
     segment: str
-    index: int
-    amount: float  # u/yr
+    index: np.ndarray  # rows in the segment's book (may repeat)
+    amount: np.ndarray  # u/yr
     paid: bool  # capex already paid at order (endogenous investment) or financed at arrival (pipeline)
+
+    @classmethod
+    def one(cls, segment: str, index: int, amount: float, paid: bool) -> Arrival:
+        return cls(segment, np.array([index]), np.array([float(amount)]), paid)
 
 
 class LithiumModel(mesa.Model):
@@ -158,7 +164,7 @@ class LithiumModel(mesa.Model):
             for agent, firm in zip(agents, firms, strict=True):
                 for online, amount in firm.tranches:
                     if online > 0 and amount > 0:
-                        self._arrivals[online].append(Arrival(seg, agent.index, amount, paid=False))
+                        self._arrivals[online].append(Arrival.one(seg, agent.index, amount, paid=False))
 
     def _add_projects(self) -> None:
         """The scenario's project pipeline (招商引资): each project is built with its probability."""
@@ -176,7 +182,7 @@ class LithiumModel(mesa.Model):
                 owns_feedstock=owns, own_feedstock_cost=p.own_feedstock_cost_mean if owns else np.nan,
                 **self._initial_state(seg, np.zeros(1)),
             )
-            self._arrivals[max(project.online, 0)].append(Arrival(seg, agent.index, project.capacity, paid=False))
+            self._arrivals[max(project.online, 0)].append(Arrival.one(seg, agent.index, project.capacity, paid=False))
 
     def _add_rest_of_china(self, national: dict[str, dict[int, float]], registry: list[RegisteredFirm]) -> None:
         """Synthetic firms sized so national capacity follows the data for end-2021, -2022 and -2023."""
@@ -222,10 +228,10 @@ class LithiumModel(mesa.Model):
                 who = rng.choice(n, size=n_tranches, p=sizes / sizes.sum())
                 when = rng.integers(first, last + 1, size=n_tranches)
                 split = rng.dirichlet(np.ones(n_tranches)) * increment
-                for w, m, amount in zip(who, when, split, strict=True):
-                    if m >= horizon:
-                        continue
-                    self._arrivals[int(max(m, 1))].append(Arrival(seg, agents[w].index, float(amount), False))
+                rows = np.array([agents[w].index for w in who])
+                for m in np.unique(when[when < horizon]):
+                    batch = when == m
+                    self._arrivals[int(max(m, 1))].append(Arrival(seg, rows[batch], split[batch], paid=False))
 
     # ----------------------------------------------------------------------------------------------------
     # the monthly step
@@ -299,8 +305,12 @@ class LithiumModel(mesa.Model):
         energy, invest, innovation = pol.energy_support, pol.investment_support, pol.innovation
         for seg, book in self.books.items():
             self._support_paid[seg] = np.zeros(len(book))
-            book.energy_factor = np.where(book.suining & (t >= energy.start), 1.0 - energy.cost_cut, 1.0)
-            book.capex_factor = np.where(book.suining & (t >= invest.start), 1.0 - invest.capex_subsidy, 1.0)
+            # levers switch on at their start month; every Suining firm exists by then (projects are created
+            # at the start, entrants are rest-of-China), so setting the factors once is enough
+            if t == energy.start and energy.cost_cut > 0:
+                book.energy_factor = np.where(book.suining, 1.0 - energy.cost_cut, 1.0)
+            if t == invest.start and invest.capex_subsidy > 0:
+                book.capex_factor = np.where(book.suining, 1.0 - invest.capex_subsidy, 1.0)
             if innovation.extra_learning_rate > 0 and t >= innovation.start:
                 monthly = (1.0 - innovation.extra_learning_rate) ** (1.0 / 12.0)
                 book.cost_factor = np.where(book.suining, book.cost_factor * monthly, book.cost_factor)
@@ -350,13 +360,13 @@ class LithiumModel(mesa.Model):
             book.advance_ramp()
         for arrival in self._arrivals.pop(t, []):
             book = self.books[arrival.segment]
-            if not book.active[arrival.index]:
-                continue  # the firm exited before its plant was finished; the project is abandoned
-            book.add_capacity(arrival.index, arrival.amount, p.ramp_up_months)
-            value = arrival.amount * p.seg("capex", arrival.segment)
-            book.capital[arrival.index] += value
+            alive = book.active[arrival.index]  # a firm that exited before its plant was finished abandons it
+            index, amount = arrival.index[alive], arrival.amount[alive]
+            book.add_capacity(index, amount, p.ramp_up_months)
+            value = amount * p.seg("capex", arrival.segment)
+            np.add.at(book.capital, index, value)
             if not arrival.paid:  # financed now: loans for part, the government's capex subsidy if any
-                book.debt[arrival.index] += value * DEBT_SHARE_OF_NEW_PLANT * book.capex_factor[arrival.index]
+                np.add.at(book.debt, index, value * DEBT_SHARE_OF_NEW_PLANT * book.capex_factor[index])
 
     def _clear(self, segment: str, demand: float, price: float | np.ndarray, main_input: np.ndarray,
                other_inputs: float, learn: float) -> np.ndarray:
@@ -366,18 +376,17 @@ class LithiumModel(mesa.Model):
         firm_type: type[Firm] = FIRM_TYPES[segment]
         processing = (book.conversion_cost + book.energy_cost * book.energy_factor) * book.cost_factor * learn
         unit_cost = main_input + other_inputs + processing
-        prices = np.broadcast_to(np.asarray(price, dtype=float), (len(book),)).copy()
+        prices = np.full(len(book), price) if np.isscalar(price) else np.asarray(price, dtype=float)
         margin = (prices - unit_cost) / prices
-        offers = firm_type.offers(book, margin, p)
+        available = book.available()
+        offers = firm_type.offers(book, available, margin, p)
         # firms compete on the costs they control: inputs bought at one market price by every firm of the
         # segment (LFP's lithium, cells' cathode) are passed through and do not differentiate them
-        shared = other_inputs + (0.0 if segment == "lithium_salt" else main_input)
-        weights = market.logit_weights(offers, unit_cost - shared, p.competitiveness_elasticity)
+        controllable = main_input + processing if segment == "lithium_salt" else processing
+        weights = market.logit_weights(offers, controllable, p.competitiveness_elasticity)
         quantity = market.allocate(demand, offers, weights)
 
-        available = book.available()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            util = np.where(available > 0, quantity * 12.0 / available, 0.0)
+        util = np.divide(quantity * 12.0, available, out=np.zeros(len(book)), where=available > 0)
         employment = book.labour * book.capacity * (p.labour_fixed_share + (1 - p.labour_fixed_share) * util)
         acc = firm_accounts(
             quantity, prices, unit_cost, employment, book.capital, book.debt, book.vat_credit,
@@ -426,9 +435,11 @@ class LithiumModel(mesa.Model):
         subsidy = cost * (1.0 - book.capex_factor)
         self._support_paid[segment] += subsidy
         book.cash, book.debt = finance(book.cash, book.debt, -(cost - subsidy))
-        lag = self._lag(segment, book.suining, t)
-        for i in np.flatnonzero(orders):
-            self._arrivals[t + max(int(round(lag[i])), 1)].append(Arrival(segment, int(i), float(orders[i]), True))
+        arrive = t + np.maximum(np.rint(self._lag(segment, book.suining, t)), 1).astype(int)
+        ordered = orders > 0
+        for month in np.unique(arrive[ordered]):
+            batch = np.flatnonzero(ordered & (arrive == month))
+            self._arrivals[int(month)].append(Arrival(segment, batch, orders[batch], paid=True))
 
     def _enter(self, segment: str, t: int, price: float) -> None:
         """New rest-of-China firms when the segment's expected full-cost margin clears the hurdle."""
@@ -470,8 +481,8 @@ class LithiumModel(mesa.Model):
         book.cash[agents[0].index:] -= size * capex  # paid at order, borrowed in full by a new firm
         book.cash, book.debt = finance(book.cash, book.debt, np.zeros(len(book)))
         lag = int(round(p.seg("construction_lag", segment)))
-        for agent, amount in zip(agents, size, strict=True):
-            self._arrivals[t + lag].append(Arrival(segment, agent.index, float(amount), True))
+        rows = np.array([agent.index for agent in agents])
+        self._arrivals[t + lag].append(Arrival(segment, rows, size, paid=True))
 
     def run(self) -> LithiumModel:
         """Step through every month of the scenario."""
