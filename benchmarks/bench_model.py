@@ -12,7 +12,7 @@ Why: the model keeps firm state in numpy arrays (FirmBook) rather than one Pytho
 it should beat a plain per-agent Mesa model and pull further ahead as the population grows. Comparing
 with Boltzmann in the same process and interpreter cancels out most of the machine's speed.
 
-Run from anywhere:  /work/main/.venv/bin/python benchmarks/bench_model.py [--repeats N] [--quick]
+Run from the project root:  .venv/bin/python benchmarks/bench_model.py [--repeats N] [--quick]  (or `make bench`)
 """
 
 from __future__ import annotations
