@@ -34,6 +34,7 @@ CAPACITY_KEYS = {"lithium_salt": "lithium_salt_capacity", "lfp_cathode": "lfp_ca
 RECORDED = ("output", "output_value", "intermediate", "value_added", "wages", "depreciation", "vat",
             "surcharges", "profit", "income_tax", "employment")
 DEBT_SHARE_OF_NEW_PLANT = 0.6
+FIRST_ENDOGENOUS_ARRIVAL = 24  # 2024-01: capacity built in 2022-23 is the data's, orders placed then arrive later
 ENTRY_EXCESS_CAP = 0.3  # excess return (1/yr) beyond which entry no longer quickens  # registry and pre-2022 pipeline plants: share of capex financed by loans
 
 
@@ -215,11 +216,9 @@ class LithiumModel(mesa.Model):
                 energy_cost=p.seg("energy_cost", seg) * energy_draw, owns_feedstock=owns,
                 own_feedstock_cost=own_cost, **state,
             )
-            # the pipeline under construction at the start: the data's capacity growth in 2022 and 2023,
-            # net of Suining's registered tranches, in tranches to size-weighted random firms and months
-            # only what was ordered before the run starts: arrivals earlier than one construction lag;
-            # later capacity comes from the firms' own investment decisions
-            horizon = int(round(p.seg("construction_lag", seg)))
+            # capacity built in 2022 and 2023 is history: the data's growth, net of Suining's registered
+            # tranches, in tranches to size-weighted random firms and months. Firms' own orders arrive from
+            # 2024 on (FIRST_ENDOGENOUS_ARRIVAL), so the two do not count the same plants twice.
             for year, prev in ((2022, 2021), (2023, 2022)):
                 first, last = (year - 2022) * 12, (year - 2022) * 12 + 11
                 added_here = suining_capacity(last) - suining_capacity(first - 1 if first > 0 else 0)
@@ -229,7 +228,7 @@ class LithiumModel(mesa.Model):
                 when = rng.integers(first, last + 1, size=n_tranches)
                 split = rng.dirichlet(np.ones(n_tranches)) * increment
                 rows = np.array([agents[w].index for w in who])
-                for m in np.unique(when[when < horizon]):
+                for m in np.unique(when):
                     batch = when == m
                     self._arrivals[int(max(m, 1))].append(Arrival(seg, rows[batch], split[batch], paid=False))
 
@@ -435,7 +434,8 @@ class LithiumModel(mesa.Model):
         subsidy = cost * (1.0 - book.capex_factor)
         self._support_paid[segment] += subsidy
         book.cash, book.debt = finance(book.cash, book.debt, -(cost - subsidy))
-        arrive = t + np.maximum(np.rint(self._lag(segment, book.suining, t)), 1).astype(int)
+        arrive = np.maximum(t + np.maximum(np.rint(self._lag(segment, book.suining, t)), 1), FIRST_ENDOGENOUS_ARRIVAL)
+        arrive = arrive.astype(int)
         ordered = orders > 0
         for month in np.unique(arrive[ordered]):
             batch = np.flatnonzero(ordered & (arrive == month))
@@ -482,7 +482,7 @@ class LithiumModel(mesa.Model):
         book.cash, book.debt = finance(book.cash, book.debt, np.zeros(len(book)))
         lag = int(round(p.seg("construction_lag", segment)))
         rows = np.array([agent.index for agent in agents])
-        self._arrivals[t + lag].append(Arrival(segment, rows, size, paid=True))
+        self._arrivals[max(t + lag, FIRST_ENDOGENOUS_ARRIVAL)].append(Arrival(segment, rows, size, paid=True))
 
     def run(self) -> LithiumModel:
         """Step through every month of the scenario."""

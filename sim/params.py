@@ -47,9 +47,9 @@ class ModelParams:
         calibrate=True,
     )
     conversion_allowance: float = _p(
-        25000.0, "yuan/t LCE", 0.0, 60000.0,
-        "concentrate is priced off the carbonate price net of a conversion allowance (spodumene at 881 USD/t "
-        "x 8 t ~ 50k yuan per t LCE against 75k carbonate in Oct 2025, facts.csv)",
+        10000.0, "yuan/t LCE", 0.0, 40000.0,
+        "concentrate is priced off the carbonate price net of a conversion allowance: spodumene at 881 USD/t "
+        "x 8 t ~ 50k yuan per t LCE against 75k carbonate in Oct 2025 (facts.csv) gives 0.78 x (75k - 10k)",
     )
     own_feedstock_cost_mean: float = _p(
         70000.0, "yuan/t LCE", 30000.0, 130000.0,
@@ -128,7 +128,7 @@ class ModelParams:
         calibrate=True,
     )
     suining_cost_factor_lfp: float = _p(
-        1.2, "x rest-of-China", 0.6, 1.6, "inland plants, far from iron phosphate and coastal customers",
+        1.08, "x rest-of-China", 0.6, 1.6, "inland plants, far from iron phosphate and coastal customers",
         calibrate=True,
     )
     suining_cost_factor_cell: float = _p(
