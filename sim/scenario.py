@@ -196,6 +196,7 @@ class Scenario:
     parameter_file_sha256: str | None = None
     source: str | None = None
     source_sha256: str | None = None
+    lineage: tuple[tuple[str, str], ...] = ()  # (file, sha256) of the scenario and every file it extends
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -262,7 +263,7 @@ class Scenario:
 # ---------------------------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------------------------
-def _read_toml(path: Path, chain: list[Path]) -> dict[str, Any]:
+def _read_toml(path: Path, chain: list[Path], seen: list[Path] | None = None) -> dict[str, Any]:
     if path in chain:
         cycle = " -> ".join(p.name for p in [*chain, path])
         raise InputError(f"'extends' forms a cycle: {cycle}", file=str(chain[-1]), key="extends")
@@ -276,10 +277,12 @@ def _read_toml(path: Path, chain: list[Path]) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InputError("not a UTF-8 text file", file=str(path)) from None
     _check_keys(data, SCHEMA, str(path), "")
+    if seen is not None:
+        seen.append(path)
     parent = data.get("extends")
     if parent is None:
         return data
-    base = _read_toml((path.parent / parent).resolve(), [*chain, path])
+    base = _read_toml((path.parent / parent).resolve(), [*chain, path], seen)
     merged = _merge(base, data)
     merged.pop("extends", None)
     return merged
@@ -434,7 +437,8 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
         InputError: naming the file, the key and what is allowed.
     """
     path = Path(path).resolve()
-    data = _read_toml(path, [])
+    files: list[Path] = []
+    data = _read_toml(path, [], files)
     file = str(path)
 
     name = _require(data, "name", file)
@@ -473,6 +477,11 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
     for dotted, month in _policy_months(policy_table):
         if not 0 <= month_index(month) <= end:
             raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
+    names = [p["name"] for p in policy_table.get("projects", [])]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InputError(f"project name '{name}' is used twice; names identify plants", file=file,
+                             key=f"policy.projects[{i}].name")
     policy = parse_policy(policy_table, month_index)
 
     if parameter_file is None and "parameter_file" in data:
@@ -511,5 +520,6 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
         parameter_file_sha256=pfile_hash,
         source=file,
         source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        lineage=tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files),
         raw=data,
     )
