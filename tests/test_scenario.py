@@ -114,3 +114,26 @@ def test_every_shipped_scenario_passes_check():
     for path in sorted(BASELINE.parent.glob("*.toml")):
         sc = load_scenario(path)
         assert sc.n_months >= 24 and np.all(sc.price_path() > 0)
+
+
+def test_project_names_must_be_unique(tmp_path):
+    project = '\n[[policy.projects]]\nname = "A"\nsegment = "battery"\ncapacity = 5\nonline = "2025-01"\n'
+    err = _error(_write(tmp_path, TEXT + project + project))
+    assert err.key == "policy.projects[1].name"
+
+
+@given(share=st.floats(-0.5, 1.5), cut=st.floats(-0.2, 0.8), month=st.integers(-24, 150))
+@settings(max_examples=60, deadline=None)
+def test_generated_levers_load_or_fail_naming_the_key(tmp_path_factory, share, cut, month):
+    label = month_label(month) if month >= 0 else f"{2022 + (month // 12)}-{month % 12 + 1:02d}"
+    text = TEXT + (f'\n[policy.hedging]\nshare = {share!r}\nfrom = "{label}"\n'
+                   f'\n[policy.energy_support]\ncost_cut = {cut!r}\n')
+    path = _write(tmp_path_factory.mktemp("gen"), text)
+    ok = 0 <= share <= 1 and 0 <= cut <= 0.5 and 0 <= month <= month_index("2030-12")
+    if ok:
+        sc = load_scenario(path)
+        assert sc.policy.hedging.share == share and sc.policy.energy_support.cost_cut == cut
+    else:
+        with pytest.raises(InputError) as info:
+            load_scenario(path)
+        assert info.value.key in ("policy.hedging.share", "policy.energy_support.cost_cut", "policy.hedging.from")
