@@ -66,10 +66,11 @@ class FirmBook:
         if unknown:
             raise KeyError(f"unknown firm fields {sorted(unknown)}")
         start = len(self.capacity)
-        for name in FLOAT_FIELDS:
-            setattr(self, name, np.append(getattr(self, name), np.resize(np.asarray(values.get(name, 0.0), float), n)))
-        for name in BOOL_FIELDS:
-            setattr(self, name, np.append(getattr(self, name), np.resize(np.asarray(values.get(name, False), bool), n)))
+        for names, dtype, default in ((FLOAT_FIELDS, float, 0.0), (BOOL_FIELDS, bool, False)):
+            for name in names:
+                value = values.get(name, default)
+                new = np.full(n, value, dtype) if np.ndim(value) == 0 else np.asarray(value, dtype)
+                setattr(self, name, np.concatenate((getattr(self, name), new)))
         return range(start, start + n)
 
     def available(self) -> np.ndarray:
