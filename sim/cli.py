@@ -1,18 +1,22 @@
 """Command line: ``lithium-sim`` / ``python -m sim``.
 
+Verbs: ``run`` a scenario, ``compare`` run directories, ``check`` a scenario file (and, later, ``calibrate``).
+
 Exit codes: 0 success; 2 bad input (a one-paragraph message naming the file, the key and what is allowed,
-no traceback); 1 internal error (or replicates that failed, recorded in meta.json).
+no traceback; nothing is written); 1 internal error (or replicates that failed, recorded in meta.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from sim.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+LANGUAGES = ("en", "zh")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,32 +55,73 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="results directory (default results/<name>/)")
     run.add_argument("--replicates", type=_positive, help="Monte Carlo replicates (default: the scenario's)")
     run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's)")
-    run.add_argument("--workers", type=_positive, default=1, help="local worker processes (default 1)")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive, default=1, help="local worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the replicates on the Dask cluster at ADDRESS, e.g. tcp://127.0.0.1:8786")
     run.add_argument("--params", type=Path, help="parameter file (default calibration/calibrated.toml "
                      "if present, else calibration/parameters.toml)")
+    run.add_argument("--resume", action="store_true",
+                     help="reuse the finished replicates of an interrupted run of the same scenario, "
+                     "parameters, seed and replicate count into the same --out")
+    run.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts (default en)")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    compare = sub.add_parser("compare", help="compare run directories (the first is the baseline)")
+    compare.add_argument("runs", nargs="+", type=Path, metavar="DIR", help="run directories written by run")
+    compare.add_argument("--out", type=Path, required=True, help="comparison directory to write")
+    compare.add_argument("--lang", choices=LANGUAGES, default="en",
+                         help="language of the workbook and charts (default en)")
 
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--params", type=Path, help="parameter file to validate with the scenario")
+
+    # --- calibrate: registered here -----------------------------------------------------------------------
+    # calibration.fit will provide add_calibrate_parser(sub) (adds the "calibrate" sub-parser) and
+    # run_calibrate(args) -> int; register it here and add it to VERBS in main().
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.runner import run_scenario
+    from sim.runner import RUN_FILES, check_replaceable, run_scenario
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, parameter_file=args.params)
     out = args.out or Path("results") / scenario.name
-    result = run_scenario(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                          progress=not args.quiet)
-    result.save(out, charts=not args.no_charts)
-    print(f"wrote {out}/ ({result.meta['replicates_ok']}/{result.meta['replicates']} replicates, "
-          f"{result.meta['wall_time_s']:.1f} s)")
+    check_replaceable(out, RUN_FILES)  # before hours of replicates, not after
+    try:
+        result = run_scenario(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
+                              progress=not args.quiet, scheduler=args.scheduler, out_dir=out, resume=args.resume)
+    except KeyboardInterrupt:
+        kept = sorted(out.resolve().parent.glob(f".{out.resolve().name}.partial-*"))
+        where = f" and kept in {kept[0]}" if kept else ""
+        print(f"interrupted; no results were written. Finished replicates are on disk{where}; run the same "
+              "command with --resume to reuse them", file=sys.stderr)
+        return 130
+    resumed = result.meta["replicates_resumed"]
+    if args.resume and not resumed:
+        print("--resume: no finished replicates of this scenario, seed, replicate count and code version were "
+              "found; all replicates were run", file=sys.stderr)
+    result.save(out, charts=not args.no_charts, lang=args.lang)
+    result.store.discard()  # the part files are in the run directory now
+    print(f"wrote {out}/ ({result.meta['replicates_ok']}/{result.meta['replicates']} replicates"
+          f"{f', {resumed} resumed' if resumed else ''}, {result.meta['wall_time_s']:.1f} s)")
     if result.failures:
-        print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json", file=sys.stderr)
+        print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json",
+              file=sys.stderr)
         return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare
+
+    table = compare(args.runs, args.out, lang=args.lang)
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    print(f"wrote {args.out}/ (comparison.csv, comparison.xlsx, charts/) comparing {', '.join(scenarios)} "
+          f"with the baseline {scenarios[0]}")
     return EXIT_OK
 
 
@@ -91,14 +136,20 @@ def _check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    verbs = {"run": _run, "compare": _compare, "check": _check}  # "calibrate": run_calibrate goes here
     try:
-        return {"run": _run, "check": _check}[args.command](args)
+        return verbs[args.command](args)
     except InputError as err:
         print(f"lithium-sim {args.command}: {err.message}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted; no results were written", file=sys.stderr)
         return 130
+    except Exception:  # an internal error: the traceback is for a bug report
+        traceback.print_exc()
+        print(f"lithium-sim {args.command}: internal error (exit {EXIT_INTERNAL}); please report it with the "
+              "traceback above", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Rebuild the bundled CJK font subset (run by hand; needs Debian's fonts-noto-cjk and fontTools).
 
-Keeps ASCII, CJK punctuation and the 3,755 level-1 characters of GB 2312 (the common simplified Chinese
-characters), enough for every label, unit (亿元) and Chinese scenario name a planner is likely to write.
+Keeps ASCII, CJK punctuation and all 6,763 characters of GB 2312 (levels 1 and 2: 锂, lithium, is level 2),
+enough for every label, unit (亿元) and Chinese scenario name a planner is likely to write.
 Noto Sans CJK is under the SIL Open Font License 1.1 (OFL.txt beside this file); the subset is renamed as
 the license asks of modified versions.
 """
@@ -17,7 +17,7 @@ OUT = Path(__file__).with_name("LithiumSimCJK-Regular.otf")
 
 def charset() -> str:
     chars = {chr(c) for c in range(0x20, 0x7F)} | set("，。、：；！？（）《》“”‘’—…·％－～　【】")
-    for hi in range(0xB0, 0xD8):
+    for hi in range(0xB0, 0xF8):
         for lo in range(0xA1, 0xFF):
             try:
                 chars.add(bytes([hi, lo]).decode("gb2312"))

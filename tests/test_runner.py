@@ -1,0 +1,244 @@
+"""The runner: same results whatever executes the replicates, failures recorded as data, bounded memory,
+resumable runs, and the Python API on top of it."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim.errors import InputError
+from sim.results import summarise
+from sim.runner import (
+    ReplicateStore,
+    check_replaceable,
+    partial_dir,
+    run_scenario,
+    simulate,
+)
+from tests.conftest import BASELINE
+
+
+# --- simulators for the `simulator` hook: module level, so spawned workers can unpickle them -------------
+def fail_on_replicate_one(scenario, params, seed):
+    """`simulate`, except that replicate 1 raises (replicate i has spawn key (i,))."""
+    if seed.spawn_key == (1,):
+        raise RuntimeError("replicate 1 fails on purpose")
+    return simulate(scenario, params, seed)
+
+
+def always_fail(scenario, params, seed):
+    raise ValueError("no replicate works")
+
+
+def interrupt_at_replicate_three(scenario, params, seed):
+    """`simulate` until replicate 3, where the user presses Ctrl-C."""
+    if seed.spawn_key == (3,):
+        raise KeyboardInterrupt
+    return simulate(scenario, params, seed)
+
+
+def _files_equal(a, b, names=("summary.csv", "firms.csv", "market.csv")):
+    return {name: (a / name).read_bytes() == (b / name).read_bytes() for name in names}
+
+
+# --- determinism across executors ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def in_process(short, tmp_path_factory):
+    """Four replicates in this process, saved: the reference for every executor."""
+    result = run_scenario(short, replicates=4, progress=False)
+    return result, result.save(tmp_path_factory.mktemp("runs") / "in_process", charts=False)
+
+
+def test_same_files_with_two_worker_processes(short, in_process, tmp_path):
+    result, reference = in_process
+    two = run_scenario(short, replicates=4, workers=2, progress=False)
+    assert two.meta["executor"]["kind"] == "local processes"
+    saved = two.save(tmp_path / "two", charts=False)
+    assert _files_equal(reference, saved) == {"summary.csv": True, "firms.csv": True, "market.csv": True}
+
+
+def test_same_files_on_a_dask_cluster(short, in_process, tmp_path):
+    from distributed import Client, LocalCluster
+
+    _, reference = in_process
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            by_client = run_scenario(short, replicates=4, scheduler=client, progress=False)
+        by_address = run_scenario(short, replicates=4, scheduler=cluster.scheduler_address, progress=False)
+    for name, result in (("client", by_client), ("address", by_address)):
+        assert result.meta["executor"]["kind"] == "dask"
+        saved = result.save(tmp_path / name, charts=False)
+        assert _files_equal(reference, saved) == {"summary.csv": True, "firms.csv": True, "market.csv": True}
+
+
+def test_summary_is_summarise_of_the_replicates_in_order(short):
+    """The chunked summary of the store equals `summarise` of every replicate's rows, bit for bit, even
+    when replicates have different rows (a metric missing from one of them)."""
+    results = [simulate(short, seed=s) for s in np.random.SeedSequence(5).spawn(3)]
+    results[1].summary = results[1].summary[results[1].summary.metric != "profit"].reset_index(drop=True)
+    store = ReplicateStore.open(None, resume=False, manifest={})
+    for i in (2, 0, 1):  # arrival order must not matter
+        store.add(i, results[i])
+    expected = summarise([r.summary for r in results], short.name)
+    for chunk_rows in (7, 100, 10**9):
+        pd.testing.assert_frame_equal(store.summary(short.name, chunk_rows=chunk_rows), expected, check_exact=True)
+
+
+# --- failures -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_replicate_is_recorded_and_the_others_complete(short, tmp_path, workers):
+    result = run_scenario(short, replicates=3, workers=workers, progress=False, simulator=fail_on_replicate_one)
+    assert sorted(result.failures) == [1]
+    assert "RuntimeError: replicate 1 fails on purpose" in result.failures[1]
+    assert "Traceback" in result.failures[1]
+    assert result.meta["replicates_ok"] == 2
+    assert sorted(result.firms["replicate"].unique()) == [0, 2]
+    meta = json.loads((result.save(tmp_path / "run", charts=False) / "meta.json").read_text(encoding="utf-8"))
+    assert list(meta["failures"]) == ["1"]
+    # the summary is the one of the replicates that worked
+    ok = [simulate(short, seed=s).summary for i, s in enumerate(np.random.SeedSequence(short.seed).spawn(3))
+          if i != 1]
+    pd.testing.assert_frame_equal(result.summary, summarise(ok, short.name), check_exact=True)
+
+
+def test_every_replicate_failing_is_an_error(short):
+    with pytest.raises(RuntimeError, match="(?s)every replicate failed.*no replicate works"):
+        run_scenario(short, replicates=2, progress=False, simulator=always_fail)
+
+
+# --- memory -------------------------------------------------------------------------------------------
+def test_memory_stays_flat_over_many_replicates(short):
+    """Mesa 3.3 keeps every model in `mesa.Agent._ids` (DESIGN section 8); the runner frees it, streams firm
+    tables to disk and collects cyclic garbage, so 40 replicates need about the memory of 8."""
+    gc.collect()
+    registered = len(mesa.Agent._ids)
+    tracemalloc.start()
+    try:
+        peaks = {}
+        for n in (8, 40):
+            tracemalloc.reset_peak()
+            result = run_scenario(short, replicates=n, progress=False)
+            peaks[n] = tracemalloc.get_traced_memory()[1]
+            assert result.meta["replicates_ok"] == n
+            del result
+            gc.collect()
+    finally:
+        tracemalloc.stop()
+    assert len(mesa.Agent._ids) == registered  # no model is kept alive by Mesa's registry
+    assert peaks[40] < 1.5 * peaks[8], peaks
+
+
+def test_firm_tables_live_on_disk_until_the_result_is_dropped(short):
+    result = run_scenario(short, replicates=2, progress=False)
+    firms = result.firms
+    assert list(firms.columns[:2]) == ["replicate", "firm_id"]
+    assert sorted(firms["replicate"].unique()) == [0, 1]
+    parts = result.store.directory
+    assert parts.is_dir()
+    del result
+    gc.collect()
+    assert not parts.exists()
+
+
+# --- resuming -----------------------------------------------------------------------------------------
+def test_an_interrupted_run_resumes_with_the_same_results(short, in_process, tmp_path):
+    _, reference = in_process
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(short, replicates=4, progress=False, out_dir=out, simulator=interrupt_at_replicate_three)
+    assert not out.exists()  # nothing that looks like a finished run
+    [kept] = tmp_path.glob(".run.partial-*")
+    assert len(list((kept / "parts").glob("summary-*.csv"))) == 3
+
+    result = run_scenario(short, replicates=4, progress=False, out_dir=out, resume=True)
+    assert result.meta["replicates_resumed"] == 3
+    result.save(out, charts=False)
+    result.store.discard()
+    assert _files_equal(reference, out) == {"summary.csv": True, "firms.csv": True, "market.csv": True}
+    assert not list(tmp_path.glob(".run.*"))
+
+
+def test_without_resume_a_partial_run_is_started_afresh(short, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(short, replicates=4, progress=False, out_dir=out, simulator=interrupt_at_replicate_three)
+    result = run_scenario(short, replicates=4, progress=False, out_dir=out)
+    assert result.meta["replicates_resumed"] == 0
+    result.store.discard()
+
+
+def test_a_different_seed_does_not_reuse_a_partial_run(short, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(short, replicates=4, progress=False, out_dir=out, simulator=interrupt_at_replicate_three)
+    result = run_scenario(short, replicates=4, seed=99, progress=False, out_dir=out, resume=True)
+    assert result.meta["replicates_resumed"] == 0
+    assert partial_dir(out, "x").parent == tmp_path
+
+
+# --- the results directory ----------------------------------------------------------------------------
+def test_a_directory_lithium_sim_did_not_write_is_never_replaced(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError, match="not an output of lithium-sim"):
+        check_replaceable(tmp_path, ("summary.csv", "meta.json"))
+    check_replaceable(tmp_path / "absent", ("summary.csv",))
+    (tmp_path / "empty").mkdir()
+    check_replaceable(tmp_path / "empty", ("summary.csv",))
+
+
+def test_save_replaces_an_earlier_run_atomically(short, tmp_path):
+    first = run_scenario(short, replicates=1, progress=False)
+    out = first.save(tmp_path / "run", charts=False)
+    second = run_scenario(short, replicates=2, progress=False)
+    second.save(out, charts=False)
+    assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["replicates"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+# --- the Python API -----------------------------------------------------------------------------------
+def test_api_round_trip(tmp_path):
+    base = sim.load_scenario(BASELINE)
+    short = sim.override(base, name="short", end_month=35)
+    cheaper = sim.override(short, name="cheaper", suining_cost_factor_lfp=0.9,
+                           policy={"energy_support": {"cost_cut": 0.1, "start": "2023-01"}})
+    assert cheaper.params.suining_cost_factor_lfp == 0.9
+    assert cheaper.policy.energy_support.cost_cut == 0.1 and cheaper.policy.energy_support.start == 12
+    assert short.params == base.params and base.name == "baseline"  # the original is untouched
+
+    result = sim.run(cheaper, replicates=2)
+    assert isinstance(result, sim.RunResult)
+    row = result.summary.query("year == 2023 and region == 'suining' and segment == 'all' and metric == 'value_added'")
+    assert result.value("value_added", "suining", "all", 2023) == float(row["mean"].iloc[0])
+    assert list(result.value("national_share", segment="lfp_cathode").index) == [2022, 2023, 2024]
+
+    saved = result.save(tmp_path / "cheaper")
+    assert {p.name for p in saved.iterdir()} == {"summary.csv", "firms.csv", "market.csv", "meta.json", "charts"}
+    pd.testing.assert_frame_equal(pd.read_csv(saved / "summary.csv"), result.summary, check_dtype=False)
+    meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))
+    assert meta["parameters"]["suining_cost_factor_lfp"] == 0.9
+    assert meta["policy"]["energy_support"]["cost_cut"] == 0.1
+
+
+def test_api_run_takes_a_scenario_file():
+    result = sim.run(BASELINE, replicates=1)
+    assert result.meta["scenario"] == "baseline" and result.meta["replicates"] == 1
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"no_such_thing": 1.0}, "no_such_thing"),
+    ({"suining_cost_factor_lfp": 99.0}, "suining_cost_factor_lfp"),
+    ({"policy": {"no_lever": {}}}, "policy.no_lever"),
+    ({"policy": {"energy_support": {"cut": 0.1}}}, "policy.energy_support.cut"),
+    ({"policy": {"energy_support": {"cost_cut": 0.9}}}, "policy.energy_support.cost_cut"),
+])
+def test_api_override_rejects_unknown_names_and_out_of_range_values(short, changes, key):
+    with pytest.raises(InputError) as err:
+        sim.override(short, **changes)
+    assert err.value.key == key
