@@ -477,10 +477,10 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
     for dotted, month in _policy_months(policy_table):
         if not 0 <= month_index(month) <= end:
             raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
-    names = [p["name"] for p in policy_table.get("projects", [])]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise InputError(f"project name '{name}' is used twice; names identify plants", file=file,
+    project_names = [p["name"] for p in policy_table.get("projects", [])]
+    for i, project in enumerate(project_names):
+        if project in project_names[:i]:
+            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
                              key=f"policy.projects[{i}].name")
     policy = parse_policy(policy_table, month_index)
 

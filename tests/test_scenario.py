@@ -113,6 +113,7 @@ def test_month_labels_round_trip(index):
 def test_every_shipped_scenario_passes_check():
     for path in sorted(BASELINE.parent.glob("*.toml")):
         sc = load_scenario(path)
+        assert sc.name == path.stem  # the library's names are its file names
         assert sc.n_months >= 24 and np.all(sc.price_path() > 0)
 
 
