@@ -1,0 +1,32 @@
+"""The planners' script runs the whole scenario library and compares it (end to end, few replicates)."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.mark.slow
+def test_run_library_script(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scenarios" / "run_library.py"), "--replicates", "2", "--workers", "1",
+         "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    names = ["baseline", "low_price", "price_rebound", "demand_slowdown", "policy_package", "project_attraction",
+             "thousand_billion"]
+    for name in names:
+        assert (tmp_path / name / "summary.csv").is_file()
+        assert name in out.stdout
+    table = pd.read_csv(tmp_path / "library_comparison" / "comparison.csv")
+    assert sorted(table.scenario.unique()) == sorted(names)
+    assert (tmp_path / "library_comparison" / "comparison.xlsx").is_file()
+    # the headline moves the way the stories say
+    va = table.query("region == 'suining' and segment == 'all' and metric == 'value_added' and year == 2030")
+    va = va.set_index("scenario")["mean"]
+    assert va["low_price"] < va["baseline"] < va["price_rebound"]
+    assert va["demand_slowdown"] < va["baseline"] < va["policy_package"]
