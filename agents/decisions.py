@@ -21,9 +21,9 @@ def loss_streaks(loss_months: np.ndarray, cash_flow: np.ndarray, margin: np.ndar
     """Count consecutive months of negative operating cash flow; decide who idles and who exits.
 
     A month whose cash flow (net income plus depreciation) is negative adds one; a positive one resets the
-    count: firms keep plants running while they cover cash costs, as the shutdown rule says. An idle firm restarts (count
-    reset) once its variable margin at current prices is positive again. Returns the new counts, the firms
-    idling from now, and the firms exiting now.
+    count: firms keep plants running while they cover cash costs, as the shutdown rule says. An idle
+    firm restarts (count reset) once its variable margin at current prices is positive again. Returns the
+    new counts, the firms idling from now, and the firms exiting now.
     """
     losing = active & (cash_flow < 0.0)
     counts = np.where(losing, loss_months + 1.0, 0.0)

@@ -1,6 +1,7 @@
 """Command line: ``lithium-sim`` / ``python -m sim``.
 
-Verbs: ``run`` a scenario, ``compare`` run directories, ``check`` a scenario file (and, later, ``calibrate``).
+Verbs: ``run`` a scenario, ``compare`` run directories, ``check`` a scenario file, ``calibrate`` the free
+parameters to the targets.
 
 Exit codes: 0 success; 2 bad input (a one-paragraph message naming the file, the key and what is allowed,
 no traceback; nothing is written); 1 internal error (or replicates that failed, recorded in meta.json).
@@ -26,23 +27,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _integer(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _integer(text, 0)
+
+
+def _integer(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
 
 
@@ -53,10 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write its results directory")
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--out", type=Path, help="results directory (default results/<name>/)")
-    run.add_argument("--replicates", type=_positive, help="Monte Carlo replicates (default: the scenario's)")
-    run.add_argument("--seed", type=_seed, help="master seed (default: the scenario's)")
+    run.add_argument("--replicates", type=positive_int, help="Monte Carlo replicates (default: the scenario's)")
+    run.add_argument("--seed", type=non_negative_int, help="master seed (default: the scenario's)")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive, default=1, help="local worker processes (default 1)")
+    where.add_argument("--workers", type=positive_int, default=1, help="local worker processes (default 1)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the replicates on the Dask cluster at ADDRESS, e.g. tcp://127.0.0.1:8786")
     run.add_argument("--params", type=Path, help="parameter file (default calibration/calibrated.toml "
@@ -78,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", type=Path)
     check.add_argument("--params", type=Path, help="parameter file to validate with the scenario")
 
-    # --- calibrate: registered here -----------------------------------------------------------------------
-    # calibration.fit will provide add_calibrate_parser(sub) (adds the "calibrate" sub-parser) and
-    # run_calibrate(args) -> int; register it here and add it to VERBS in main().
+    from calibration.fit import add_calibrate_parser  # the calibration package owns its verb's options
+
+    add_calibrate_parser(sub)
     return parser
 
 
@@ -136,7 +137,9 @@ def _check(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    verbs = {"run": _run, "compare": _compare, "check": _check}  # "calibrate": run_calibrate goes here
+    from calibration.fit import run_calibrate
+
+    verbs = {"run": _run, "compare": _compare, "check": _check, "calibrate": run_calibrate}
     try:
         return verbs[args.command](args)
     except InputError as err:

@@ -8,13 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def processing_fee(base_fee: float, utilization: float, reference: float, elasticity: float) -> float:
-    """Processing margin a downstream segment earns over its inputs: ``base x (u / u_ref)^elasticity``.
+def processing_fee(base_fee: float, tightness: float, reference: float, elasticity: float,
+                   scarcity_elasticity: float) -> float:
+    """Processing margin a downstream segment earns over its inputs.
 
-    Slack capacity competes the fee down (LFP realised prices fell to 31.8k yuan/t in 2024 while lithium
-    content fell less); tight capacity raises it.
+    ``base x (min(x, 1) / x_ref)^elasticity x max(x, 1)^scarcity_elasticity``, with ``x`` demand over
+    available capacity. Slack capacity competes the fee down (LFP realised prices fell to 31.8k yuan/t in
+    2024 while lithium content fell less); demand beyond capacity raises it steeply, without bound, until
+    new capacity arrives.
     """
-    return base_fee * (max(utilization, 1e-6) / reference) ** elasticity
+    x = max(tightness, 1e-6)
+    return base_fee * (min(x, 1.0) / reference) ** elasticity * max(x, 1.0) ** scarcity_elasticity
 
 
 def logit_weights(offers: np.ndarray, unit_cost: np.ndarray, elasticity: float) -> np.ndarray:

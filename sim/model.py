@@ -33,9 +33,9 @@ from sim.scenario import MODEL_START, Scenario
 CAPACITY_KEYS = {"lithium_salt": "lithium_salt_capacity", "lfp_cathode": "lfp_capacity", "battery": "battery_capacity"}
 RECORDED = ("output", "output_value", "intermediate", "value_added", "wages", "depreciation", "vat",
             "surcharges", "profit", "income_tax", "employment")
-DEBT_SHARE_OF_NEW_PLANT = 0.6
+DEBT_SHARE_OF_NEW_PLANT = 0.6  # registry and pre-2022 pipeline plants: share of capex financed by loans
 FIRST_ENDOGENOUS_ARRIVAL = 24  # 2024-01: capacity built in 2022-23 is the data's, orders placed then arrive later
-ENTRY_EXCESS_CAP = 0.3  # excess return (1/yr) beyond which entry no longer quickens  # registry and pre-2022 pipeline plants: share of capex financed by loans
+ENTRY_EXCESS_CAP = 0.3  # excess return (1/yr) beyond which entry no longer quickens
 
 
 def _slug(name: str) -> str:
@@ -94,7 +94,12 @@ class LithiumModel(mesa.Model):
 
         # one independent stream per source of randomness (spawned, not offset): a lever that changes one
         # source, say the project pipeline, leaves the others' draws untouched (common random numbers)
-        self._rng_population, self._rng_projects, self._rng_shocks, self._rng_entry = self.rng.spawn(4)
+        # (spawned from a fresh SeedSequence drawn from the model's rng: Generator.spawn would advance the
+        # caller's SeedSequence, so the same seed object passed twice would give different runs)
+        streams = np.random.SeedSequence(int(self.rng.integers(2**63))).spawn(4)
+        self._rng_population, self._rng_projects, self._rng_shocks, self._rng_entry = map(
+            np.random.default_rng, streams
+        )
         self.carbonate_price = self._shocked_price_path()
         self.demand = scenario.monthly_demand()
 
@@ -104,7 +109,8 @@ class LithiumModel(mesa.Model):
         self._add_rest_of_china(national, registry)
 
         # market state carried between months
-        self.segment_utilization = {seg: self.params.reference_utilization for seg in SEGMENTS}
+        # demand over available capacity, last month: it can exceed 1, so scarcity shows in the fees
+        self.segment_tightness = {seg: self.params.reference_utilization for seg in SEGMENTS}
         self.smoothed_carbonate = float(self.carbonate_price[0])  # the hedged (futures) price
         self.history: dict[str, list[dict[str, np.ndarray]]] = {seg: [] for seg in SEGMENTS}
         self.market_history: list[dict[str, float]] = []
@@ -248,16 +254,18 @@ class LithiumModel(mesa.Model):
         self.smoothed_carbonate += alpha * (carbonate - self.smoothed_carbonate)
 
         # prices, top-down
-        lfp_fee = market.processing_fee(p.processing_fee_lfp * learn, self.segment_utilization["lfp_cathode"],
-                                        p.reference_utilization, p.fee_utilization_elasticity)
+        lfp_fee = market.processing_fee(p.processing_fee_lfp * learn, self.segment_tightness["lfp_cathode"],
+                                        p.reference_utilization, p.fee_utilization_elasticity,
+                                        p.scarcity_elasticity)
         lfp_other = p.other_inputs_lfp * learn
         lithium_per_t_lfp = p.lce_per_t_lfp * carbonate
         lfp_price = lithium_per_t_lfp + lfp_other + lfp_fee
         share = float(self.demand["lfp_share"][t])
         cathode_per_gwh = (share * p.lfp_t_per_gwh * lfp_price
                            + (1.0 - share) * (p.ncm_lce_per_gwh * carbonate + p.cathode_premium_ncm))
-        cell_fee = market.processing_fee(p.processing_fee_cell * learn, self.segment_utilization["battery"],
-                                         p.reference_utilization, p.fee_utilization_elasticity)
+        cell_fee = market.processing_fee(p.processing_fee_cell * learn, self.segment_tightness["battery"],
+                                         p.reference_utilization, p.fee_utilization_elasticity,
+                                        p.scarcity_elasticity)
         cell_other = p.other_inputs_cell * learn
         cell_price = cathode_per_gwh + cell_other + cell_fee
 
@@ -413,7 +421,7 @@ class LithiumModel(mesa.Model):
         for i in np.flatnonzero(exit_now):
             book.agents[i].exit_market()
         total_available = available[book.active].sum() / 12.0
-        self.segment_utilization[segment] = quantity.sum() / total_available if total_available > 0 else 0.0
+        self.segment_tightness[segment] = demand / total_available if total_available > 0 else 1.0
         return quantity
 
     def _lag(self, segment: str, suining: np.ndarray, t: int) -> np.ndarray:

@@ -86,7 +86,9 @@ class ModelParams:
         1.6e8, "yuan/GWh", 0.5e8, 3.0e8, "nickel, cobalt and processing of NCM cathode per GWh beyond lithium"
     )
     other_inputs_cell: float = _p(
-        3.0e8, "yuan/GWh", 1.5e8, 4.5e8, "anode, electrolyte, separator, foils, casing: ~0.30 yuan/Wh (2022)"
+        2.0e8, "yuan/GWh", 1.0e8, 4.5e8,
+        "anode, electrolyte, separator, foils, casing: ~0.20 yuan/Wh (2022-23; 0.6 yuan/Wh LFP cells in "
+        "Mar 2023 less ~0.3 of cathode leaves ~0.1 for fee and processing)",
     )
     processing_fee_cell: float = _p(
         2.0e8, "yuan/GWh", 0.5e8, 3.5e8,
@@ -98,10 +100,16 @@ class ModelParams:
 
     # --- price formation downstream ---
     reference_utilization: float = _p(
-        0.65, "fraction", 0.4, 0.9, "utilisation at which processing fees are at their base level"
+        0.65, "fraction", 0.4, 0.9, "demand / capacity at which processing fees are at their base level"
     )
     fee_utilization_elasticity: float = _p(
-        1.0, "1", 0.0, 3.0, "processing fees fall with slack: fee x (u/u_ref)^e (Hunan Yuneng 2024: 31.8k)"
+        1.0, "1", 0.0, 3.0,
+        "fees move with demand / capacity: fee x (x/x_ref)^e (slack: Hunan Yuneng 2024 at 31.8k yuan/t)",
+    )
+    scarcity_elasticity: float = _p(
+        3.0, "1", 1.0, 8.0,
+        "when demand exceeds capacity the fee rises faster, x^s beyond x = 1: a shortage must lift margins "
+        "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)",
     )
     cost_learning_rate: float = _p(
         0.05, "1/yr", 0.0, 0.15, "annual decline of conversion and other-input costs (cell prices -20% y/y 2024)"

@@ -9,8 +9,10 @@ Memory stays bounded over many replicates:
 - each finished replicate's firm and market tables go to part files on disk at once (`ReplicateStore`);
   only its summary values (one float per summary row) stay in memory, and the summary is computed in
   chunks of rows;
-- local workers are spawned processes (``import mesa`` sets the start method to "spawn") recycled every
-  `WORKER_TASKS` replicates, and at most two replicates per worker are in flight;
+- local workers are spawned processes (``import mesa`` sets the start method to "spawn"), at most two
+  replicates per worker in flight; every process, this one or a worker, frees each finished model's Mesa
+  registry and runs a full garbage collection every `GC_EVERY` replicates. (Workers are not recycled with
+  ``max_tasks_per_child``: on Python 3.11 replacing a worker can hang the pool, CPython gh-115634.)
 - in-process runs free each model's Mesa agent registry (Mesa 3.3 otherwise keeps every model alive,
   upstream issue #3179).
 
@@ -57,7 +59,6 @@ from sim.params import ModelParams
 from sim.results import SUMMARY_COLUMNS, ReplicateResult, collect, summarise
 from sim.scenario import Scenario, project_root
 
-WORKER_TASKS = 25  # replicates per local worker process before it is replaced (bounds memory)
 GC_EVERY = 10  # in-process replicates between full garbage collections
 SUMMARY_CHUNK_ROWS = 2_000_000  # replicate rows summarised at once (bounds the memory of the summary step)
 SUMMARY_KEYS = SUMMARY_COLUMNS[1:6]  # year, region, segment, metric, unit
@@ -100,6 +101,11 @@ def _replicate_task(
         return replicate, simulator(scenario, params, seed), None
     except Exception:  # recorded as data; the run goes on with the other replicates
         return replicate, None, traceback.format_exc()
+    finally:
+        if (replicate + 1) % GC_EVERY == 0:  # by replicate number: the same rhythm whichever process runs it
+            # a finished model is cyclic garbage (agents <-> model); without a full collection now and then,
+            # it piles up between Python's rare generation-2 collections and memory grows with replicates
+            gc.collect()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -438,17 +444,13 @@ class _Batch:
 
 
 def _run_here(batch: _Batch, on_result: Callable[..., None]) -> None:
-    for done, (replicate, seed) in enumerate(batch.todo, start=1):
+    for replicate, seed in batch.todo:
         on_result(*_replicate_task(batch.scenario, batch.params, seed, replicate, batch.simulator))
-        if done % GC_EVERY == 0:
-            # a finished model is cyclic garbage (agents <-> model); without a full collection now and then,
-            # it piles up between Python's rare generation-2 collections and memory grows with replicates
-            gc.collect()
 
 
 def _run_on_processes(batch: _Batch, workers: int, on_result: Callable[..., None]) -> None:
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=WORKER_TASKS)
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
     def submit(replicate: int, seed: np.random.SeedSequence) -> cf.Future:
         return pool.submit(_replicate_task, batch.scenario, batch.params, seed, replicate, batch.simulator)

@@ -327,7 +327,7 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
             for i, item in enumerate(value):
                 for req in rule.required:
                     if req not in item:
-                        raise InputError(f"is required in every entry", file=file, key=f"{dotted}[{i}].{req}")
+                        raise InputError("is required in every entry", file=file, key=f"{dotted}[{i}].{req}")
                 _check_keys(item, rule.spec, file, f"{dotted}[{i}].")
         else:
             _check_leaf(value, rule, file, dotted)

@@ -8,7 +8,7 @@ from sim.model import RECORDED
 
 
 def test_value_added_identities_every_firm_and_month(baseline_model):
-    for seg, history in baseline_model.history.items():
+    for history in baseline_model.history.values():
         for rec in history:
             scale = max(np.abs(rec["output_value"]).max(), 1.0)
             # production approach: VA = gross output value - intermediate consumption

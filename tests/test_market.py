@@ -1,6 +1,7 @@
 """The market kernels: water-filling allocation and logit weights, over generated inputs."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -62,9 +63,11 @@ def test_offer_fraction_is_bounded_and_monotone(margin):
     assert f[1] >= f[0]
 
 
-def test_processing_fee_rises_with_utilization():
-    assert processing_fee(100.0, 0.9, 0.65, 1.0) > processing_fee(100.0, 0.5, 0.65, 1.0)
-    assert processing_fee(100.0, 0.65, 0.65, 1.0) == 100.0
+def test_processing_fee_rises_with_tightness_and_steeply_in_shortage():
+    assert processing_fee(100.0, 0.9, 0.65, 1.0, 3.0) > processing_fee(100.0, 0.5, 0.65, 1.0, 3.0)
+    assert processing_fee(100.0, 0.65, 0.65, 1.0, 3.0) == 100.0
+    at_capacity = processing_fee(100.0, 1.0, 0.65, 1.0, 3.0)
+    assert processing_fee(100.0, 1.2, 0.65, 1.0, 3.0) == pytest.approx(at_capacity * 1.2**3)
 
 
 def test_investment_only_above_hurdle_and_utilization():
