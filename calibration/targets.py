@@ -103,7 +103,16 @@ class FreeParameter:
     identified_by: str = ""
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, body: str) -> dict[str, Any]:
+    """The TOML file's tables; only ``meta`` and ``body`` are allowed at the top."""
+    data = _read_toml(path)
+    unknown = sorted(set(data) - {"meta", body})
+    if unknown:
+        raise InputError(f"unknown table '{unknown[0]}'; allowed: meta, {body}", file=str(path), key=unknown[0])
+    return data
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError("file not found", file=str(path))
     try:
@@ -176,12 +185,7 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
     """
     path = Path(path) if path else TARGETS_FILE
     file = str(path)
-    data = _read(path)
-    unknown = set(data) - {"meta", "targets"}
-    if unknown:
-        raise InputError(
-            f"unknown table '{sorted(unknown)[0]}'; allowed: meta, targets", file=file, key=sorted(unknown)[0]
-        )
+    data = _read(path, "targets")
     tables = data.get("targets")
     if not isinstance(tables, dict) or not tables:
         raise InputError("needs a non-empty [targets.<name>] table per target", file=file, key="targets")
@@ -262,14 +266,7 @@ def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:
     """
     path = Path(path) if path else FREE_PARAMETERS_FILE
     file = str(path)
-    data = _read(path)
-    unknown = set(data) - {"meta", "parameters"}
-    if unknown:
-        raise InputError(
-            f"unknown table '{sorted(unknown)[0]}'; allowed: meta, parameters",
-            file=file,
-            key=sorted(unknown)[0],
-        )
+    data = _read(path, "parameters")
     tables = data.get("parameters")
     if not isinstance(tables, dict) or not tables:
         raise InputError("needs a [parameters.<name>] table per free parameter", file=file, key="parameters")
