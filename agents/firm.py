@@ -16,7 +16,7 @@ import numpy as np
 from agents.decisions import investment_orders, loss_streaks, offer_fraction, return_on_capital
 
 if TYPE_CHECKING:
-    from sim.params import ModelParams
+    from sim.inputs.params import ModelParams
 
 SEGMENTS = ("lithium_salt", "lfp_cathode", "battery")
 UNITS = {"lithium_salt": "t LCE", "lfp_cathode": "t", "battery": "GWh"}

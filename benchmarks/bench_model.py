@@ -31,9 +31,9 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim.model import LithiumModel
-from sim.runner import release
-from sim.scenario import load_scenario
+from sim.engine.model import LithiumModel
+from sim.runs.runner import release
+from sim.inputs.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "baseline.toml"

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from calibration.fit import add_calibrate_parser, run_calibrate
-from sim.errors import InputError
+from sim.inputs.errors import InputError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ calibration scenario (by default ``scenarios/baseline.toml``) on the same replic
 ``SeedSequence(seed).spawn(n)`` with the scenario's master seed, through December of the last target year;
 the objective (`calibration.objective`) is minimised by differential evolution (`calibration.optimise`),
 checkpointed every generation. The result is written atomically to ``calibration/calibrated.toml``, which
-`sim.scenario.default_parameter_file` then gives every scenario, and the fit report to
+`sim.inputs.scenario.default_parameter_file` then gives every scenario, and the fit report to
 ``calibration/report/`` (`calibration.report`).
 
 Held parameters (``fit = false`` in the free-parameter file) and every parameter not listed keep their
@@ -41,10 +41,10 @@ from calibration.targets import (
     load_targets,
 )
 from sim.cli import non_negative_int, positive_int
-from sim.errors import InputError
-from sim.params import PARAM_FIELDS, ModelParams, load_param_file
-from sim.runner import code_version
-from sim.scenario import Scenario, load_scenario, project_root
+from sim.inputs.errors import InputError
+from sim.inputs.params import PARAM_FIELDS, ModelParams, load_param_file
+from sim.runs.runner import code_version
+from sim.inputs.scenario import Scenario, load_scenario, project_root
 
 ROOT = project_root()
 BASELINE_SCENARIO = ROOT / "scenarios" / "baseline.toml"
@@ -239,7 +239,7 @@ def source_fingerprint() -> str:
     files = sorted(
         [
             *(f for f in ROOT.glob("sim/*.py") if f.name not in PRESENTATION_MODULES),
-            *ROOT.glob("sim/data/*.csv"),
+            *ROOT.glob("sim/inputs/data/*.csv"),
             *ROOT.glob("agents/*.py"),
             CALIBRATION_DIR / "moments.py",
             CALIBRATION_DIR / "objective.py",
@@ -473,7 +473,7 @@ def parameter_file_text(
             comments[name] = f"held at the base value, {unit}"
     header = (
         "# Calibrated parameters, written by `lithium-sim calibrate`. Every scenario uses this file by "
-        "default\n# (sim.scenario.default_parameter_file). Do not edit by hand: re-run the calibration; "
+        "default\n# (sim.inputs.scenario.default_parameter_file). Do not edit by hand: re-run the calibration; "
         "the hand-set\n# values stay in calibration/parameters.toml. The fit report is in "
         "calibration/report/REPORT.md.\n\n"
     )

@@ -2,7 +2,7 @@
 
 `model_moments` reads the monthly records (``model.history``) and the firm books directly, so it needs
 only the months up to the last target year: calibration steps each replicate to December of that year and
-stops. The figures are the ones `sim.results.collect` puts in the run summary (same definitions, same
+stops. The figures are the ones `sim.outputs.results.collect` puts in the run summary (same definitions, same
 units; the tests check equality on a full run), computed in a fraction of the time.
 
 Definitions (per segment s, region r in {suining, china}, year y; flows summed over the year's months):
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.firm import SEGMENTS, UNITS
-from sim.model import LithiumModel
-from sim.params import ModelParams
-from sim.runner import release
-from sim.scenario import MODEL_START, Scenario
+from sim.engine.model import LithiumModel
+from sim.inputs.params import ModelParams
+from sim.runs.runner import release
+from sim.inputs.scenario import MODEL_START, Scenario
 
 YI = 1e8  # yuan per 亿元
 REGIONS = ("suining", "china")

@@ -23,8 +23,8 @@ import numpy as np
 
 from calibration.moments import MomentSpec, months_needed, simulate_moments
 from calibration.targets import FreeParameter, Target
-from sim.params import ModelParams
-from sim.scenario import Scenario
+from sim.inputs.params import ModelParams
+from sim.inputs.scenario import Scenario
 
 PENALTY = 1e9  # objective of a candidate whose replicates fail or whose moments are undefined
 

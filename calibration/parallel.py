@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sim.errors import InputError
+from sim.inputs.errors import InputError
 
 WORKER_TASKS = 500  # candidate evaluations per local worker before the pool is replaced (between batches)
 

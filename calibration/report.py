@@ -8,7 +8,7 @@ charts to the report directory atomically (built beside it, then renamed into pl
 Methods:
 
 - **Fit**: the scenario run as ``lithium-sim run`` runs it by default, with the calibrated parameters, on the
-  scenario's own replicate seeds (`sim.runner.simulate` and `sim.results.collect`): mean, P5-P95 band, inside
+  scenario's own replicate seeds (`sim.runs.runner.simulate` and `sim.outputs.results.collect`): mean, P5-P95 band, inside
   the target's band or not. The same for the hand-set parameters, and for seeds the fit never saw
   (out of sample: ``SeedSequence(seed).spawn(n + m)[n:]``).
 - **Identification**: the Jacobian G of the mean moments with respect to the fitted parameters at the
@@ -42,9 +42,9 @@ from calibration.moments import MomentSpec, fresh_seed
 from calibration.objective import Problem, evaluate_candidate
 from calibration.parallel import Executor
 from calibration.recovery import QUICK_RECOVERY, RECOVERY_TRUTH, RecoveryResult, recover
-from sim.params import ModelParams
-from sim.runner import code_version, simulate, write_directory
-from sim.scenario import Scenario
+from sim.inputs.params import ModelParams
+from sim.runs.runner import code_version, simulate, write_directory
+from sim.inputs.scenario import Scenario
 
 if TYPE_CHECKING:
     from calibration.fit import CalibrationResult

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from calibration.moments import METRICS, REGIONS, SEGMENTS_ALL, MomentSpec
-from sim.errors import InputError
-from sim.params import PARAM_FIELDS, ModelParams
+from sim.inputs.errors import InputError
+from sim.inputs.params import PARAM_FIELDS, ModelParams
 
 CALIBRATION_DIR = Path(__file__).resolve().parent
 TARGETS_FILE = CALIBRATION_DIR / "targets.toml"
@@ -83,7 +83,7 @@ class FreeParameter:
     """A parameter calibration may move, with the bounds of its search and the reason for them.
 
     Attributes:
-        name: a field of `sim.params.ModelParams`.
+        name: a field of `sim.inputs.params.ModelParams`.
         low: lower bound of the search (within the parameter's declared range).
         high: upper bound.
         unit: its unit (as declared in sim/params.py).

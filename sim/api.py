@@ -1,6 +1,6 @@
 """The Python API: load a scenario, change it in code, run it, compare runs, without the command line.
 
-A thin layer over `sim.scenario`, `sim.runner` and `sim.compare`::
+A thin layer over `sim.inputs.scenario`, `sim.runs.runner` and `sim.outputs.compare`::
 
     import sim
 
@@ -13,7 +13,7 @@ A thin layer over `sim.scenario`, `sim.runner` and `sim.compare`::
     b.save("results/cheaper_lfp")                # a run directory, as `lithium-sim run` writes it
     table = sim.compare_runs([a, b], out_dir="results/cheaper_vs_base")   # comparison.csv, .xlsx, charts
 
-``sim.compare_runs`` is `compare` below (``sim.compare`` is the module that implements it).
+``sim.compare_runs`` is `compare` below (``sim.outputs.compare`` is the module that implements it).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim import scenario as scenario_schema
-from sim.compare import compare
-from sim.errors import InputError
-from sim.params import PARAM_FIELDS, build_params
-from sim.runner import RunResult, run_scenario
-from sim.scenario import Scenario, load_scenario, month_index
+from sim.inputs import scenario as scenario_schema
+from sim.outputs.compare import compare
+from sim.inputs.errors import InputError
+from sim.inputs.params import PARAM_FIELDS, build_params
+from sim.runs.runner import RunResult, run_scenario
+from sim.inputs.scenario import Scenario, load_scenario, month_index
 
 __all__ = ["RunResult", "Scenario", "compare", "load_scenario", "override", "run"]
 
@@ -41,11 +41,11 @@ def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **c
 
     Args:
         scenario: a loaded scenario (it is not modified).
-        policy: lever -> {field: value}, fields as in `sim.policy` (e.g.
+        policy: lever -> {field: value}, fields as in `sim.inputs.levers` (e.g.
             ``{"energy_support": {"cost_cut": 0.1}}``; a ``start`` may be given as "YYYY-MM"); ``projects``
-            takes a sequence of `sim.policy.Project`. Values are checked against the ranges of the scenario
+            takes a sequence of `sim.inputs.levers.Project`. Values are checked against the ranges of the scenario
             schema where it declares the same name.
-        **changes: each a model parameter (a field of `sim.params.ModelParams`, checked against its range)
+        **changes: each a model parameter (a field of `sim.inputs.params.ModelParams`, checked against its range)
             or a scenario field (``name``, ``seed``, ``replicates``, ``end_month``, ``volatility``, ...).
 
     Raises:

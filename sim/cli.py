@@ -14,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from sim.errors import InputError
+from sim.inputs.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 LANGUAGES = ("en", "zh")
@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.runner import RUN_FILES, check_replaceable, run_scenario
-    from sim.scenario import load_scenario
+    from sim.runs.runner import RUN_FILES, check_replaceable, run_scenario
+    from sim.inputs.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, parameter_file=args.params)
     out = args.out or Path("results") / scenario.name
@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare
+    from sim.outputs.compare import compare
 
     table = compare(args.runs, args.out, lang=args.lang)
     scenarios = list(dict.fromkeys(table["scenario"]))
@@ -127,7 +127,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from sim.inputs.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, parameter_file=args.params)
     print(f"{args.scenario}: ok (scenario '{scenario.name}', {scenario.n_months} months, "

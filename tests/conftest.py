@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.model import LithiumModel
-from sim.results import collect
-from sim.runner import release, replicate_seeds
-from sim.scenario import load_scenario, month_index
+from sim.engine.model import LithiumModel
+from sim.outputs.results import collect
+from sim.runs.runner import release, replicate_seeds
+from sim.inputs.scenario import load_scenario, month_index
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.accounting import finance, firm_accounts
-from sim.model import RECORDED
+from sim.engine.accounting import finance, firm_accounts
+from sim.engine.model import RECORDED
 
 
 def test_value_added_identities_every_firm_and_month(baseline_model):

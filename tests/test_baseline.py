@@ -1,15 +1,15 @@
 """The base years come out right because capacities, costs and allocation make them so.
 
 Bands are the acceptance ranges: shares of 7% and 18% (report), real value-added growth of 21.8% (report),
-national output within 20% of the data (sim/data/national.csv).
+national output within 20% of the data (sim/inputs/data/national.csv).
 
 Figures are the means over the baseline's replicates, exactly as `make run` writes them to summary.csv.
 """
 
 import pytest
 
-from sim.data import load_national
-from sim.runner import run_scenario
+from sim.inputs.data import load_national
+from sim.runs.runner import run_scenario
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.runner
+import sim.runs.runner
 from sim.cli import main
-from sim.scenario import load_scenario
+from sim.inputs.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.test_runner import fail_on_replicate_one, interrupt_at_replicate_three
 
@@ -166,8 +166,8 @@ def test_run_refuses_to_replace_a_directory_it_did_not_write(tmp_path, capsys):
 
 
 def test_failed_replicates_exit_1_and_are_listed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sim.runner, "run_scenario",
-                        functools.partial(sim.runner.run_scenario, simulator=fail_on_replicate_one))
+    monkeypatch.setattr(sim.runs.runner, "run_scenario",
+                        functools.partial(sim.runs.runner.run_scenario, simulator=fail_on_replicate_one))
     assert main(["run", str(BASELINE), "--replicates", "3", "--out", str(tmp_path / "run"), "--no-charts",
                  "--quiet"]) == 1
     assert "1 replicate(s) failed" in capsys.readouterr().err
@@ -178,7 +178,7 @@ def test_failed_replicates_exit_1_and_are_listed(tmp_path, monkeypatch, capsys):
 def test_resume_reuses_an_interrupted_run(tmp_path, capsys):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        sim.runner.run_scenario(load_scenario(BASELINE), replicates=5, progress=False, out_dir=out,
+        sim.runs.runner.run_scenario(load_scenario(BASELINE), replicates=5, progress=False, out_dir=out,
                                 simulator=interrupt_at_replicate_three)
     assert main(["run", str(BASELINE), "--replicates", "5", "--out", str(out), "--resume", "--no-charts",
                  "--quiet"]) == 0

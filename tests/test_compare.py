@@ -13,12 +13,12 @@ from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 
 import sim
-from sim.charts import COMPARISON_CHARTS, FONT_DIR, LABELS, run_charts
-from sim.compare import COMPARISON_COLUMNS, compare
-from sim.errors import InputError
-from sim.runner import run_scenario
+from sim.outputs.charts import COMPARISON_CHARTS, FONT_DIR, LABELS, run_charts
+from sim.outputs.compare import COMPARISON_COLUMNS, compare
+from sim.inputs.errors import InputError
+from sim.runs.runner import run_scenario
 
-# 锂 (lithium) is a level-2 GB 2312 character, so the bundled subset lacks it until sim/fonts/make_subset.py
+# 锂 (lithium) is a level-2 GB 2312 character, so the bundled subset lacks it until sim/outputs/fonts/make_subset.py
 # adds it and the font is rebuilt; every other missing glyph still fails the tests (warnings are errors)
 
 

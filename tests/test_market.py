@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from agents.decisions import investment_orders, offer_fraction
-from sim.market import allocate, logit_weights, processing_fee
+from sim.engine.market import allocate, logit_weights, processing_fee
 
 positive = st.one_of(st.just(0.0), st.floats(1e-6, 1e6))  # quantities: zero, or at least a gram
 offers_st = arrays(np.float64, st.integers(1, 40), elements=positive)

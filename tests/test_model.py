@@ -5,9 +5,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import LithiumModel
-from sim.results import collect
-from sim.runner import release, simulate
+from sim.engine.model import LithiumModel
+from sim.outputs.results import collect
+from sim.runs.runner import release, simulate
 from tests.conftest import run_model
 
 

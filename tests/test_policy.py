@@ -6,7 +6,7 @@ Runs share a seed; every source of randomness has its own stream, so a lever cha
 import numpy as np
 import pytest
 
-from sim.policy import (
+from sim.inputs.levers import (
     EnergySupport,
     Hedging,
     Innovation,
@@ -16,8 +16,8 @@ from sim.policy import (
     Project,
     TaxRelief,
 )
-from sim.results import collect
-from sim.scenario import month_index
+from sim.outputs.results import collect
+from sim.inputs.scenario import month_index
 from tests.conftest import run_model
 
 SEED = 11
@@ -89,7 +89,7 @@ def test_capex_subsidy_and_faster_land_supply_raise_suining_capacity(plain):
 
 
 def test_shorter_construction_lag_brings_capacity_sooner(baseline):
-    from sim.model import LithiumModel
+    from sim.engine.model import LithiumModel
 
     scenario = baseline.with_changes(policy=Policy(investment_support=InvestmentSupport(lag_cut_months=6)))
     model = LithiumModel(scenario, rng=SEED)

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.errors import InputError
-from sim.results import summarise
-from sim.runner import (
+from sim.inputs.errors import InputError
+from sim.outputs.results import summarise
+from sim.runs.runner import (
     ReplicateStore,
     check_replaceable,
     partial_dir,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.errors import InputError
-from sim.scenario import load_scenario, month_index, month_label
+from sim.inputs.errors import InputError
+from sim.inputs.scenario import load_scenario, month_index, month_label
 from tests.conftest import BASELINE
 
 TEXT = BASELINE.read_text(encoding="utf-8")

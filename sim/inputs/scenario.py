@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import InputError
-from sim.params import ModelParams, build_params, load_param_file
-from sim.policy import Policy, parse_policy
+from sim.inputs.errors import InputError
+from sim.inputs.params import ModelParams, build_params, load_param_file
+from sim.inputs.levers import Policy, parse_policy
 
 MODEL_START = (2022, 1)
 MAX_END_YEAR = 2050
@@ -415,7 +415,7 @@ def _years(table: dict[str, float]) -> dict[int, float]:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def default_parameter_file() -> Path:

@@ -8,8 +8,8 @@ Each monthly step (DESIGN section 2):
 3. markets clear top-down: cell demand is allocated among cell makers, their output sets LFP demand
    (LFP share x t per GWh), LFP output sets lithium demand (t LCE per t LFP, plus non-LFP uses); in each
    segment firms offer according to their margin and demand is split by a logit on unit cost, capped by
-   offers (`sim.market.allocate`), so Suining's shares emerge;
-4. every firm's accounts (`sim.accounting`), finance, expectations, idling and exit;
+   offers (`sim.engine.market.allocate`), so Suining's shares emerge;
+4. every firm's accounts (`sim.engine.accounting`), finance, expectations, idling and exit;
 5. each quarter, investment by incumbents and entry into the rest of China.
 """
 
@@ -23,13 +23,13 @@ import numpy as np
 from scipy import special
 
 from agents.firm import FIRM_TYPES, SEGMENTS, Firm, FirmBook, SaltMaker
-from sim import market
-from sim.accounting import finance, firm_accounts
-from sim.data import RegisteredFirm, load_national, load_registry
-from sim.params import ModelParams
-from sim.scenario import MODEL_START, Scenario
+from sim.engine import market
+from sim.engine.accounting import finance, firm_accounts
+from sim.inputs.data import RegisteredFirm, load_national, load_registry
+from sim.inputs.params import ModelParams
+from sim.inputs.scenario import MODEL_START, Scenario
 
-# national capacity keys in sim/data/national.csv, by segment
+# national capacity keys in sim/inputs/data/national.csv, by segment
 CAPACITY_KEYS = {"lithium_salt": "lithium_salt_capacity", "lfp_cathode": "lfp_capacity", "battery": "battery_capacity"}
 RECORDED = ("output", "output_value", "intermediate", "value_added", "wages", "depreciation", "vat",
             "surcharges", "profit", "income_tax", "employment")
@@ -73,8 +73,8 @@ class LithiumModel(mesa.Model):
         scenario: a validated `Scenario`.
         params: overrides the scenario's parameters (for calibration and sweeps).
         rng: seed or numpy Generator; all randomness of the run comes from it.
-        registry: Suining firms (defaults to ``sim/data/suining_firms.csv``).
-        national: national series (defaults to ``sim/data/national.csv``).
+        registry: Suining firms (defaults to ``sim/inputs/data/suining_firms.csv``).
+        national: national series (defaults to ``sim/inputs/data/national.csv``).
     """
 
     def __init__(self, scenario: Scenario, params: ModelParams | None = None,

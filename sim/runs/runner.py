@@ -53,11 +53,11 @@ import pandas as pd
 from tqdm import tqdm
 
 import sim
-from sim.errors import InputError
-from sim.model import LithiumModel
-from sim.params import ModelParams
-from sim.results import SUMMARY_COLUMNS, ReplicateResult, collect, summarise
-from sim.scenario import Scenario, project_root
+from sim.inputs.errors import InputError
+from sim.engine.model import LithiumModel
+from sim.inputs.params import ModelParams
+from sim.outputs.results import SUMMARY_COLUMNS, ReplicateResult, collect, summarise
+from sim.inputs.scenario import Scenario, project_root
 
 GC_EVERY = 10  # in-process replicates between full garbage collections
 SUMMARY_CHUNK_ROWS = 2_000_000  # replicate rows summarised at once (bounds the memory of the summary step)
@@ -259,7 +259,7 @@ class RunResult:
 
     Attributes:
         scenario: the scenario that was run.
-        summary: one row per year, region, segment and metric (columns as `sim.results.SUMMARY_COLUMNS`).
+        summary: one row per year, region, segment and metric (columns as `sim.outputs.results.SUMMARY_COLUMNS`).
         meta: provenance written to ``meta.json``.
         failures: replicate -> traceback of the replicates that raised.
         store: the finished replicates' part files (firm and market tables).
@@ -319,7 +319,7 @@ class RunResult:
                 for table in ReplicateStore.TABLES:
                     self.store.concatenate(table, tmp / f"{table}.csv")
             if charts:
-                from sim.charts import run_charts
+                from sim.outputs.charts import run_charts
 
                 run_charts(self, tmp / "charts", lang=lang)
             meta = dict(self.meta)

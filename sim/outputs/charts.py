@@ -2,7 +2,7 @@
 P5-P95 bands.
 
 Charts import the results, never the reverse. Labels come from `LABELS` so that a second language is a
-table, not new code; the bundled font subset (``sim/fonts/``, SIL Open Font License) renders 亿元 and the
+table, not new code; the bundled font subset (``sim/outputs/fonts/``, SIL Open Font License) renders 亿元 and the
 Chinese labels on a machine with no CJK font installed.
 """
 
@@ -22,7 +22,7 @@ from matplotlib import ticker as mticker  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 if TYPE_CHECKING:
-    from sim.runner import RunResult
+    from sim.runs.runner import RunResult
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 SEGMENTS = ("lithium_salt", "lfp_cathode", "battery")
@@ -266,7 +266,7 @@ def _difference_unit(lab: dict, lang: str, unit: str) -> str:
 
 
 def comparison_charts(table: pd.DataFrame, out_dir: str | Path, lang: str = "en") -> list[Path]:
-    """Charts of a comparison table (see `sim.compare.comparison_table`) into ``out_dir``; return their paths.
+    """Charts of a comparison table (see `sim.outputs.compare.comparison_table`) into ``out_dir``; return their paths.
 
     For each key metric (`COMPARISON_CHARTS`): ``STEM.png``, every scenario's mean with its P5-P95 band;
     and, when there are scenarios besides the baseline, ``STEM_diff.png``, their mean's difference from

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError
+from sim.inputs.errors import InputError
 
 
 def _p(default: float, unit: str, low: float, high: float, reason: str, *, calibrate: bool = False) -> Any:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from agents.firm import SEGMENTS, UNITS
-from sim.model import RECORDED, LithiumModel
-from sim.scenario import MODEL_START
+from sim.engine.model import RECORDED, LithiumModel
+from sim.inputs.scenario import MODEL_START
 
 YI = 1e8  # yuan per 亿元
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]

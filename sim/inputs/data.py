@@ -1,7 +1,7 @@
-"""Loading the sourced data files in ``sim/data/``: the Suining firm registry and national series.
+"""Loading the sourced data files in ``sim/inputs/data/``: the Suining firm registry and national series.
 
 Every row of those files carries its source or is marked ``assumed``/``derived`` with a reason; see
-``sim/data/README.md``. The registry can be edited by a planner; bad rows raise `InputError` naming the
+``sim/inputs/data/README.md``. The registry can be edited by a planner; bad rows raise `InputError` naming the
 file, the row and the column.
 """
 
@@ -11,8 +11,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.errors import InputError
-from sim.scenario import month_index
+from sim.inputs.errors import InputError
+from sim.inputs.scenario import month_index
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SEGMENT_UNITS = {"lithium_salt": "t LCE/yr", "lfp_cathode": "t/yr", "battery": "GWh/yr"}

@@ -1,7 +1,7 @@
 """Policy levers from the 2024 Suining work report, as scenario data (DESIGN section 4).
 
 Each lever is a table under ``[policy]`` in a scenario; every number has a unit and a valid range, checked
-by `sim.scenario`. All levers act on Suining firms only, through the model's own mechanisms:
+by `sim.inputs.scenario`. All levers act on Suining firms only, through the model's own mechanisms:
 
 =====================  ===========================================  ==========================================
 lever (table)          report                                       mechanism in the model
@@ -93,7 +93,7 @@ class Policy:
 
 
 def parse_policy(table: dict[str, Any], month_index) -> Policy:
-    """Build a `Policy` from a validated ``[policy]`` table (see the schema in `sim.scenario`)."""
+    """Build a `Policy` from a validated ``[policy]`` table (see the schema in `sim.inputs.scenario`)."""
 
     def start(sub: dict[str, Any]) -> int:
         return month_index(sub["from"]) if "from" in sub else 0

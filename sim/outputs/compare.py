@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.charts import SEGMENTS, comparison_charts, labels, metric_label, unit_label
-from sim.errors import InputError
-from sim.results import SUMMARY_COLUMNS
-from sim.runner import RunResult, write_directory
+from sim.outputs.charts import SEGMENTS, comparison_charts, labels, metric_label, unit_label
+from sim.inputs.errors import InputError
+from sim.outputs.results import SUMMARY_COLUMNS
+from sim.runs.runner import RunResult, write_directory
 
 COMPARISON_COLUMNS = [*SUMMARY_COLUMNS, "diff_mean", "diff_pct"]
 COMPARISON_FILES = ("comparison.csv",)  # a directory holding these is a comparison directory
