@@ -1,0 +1,7 @@
+"""Scenario discovery: which combinations of uncertain inputs make a target hold or fail.
+
+This room owns drawing scenarios over declared uncertain inputs (a Latin hypercube), finding the boxes of
+inputs where the target holds with PRIM (Friedman and Fisher 1999, as in Bryant and Lempert 2010), and the
+report of those boxes (CSV tables, charts, REPORT.md). It may import `sim.api`, `sim.outputs` and
+`sim.inputs`; nothing imports it except front ends such as the command line.
+"""
