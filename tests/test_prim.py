@@ -1,0 +1,247 @@
+"""PRIM and the Latin hypercube of scenario discovery: known boxes recovered, trajectory properties, samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.discovery.prim import describe_box, latin_hypercube, prim, readable_number
+
+TRUE_BOX = {"a": (0.2, 0.6), "b": (0.3, 0.9)}  # the target holds inside, on two of five inputs
+IRRELEVANT = ["c", "d", "e"]
+TOLERANCE = 0.05  # on limits of inputs spread over [0, 1]
+
+
+def known_box(noise: float, seed: int = 7, n: int = 2000) -> tuple[pd.DataFrame, np.ndarray]:
+    """n uniform samples of five inputs; the target holds in TRUE_BOX, with a share ``noise`` of labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.uniform(size=(n, 5)), columns=["a", "b", *IRRELEVANT])
+    y = np.ones(n, dtype=bool)
+    for name, (lower, upper) in TRUE_BOX.items():
+        y &= (x[name] >= lower).to_numpy() & (x[name] <= upper).to_numpy()
+    return x, y ^ (rng.uniform(size=n) < noise)
+
+
+def check_trajectory(result, x: pd.DataFrame, y: np.ndarray, min_support: float) -> None:
+    """What PRIM guarantees along any trajectory."""
+    t = result.trajectory
+    assert list(t["step"]) == list(range(len(t))) and len(result.boxes) == len(t)
+    assert (np.diff(t["density"]) > 0).all(), "each peel raises the density"
+    assert (np.diff(t["coverage"]) <= 0).all() and (np.diff(t["support"]) < 0).all()
+    assert (np.diff(t["n_restricted"]) >= 0).all()
+    assert (t["support"] >= min_support).all() and t.loc[0, "support"] == 1
+    low, high = x.min().to_numpy(), x.max().to_numpy()
+    for i, limits in enumerate(result.boxes):
+        lower, upper = limits.loc["lower"].to_numpy(), limits.loc["upper"].to_numpy()
+        assert (low <= lower).all() and (lower <= upper).all() and (upper <= high).all()
+        if i:  # boxes are nested
+            previous = result.boxes[i - 1]
+            assert (lower >= previous.loc["lower"]).all() and (upper <= previous.loc["upper"]).all()
+        inside = result.inside(x, i)
+        manual = ((x >= limits.loc["lower"]) & (x <= limits.loc["upper"])).all(axis=1).to_numpy()
+        np.testing.assert_array_equal(inside, manual)
+        assert inside.sum() == t.loc[i, "mass"] == round(t.loc[i, "support"] * len(x))
+        assert t.loc[i, "density"] == pytest.approx(y[inside].mean())
+        assert t.loc[i, "coverage"] == pytest.approx(y[inside].sum() / y.sum())
+        assert t.loc[i, "n_restricted"] == result.box(i)["restricted"].sum()
+        assert t.loc[i, [f"{name}_lower" for name in x.columns]].tolist() == lower.tolist()
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_recovers_known_box_and_leaves_irrelevant_inputs_free(noise):
+    x, y = known_box(noise)
+    result = prim(x, y)
+    box = result.box().set_index("dimension")
+    for name, (lower, upper) in TRUE_BOX.items():
+        assert box.loc[name, "restricted"]
+        assert box.loc[name, "lower"] == pytest.approx(lower, abs=TOLERANCE)
+        assert box.loc[name, "upper"] == pytest.approx(upper, abs=TOLERANCE)
+    assert not box.loc[IRRELEVANT, "restricted"].any()
+    stats = result.chosen_stats
+    assert stats["n_restricted"] == 2 and stats["density"] >= 0.9 - noise * 2 and stats["coverage"] >= 0.8
+    check_trajectory(result, x, y, 0.05)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_chosen_box_is_the_knee_of_coverage_times_density(noise):
+    x, y = known_box(noise)
+    result = prim(x, y)
+    product = result.trajectory["coverage"] * result.trajectory["density"]
+    assert result.chosen == product.idxmax()
+    assert result.select().chosen == result.chosen
+    if noise:  # noise lets peeling go on into the box, past the knee
+        assert result.chosen < len(result.boxes) - 1
+
+
+def test_deterministic():
+    x, y = known_box(0.05)
+    first, second = prim(x, y), prim(x, y)
+    pd.testing.assert_frame_equal(first.trajectory, second.trajectory)
+    pd.testing.assert_frame_equal(first.box(), second.box())
+
+
+def test_min_support_bounds_the_peeling():
+    x, y = known_box(0.05)
+    result = prim(x, y, min_support=0.3)
+    assert result.trajectory["support"].min() >= 0.3
+    assert len(result.boxes) < len(prim(x, y).boxes)
+
+
+def test_select_by_index_density_and_threshold():
+    x, y = known_box(0.05)
+    result = prim(x, y)
+    last = result.select(-1)
+    assert last.chosen == len(result.boxes) - 1 and result.chosen != last.chosen  # a new result; the old one stays
+    dense = result.select(min_density=0.5)
+    assert dense.trajectory.loc[dense.chosen, "density"] >= 0.5 > dense.trajectory.loc[dense.chosen - 1, "density"]
+    assert prim(x, y, threshold=0.5).chosen == dense.chosen
+    unreachable = prim(x, y, threshold=1.01)
+    assert unreachable.chosen == result.chosen and not unreachable.meets_threshold and result.meets_threshold
+    with pytest.raises(ValueError, match="no step reaches"):
+        result.select(min_density=1.01)
+    with pytest.raises(IndexError):
+        result.select(len(result.boxes))
+
+
+def test_pasting_widens_an_over_peeled_box_and_raises_its_density():
+    # coarse peels overshoot the true box; pasting with fine steps gives some of it back
+    x, y = known_box(0.0)
+    peeled = prim(x, y, peel_alpha=0.25, paste_alpha=0.0)
+    pasted = prim(x, y, peel_alpha=0.25, paste_alpha=0.01).select(peeled.chosen)
+    assert pasted.chosen_stats["density"] >= peeled.chosen_stats["density"]
+    assert pasted.chosen_stats["coverage"] > peeled.chosen_stats["coverage"]
+    before, after = peeled.chosen_box, pasted.chosen_box
+    assert (after.loc["lower"] <= before.loc["lower"]).all() and (after.loc["upper"] >= before.loc["upper"]).all()
+    assert pasted.inside(x).sum() == pasted.chosen_stats["mass"]
+    pd.testing.assert_frame_equal(peeled.chosen_box, peeled.boxes[peeled.chosen])
+
+
+def test_integer_inputs_and_ties():
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame({"plants": rng.integers(0, 6, 600), "price": rng.uniform(size=600)})
+    y = (x.plants >= 3).to_numpy() & (x.price < 0.5).to_numpy()
+    result = prim(x, y)
+    box = result.box().set_index("dimension")
+    assert box.loc["plants", "lower"] == 3 and box.loc["plants", "upper"] == 5
+    assert box.loc["price", "upper"] == pytest.approx(0.5, abs=TOLERANCE)
+    check_trajectory(result, x, y, 0.05)
+
+
+def test_rejects_inputs_it_cannot_use():
+    x, y = known_box(0.0, n=50)
+    with pytest.raises(ValueError, match="no sample"):
+        prim(x, np.zeros(50, dtype=bool))
+    with pytest.raises(ValueError, match="boolean"):
+        prim(x, y.astype(int))
+    with pytest.raises(TypeError, match="numeric"):
+        prim(x.assign(region=pd.Categorical(["east", "west"] * 25)), y)
+    with pytest.raises(ValueError, match="finite"):
+        prim(x.assign(a=np.nan), y)
+    with pytest.raises(ValueError, match="peel_alpha"):
+        prim(x, y, peel_alpha=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(2, 80),
+    dims=st.integers(1, 3),
+    whole=st.booleans(),
+    peel_alpha=st.floats(0.01, 0.5),
+    min_support=st.floats(0.01, 0.9),
+)
+def test_trajectory_properties_on_random_data(data, n, dims, whole, peel_alpha, min_support):
+    elements = st.integers(-5, 5) if whole else st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
+    values = data.draw(arrays(np.int64 if whole else np.float64, (n, dims), elements=elements))
+    y = data.draw(arrays(bool, n).filter(np.any))
+    x = pd.DataFrame(values, columns=[f"x{j}" for j in range(dims)])
+    result = prim(x, y, peel_alpha=peel_alpha, min_support=min_support)
+    check_trajectory(result, x, y, min_support)
+    assert result.inside(x).sum() == result.chosen_stats["mass"]
+    assert result.chosen_stats["density"] >= result.trajectory.loc[result.chosen, "density"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the box in words
+# ---------------------------------------------------------------------------------------------------------
+def test_box_in_words():
+    box = pd.DataFrame(
+        {
+            "dimension": ["price", "growth", "plants", "cost"],
+            "lower": [62_040.0, 0.0912, 0.0, 0.8],
+            "upper": [95_010.0, 0.30, 4.0, 1.2],
+            "range_lower": [40_000.0, 0.0, 0.0, 0.8],
+            "range_upper": [150_000.0, 0.30, 9.0, 1.2],
+        }
+    )
+    labels = {"price": "carbonate price level", "growth": "demand growth", "plants": "new plants"}
+    units = {"price": "yuan/t", "growth": "%/yr"}
+    assert describe_box(box, labels, units) == (
+        "carbonate price level between 62,000 and 95,000 yuan/t; demand growth at least 9.12%/yr; new plants at most 4"
+    )
+    zh = describe_box(box, {"price": "碳酸锂价格"}, {"price": "元/吨", "growth": "%/年"}, lang="zh")
+    assert zh == "碳酸锂价格介于62,000与95,000元/吨之间；growth不低于9.12%/年；plants不高于4"
+    assert describe_box(box.assign(lower=box.range_lower, upper=box.range_upper)).startswith("no restriction")
+    assert [readable_number(v) for v in (0, 1234567, 0.000123456, -5.5, 100)] == [
+        "0",
+        "1,230,000",
+        "0.000123",
+        "-5.5",
+        "100",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Latin hypercube
+# ---------------------------------------------------------------------------------------------------------
+BOUNDS = {"price": (40_000.0, 150_000.0), "growth": (-0.05, 0.3), "cost_factor": (0.8, 1.2)}
+
+
+def strata(frame: pd.DataFrame, bounds: dict, n: int) -> dict[str, np.ndarray]:
+    return {k: np.sort(np.floor((frame[k] - lo) / (hi - lo) * n).to_numpy()) for k, (lo, hi) in bounds.items()}
+
+
+@pytest.mark.parametrize("n", [1, 7, 100])
+def test_latin_hypercube_has_one_sample_per_stratum_within_bounds(n):
+    frame = latin_hypercube(BOUNDS, n, seed=11)
+    assert list(frame.columns) == list(BOUNDS) and len(frame) == n
+    for name, (lo, hi) in BOUNDS.items():
+        assert frame[name].between(lo, hi).all()
+    for name, cells in strata(frame, BOUNDS, n).items():
+        np.testing.assert_array_equal(cells, np.arange(n), err_msg=name)
+
+
+def test_latin_hypercube_is_seeded():
+    first = latin_hypercube(BOUNDS, 50, seed=5)
+    pd.testing.assert_frame_equal(first, latin_hypercube(BOUNDS, 50, seed=5))
+    pd.testing.assert_frame_equal(first, latin_hypercube(BOUNDS, 50, seed=np.random.SeedSequence(5)))
+    pd.testing.assert_frame_equal(first, latin_hypercube(BOUNDS, 50, seed=np.random.default_rng(5)))
+    assert not first.equals(latin_hypercube(BOUNDS, 50, seed=6))
+
+
+def test_latin_hypercube_integer_inputs_take_each_value_equally_often():
+    frame = latin_hypercube({"plants": (1, 5), "price": (0.0, 1.0)}, 50, seed=2, integers=["plants"])
+    assert frame["plants"].dtype == np.int64
+    assert frame["plants"].value_counts().sort_index().to_dict() == {1: 10, 2: 10, 3: 10, 4: 10, 5: 10}
+    with pytest.raises(ValueError, match="whole-number"):
+        latin_hypercube({"plants": (1, 5.5)}, 10, seed=1, integers=["plants"])
+    with pytest.raises(ValueError, match="lower < upper"):
+        latin_hypercube({"price": (1.0, 1.0)}, 10, seed=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 200),
+    lower=st.floats(-1e6, 1e6),
+    width=st.floats(1e-3, 1e6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_latin_hypercube_properties(n, lower, width, seed):
+    bounds = {"u": (lower, lower + width), "v": (0.0, 1.0)}
+    frame = latin_hypercube(bounds, n, seed=seed)
+    assert frame["u"].between(lower, lower + width).all()
+    np.testing.assert_array_equal(strata(frame, {"v": (0.0, 1.0)}, n)["v"], np.arange(n))
