@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from matplotlib import image as mpimg
 
 from sim.discovery.prim import describe_box, latin_hypercube, prim, readable_number
+from sim.discovery.report import REPORT_FILES, write_report
 
 TRUE_BOX = {"a": (0.2, 0.6), "b": (0.3, 0.9)}  # the target holds inside, on two of five inputs
 IRRELEVANT = ["c", "d", "e"]
@@ -245,3 +247,64 @@ def test_latin_hypercube_properties(n, lower, width, seed):
     frame = latin_hypercube(bounds, n, seed=seed)
     assert frame["u"].between(lower, lower + width).all()
     np.testing.assert_array_equal(strata(frame, {"v": (0.0, 1.0)}, n)["v"], np.arange(n))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------------------------------
+LABELS = {"a": "carbonate price level", "b": "demand growth"}
+UNITS = {"a": "yuan/t", "b": "%/yr"}
+
+
+def check_png(path) -> None:
+    image = mpimg.imread(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and image.shape[0] > 200 and image.shape[1] > 400
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_writes_tables_charts_and_markdown(tmp_path, lang):
+    x, y = known_box(0.05, n=600)
+    x["a"] = 40_000 + x["a"] * 110_000  # yuan/t
+    outcome = np.where(y, 1.0, 0.0) + x["c"].to_numpy()
+    result = prim(x, y)
+    paths = write_report(tmp_path / "out", x, outcome, y, result, question="value added at least 500 亿元",
+                         labels=LABELS, units=UNITS, lang=lang)  # fmt: skip
+    assert [p.name for p in paths] == list(REPORT_FILES) and all(p.is_file() for p in paths)
+    samples = pd.read_csv(tmp_path / "out" / "samples.csv")
+    assert list(samples.columns) == [*x.columns, "outcome", "target"] and samples["target"].sum() == y.sum()
+    trajectory = pd.read_csv(tmp_path / "out" / "trajectory.csv")
+    pd.testing.assert_frame_equal(trajectory, result.trajectory, check_dtype=False)
+    boxes = pd.read_csv(tmp_path / "out" / "boxes.csv")
+    assert len(boxes) == (len(result.boxes) + 1) * x.shape[1] and set(boxes["stage"]) == {"peel", "paste"}
+    for name in ("trajectory.png", "box_limits.png", "box_scatter.png"):
+        check_png(tmp_path / "out" / name)
+    report = (tmp_path / "out" / "REPORT.md").read_text(encoding="utf-8")
+    assert "# Scenario discovery: value added at least 500 亿元" in report
+    assert describe_box(result.box(), LABELS, UNITS) in report and "carbonate price level between" in report
+    assert f"The target holds in {y.sum():,} of them ({y.mean():.1%})" in report and "600 scenarios" in report
+    assert f"**{result.chosen} (chosen)**" in report and "coverage × density" in report
+    for name in ("trajectory.png", "box_limits.png", "box_scatter.png"):
+        assert f"]({name})" in report
+
+
+def test_report_of_a_box_without_restrictions_on_one_input(tmp_path):
+    # the target holds everywhere: nothing to peel, a single input plotted against the outcome
+    x = pd.DataFrame({"price": np.linspace(40_000, 150_000, 50)})
+    y = np.ones(50, dtype=bool)
+    result = prim(x, y)
+    assert len(result.boxes) == 1 and result.chosen == 0
+    write_report(tmp_path, x, np.arange(50.0), y, result, question="any", lang="zh")
+    assert "no restriction" in (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+    for name in ("trajectory.png", "box_limits.png", "box_scatter.png"):
+        check_png(tmp_path / name)
+
+
+def test_report_marks_a_pasted_box(tmp_path):
+    x, y = known_box(0.0, n=600)
+    result = prim(x, y, peel_alpha=0.25, paste_alpha=0.01)
+    pasted = next(result.select(i) for i in range(len(result.boxes)) if result.select(i).chosen_stats["mass"]
+                  != result.trajectory.loc[i, "mass"])  # fmt: skip
+    write_report(tmp_path, x, y.astype(float), y, pasted, question="q")
+    assert "pasting then widened it" in (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="language"):
+        write_report(tmp_path, x, y.astype(float), y, pasted, question="q", lang="fr")

@@ -45,6 +45,7 @@ class PrimResult:
         chosen_stats: coverage, density, support, mass and n_restricted of ``chosen_box``.
         threshold: the density the default choice looks for (None: the knee).
         paste_alpha: the share of the box's samples pasting adds per step (0: no pasting).
+        rule: how the chosen step was chosen, in words.
     """
 
     trajectory: pd.DataFrame
@@ -54,6 +55,7 @@ class PrimResult:
     chosen_stats: dict[str, float]
     threshold: float | None
     paste_alpha: float
+    rule: str
     _values: np.ndarray = dataclasses.field(repr=False)
     _y: np.ndarray = dataclasses.field(repr=False)
     _ranges: np.ndarray = dataclasses.field(repr=False)
@@ -102,18 +104,21 @@ class PrimResult:
             if not -steps <= index < steps:
                 raise IndexError(f"step {index} is not on the trajectory (steps 0 to {steps - 1})")
             chosen = index % steps
+            rule = "the step asked for"
         elif min_density is not None:
             reaching = np.flatnonzero(self.trajectory["density"].to_numpy() >= min_density)
             if reaching.size == 0:
                 best = self.trajectory["density"].max()
                 raise ValueError(f"no step reaches density {min_density:g} (the highest is {best:.3f})")
             chosen = int(reaching[0])
+            rule = f"the first step whose density reaches {min_density:g}"
         else:
-            chosen = _default_step(self.trajectory, self.threshold)
+            chosen, rule = _default_step(self.trajectory, self.threshold)
         pasted = _paste(self._values, self._y, self.boxes[chosen].to_numpy(), self.paste_alpha)
         return dataclasses.replace(
             self,
             chosen=chosen,
+            rule=rule,
             chosen_box=pd.DataFrame(pasted, index=["lower", "upper"], columns=self.inputs),
             chosen_stats=_stats(_inside(self._values, pasted), self._y, pasted, self._ranges),
         )
@@ -182,7 +187,7 @@ def prim(
         trajectory[f"{name}_lower"] = bounds[:, 0, j]
         trajectory[f"{name}_upper"] = bounds[:, 1, j]
     frames = [pd.DataFrame(b, index=["lower", "upper"], columns=names) for b in boxes]
-    result = PrimResult(trajectory, frames, 0, frames[0], rows[0], threshold, paste_alpha, values, target, ranges)
+    result = PrimResult(trajectory, frames, 0, frames[0], rows[0], threshold, paste_alpha, "", values, target, ranges)
     return result.select()
 
 
@@ -288,12 +293,14 @@ def _paste(values: np.ndarray, y: np.ndarray, limits: np.ndarray, alpha: float) 
     return limits
 
 
-def _default_step(trajectory: pd.DataFrame, threshold: float | None) -> int:
+def _default_step(trajectory: pd.DataFrame, threshold: float | None) -> tuple[int, str]:
+    knee = "the knee of the trajectory, the step with the largest coverage × density"
     if threshold is not None:
         reaching = np.flatnonzero(trajectory["density"].to_numpy() >= threshold)
         if reaching.size:
-            return int(reaching[0])
-    return int(np.argmax(trajectory["coverage"].to_numpy() * trajectory["density"].to_numpy()))
+            return int(reaching[0]), f"the first step whose density reaches the threshold {threshold:g}"
+        knee += f" (no step reaches the threshold density {threshold:g})"
+    return int(np.argmax(trajectory["coverage"].to_numpy() * trajectory["density"].to_numpy())), knee
 
 
 # ---------------------------------------------------------------------------------------------------------
