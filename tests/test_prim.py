@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from matplotlib import image as mpimg
 
+import sim.discovery.prim as prim_module
 from sim.discovery.prim import describe_box, latin_hypercube, prim, readable_number
 from sim.discovery.report import REPORT_FILES, write_report
 
@@ -195,6 +198,10 @@ def test_box_in_words():
         "-5.5",
         "100",
     ]
+
+
+def test_docstring_examples():
+    assert doctest.testmod(prim_module).failed == 0
 
 
 # ---------------------------------------------------------------------------------------------------------

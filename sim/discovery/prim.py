@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-STAT_COLUMNS = ("step", "coverage", "density", "support", "mass", "n_restricted")
 # scipy 1.15 renamed the engines' `seed` argument `rng` and will deprecate `seed`; the project allows 1.11+
 _RNG_KEYWORD = "rng" if "rng" in inspect.signature(qmc.LatinHypercube).parameters else "seed"
 
