@@ -1,80 +1,231 @@
-"""Market kernels: prices by cost pass-through and the allocation of demand among firms.
+"""Market kernels: price rules, competitiveness, the allocation of demand, the chain's material balance and the
+clearing of the world lithium market.
 
-Pure numpy functions; the model calls them once per segment and month.
+Pure numpy functions over batched arrays: quantities per replicate have shape ``(R,)``, per firm ``(R, N)``,
+one row per replicate. Every reduction runs along the last axis of C-ordered arrays, so a replicate's numbers do
+not depend on which other replicates share its batch (tested). The model calls these once per stage and month;
+every price rule of the chain lives here (docs/model.md, "Submodels: prices", "allocation", "world market").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 
-def processing_fee(base_fee: float, tightness: float, reference: float, elasticity: float,
-                   scarcity_elasticity: float) -> float:
-    """Processing margin a downstream segment earns over its inputs.
+# -------------------------------------------------------------------------------------------------------------
+# prices
+# -------------------------------------------------------------------------------------------------------------
+def processing_fee(base_fee: float, tightness: np.ndarray, reference: float, elasticity: float,
+                   scarcity_elasticity: float) -> np.ndarray:
+    """Processing margin a downstream stage earns over its inputs, yuan per unit.
 
-    ``base x (min(x, 1) / x_ref)^elasticity x max(x, 1)^scarcity_elasticity``, with ``x`` demand over
-    available capacity. Slack capacity competes the fee down (LFP realised prices fell to 31.8k yuan/t in
-    2024 while lithium content fell less); demand beyond capacity raises it steeply, without bound, until
-    new capacity arrives.
+    ``base x (min(x, 1) / x_ref)^elasticity x max(x, 1)^scarcity_elasticity``, with ``x`` demand over available
+    capacity. Slack capacity competes the fee down (LFP realised prices fell to 31.8k yuan/t in 2024 while
+    lithium content fell less); demand beyond capacity raises it steeply, without bound, until capacity arrives.
     """
-    x = max(tightness, 1e-6)
-    return base_fee * (min(x, 1.0) / reference) ** elasticity * max(x, 1.0) ** scarcity_elasticity
+    x = np.maximum(tightness, 1e-6)
+    return base_fee * (np.minimum(x, 1.0) / reference) ** elasticity * np.maximum(x, 1.0) ** scarcity_elasticity
 
 
+@dataclass
+class PriceInputs:
+    """What a price rule may read (all per replicate, shape ``(R,)``, yuan per unit, excl. VAT).
+
+    Attributes:
+        carbonate: battery-grade lithium carbonate, yuan/t LCE.
+        upstream: prices of stages already priced this month, by key.
+        intensities: units of each input per unit of output, by input stage key.
+        shares: share of output using each input (1 when not split), by input stage key.
+        other_inputs: materials bought outside the chain, yuan per unit.
+        fee: processing fee at this month's tightness, yuan per unit (0 when the rule has none).
+        params: the model parameters (rule-specific values).
+    """
+
+    carbonate: np.ndarray
+    upstream: dict[str, np.ndarray]
+    intensities: dict[str, float]
+    shares: dict[str, np.ndarray]
+    other_inputs: float
+    fee: np.ndarray
+    params: object
+
+
+def price_carbonate(inp: PriceInputs) -> np.ndarray:
+    """Lithium salts sell at the carbonate price (hydroxide counted in LCE at the same price)."""
+    return inp.carbonate
+
+
+def price_feedstock(inp: PriceInputs) -> np.ndarray:
+    """Concentrate and lepidolite sold to converters by formula: ``share x max(P - allowance, 0)`` per t LCE."""
+    p = inp.params
+    return p.feedstock_share * np.maximum(inp.carbonate - p.conversion_allowance, 0.0)
+
+
+def input_cost(inp: PriceInputs) -> np.ndarray:
+    """Cost of the chain inputs per unit of output: sum over inputs of intensity x share x price."""
+    total = np.zeros_like(inp.carbonate)
+    for key, intensity in inp.intensities.items():
+        total = total + intensity * inp.shares[key] * inp.upstream[key]
+    return total
+
+
+def price_cost_plus(inp: PriceInputs) -> np.ndarray:
+    """Inputs passed through, plus materials from outside the chain, plus the processing fee."""
+    return input_cost(inp) + inp.other_inputs + inp.fee
+
+
+def price_cell(inp: PriceInputs) -> np.ndarray:
+    """Cells: `price_cost_plus`, where the cells not using LFP carry NCM cathode priced off carbonate.
+
+    NCM cathode per GWh = ``ncm_lce_per_gwh x P + cathode_premium_ncm`` for the share ``1 - LFP share``.
+    """
+    p = inp.params
+    non_lfp = sum(1.0 - share for share in inp.shares.values())
+    ncm = non_lfp * (p.ncm_lce_per_gwh * inp.carbonate + p.cathode_premium_ncm)
+    return price_cost_plus(inp) + ncm
+
+
+PRICE_RULES: dict[str, Callable[[PriceInputs], np.ndarray]] = {
+    "carbonate": price_carbonate,
+    "feedstock": price_feedstock,
+    "cost_plus": price_cost_plus,
+    "cell": price_cell,
+}
+FEE_RULES = {"cost_plus", "cell"}  # rules that add a processing fee (declared as processing_fee_<suffix>)
+
+
+# -------------------------------------------------------------------------------------------------------------
+# competition among firms
+# -------------------------------------------------------------------------------------------------------------
 def logit_weights(offers: np.ndarray, unit_cost: np.ndarray, elasticity: float) -> np.ndarray:
-    """Competitiveness weights: offer x exp(-elasticity x (c / c_mean - 1)), c_mean offer-weighted.
+    """Competitiveness weights per row: ``offer x exp(-elasticity x (c / c_mean - 1))``, ``c_mean`` offer-weighted.
 
-    Weighting by the offer makes shares proportional to size at equal cost; the exponential term moves
-    demand toward cheaper firms. Firms offering nothing get weight 0.
+    Weighting by the offer makes shares proportional to size at equal cost; the exponential term moves demand
+    toward cheaper firms. Firms offering nothing get weight 0.
     """
-    total = offers.sum()
-    if total <= 0.0:
-        return np.zeros_like(offers)
-    mean_cost = float(np.dot(offers, unit_cost) / total)
-    rel = unit_cost / mean_cost - 1.0 if mean_cost > 0 else np.zeros_like(unit_cost)
-    # shift the exponent so the cheapest firm has exponent 0: avoids overflow, leaves shares unchanged
-    expo = -elasticity * rel
-    expo = expo - expo[offers > 0].max()
-    return np.where(offers > 0, offers * np.exp(expo), 0.0)
+    offered = offers > 0
+    total = offers.sum(axis=-1, keepdims=True)
+    weighted = np.where(offered, offers * unit_cost, 0.0).sum(axis=-1, keepdims=True)
+    mean_cost = np.divide(weighted, total, out=np.zeros_like(total), where=total > 0)
+    rel = np.divide(unit_cost, mean_cost, out=np.ones_like(unit_cost), where=mean_cost > 0) - 1.0
+    expo = np.where(offered, -elasticity * rel, -np.inf)
+    # shift so the cheapest firm of each row has exponent 0: avoids overflow, leaves shares unchanged
+    top = expo.max(axis=-1, keepdims=True)
+    expo = expo - np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(under="ignore"):
+        return np.where(offered, offers * np.exp(expo), 0.0)
 
 
-def allocate(demand: float, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Split ``demand`` among firms in proportion to ``weights``, each capped at its offer.
+def allocate(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split each row's ``demand`` among its firms in proportion to ``weights``, each capped at its offer.
 
-    Exact water-filling: q_i = min(offer_i, lam x w_i) with lam chosen so that sum q = min(demand, sum offers).
-    Overflow from capped firms goes to the others in proportion to their weights. Firms offering something
-    with a weight that underflowed to zero take what is left, in proportion to their offers. O(n log n).
+    Exact water-filling: ``q_i = min(offer_i, lam x w_i)`` with ``lam`` chosen so that ``sum q = min(demand,
+    sum offers)``. Overflow from capped firms goes to the others in proportion to their weights; firms offering
+    something whose weight underflowed to zero take what is left, in proportion to their offers.
+
+    Args:
+        demand: ``(R,)`` units to allocate.
+        offers: ``(R, N)`` what each firm offers.
+        weights: ``(R, N)`` competitiveness weights (`logit_weights`).
     """
     offers = np.asarray(offers, dtype=float)
-    supply = offers.sum()
-    if demand >= supply:
-        return offers.copy()
-    if demand <= 0.0:
-        return np.zeros_like(offers)
-    pos = (weights > 0) & (offers > 0)
-    q = np.zeros_like(offers)
-    q[pos] = _waterfill(demand, offers[pos], weights[pos])
-    rest = demand - q.sum()
-    spare = (offers > 0) & ~pos
-    if rest > 0 and spare.any():
-        spare_supply = offers[spare].sum()
-        q[spare] = offers[spare] if rest >= spare_supply else offers[spare] * (rest / spare_supply)
-    return q
+    demand = np.asarray(demand, dtype=float)
+    # weights are relative: scale each row's largest to 1 and treat the vanishing ones (a firm whose cost is so
+    # far above the mean that its weight underflows) as zero, so no ratio offer/weight overflows
+    top = weights.max(axis=-1, keepdims=True)
+    weights = np.divide(weights, top, out=np.zeros_like(weights), where=top > 0)
+    pos = (weights > 1e-200) & (offers > 0)
+    o = np.where(pos, offers, 0.0)
+    w = np.where(pos, weights, 0.0)
+    pos_supply = o.sum(axis=-1)
+    target = np.clip(demand, 0.0, pos_supply)
+    q = _waterfill(target, o, w)
+    # what the weighted firms cannot take goes to the zero-weight firms that offer something
+    spare = np.where((offers > 0) & ~pos, offers, 0.0)
+    rest = np.maximum(np.clip(demand, 0.0, None) - q.sum(axis=-1), 0.0)
+    spare_supply = spare.sum(axis=-1)
+    scale = np.divide(np.minimum(rest, spare_supply), spare_supply, out=np.zeros_like(rest),
+                      where=spare_supply > 0)
+    return q + spare * scale[..., None]
 
 
-def _waterfill(demand: float, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Water-filling for strictly positive weights and offers."""
-    if demand >= offers.sum():
-        return offers.copy()
-    ratio = offers / weights
-    order = np.argsort(ratio, kind="stable")
-    r, o, w = ratio[order], offers[order], weights[order]
-    capped_offer = np.concatenate([[0.0], np.cumsum(o)[:-1]])  # offers of the k first-filled firms
-    free_weight = np.cumsum(w[::-1])[::-1]  # sum of w[k:], summed from the small end for accuracy
-    lam = (demand - capped_offer) / free_weight
+def _waterfill(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Water-filling of ``demand <= sum(offers)`` per row; entries with zero weight get nothing."""
+    n = offers.shape[-1]
+    ratio = np.divide(offers, weights, out=np.full_like(offers, np.inf), where=weights > 0)
+    order = np.argsort(ratio, axis=-1, kind="stable")
+    r = np.take_along_axis(ratio, order, axis=-1)
+    o = np.take_along_axis(offers, order, axis=-1)
+    w = np.take_along_axis(weights, order, axis=-1)
+    filled = np.cumsum(o, axis=-1) - o  # offers of the firms before k, all capped
+    free_weight = np.flip(np.cumsum(np.flip(w, axis=-1), axis=-1), axis=-1)  # sum of w[k:], from the small end
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lam = (demand[..., None] - filled) / free_weight
     # k firms capped is consistent when lam_k <= r_k (the k-th firm, 0-based, is not capped)
-    k = int(np.argmax(lam <= r))
-    q_sorted = np.where(np.arange(len(o)) < k, o, np.minimum(o, lam[k] * w))
+    consistent = (lam <= r) & (free_weight > 0)
+    k = np.where(consistent.any(axis=-1), consistent.argmax(axis=-1), n)
+    lam_k = np.take_along_axis(lam, np.minimum(k, n - 1)[..., None], axis=-1)
+    capped = np.arange(n) < k[..., None]
+    q_sorted = np.where(capped, o, np.minimum(o, np.where(np.isfinite(lam_k), lam_k, 0.0) * w))
     q = np.empty_like(q_sorted)
-    q[order] = q_sorted
-    return q
+    np.put_along_axis(q, order, q_sorted, axis=-1)
+    return np.where(demand[..., None] > 0, q, 0.0)
+
+
+# -------------------------------------------------------------------------------------------------------------
+# the world lithium market (market mode)
+# -------------------------------------------------------------------------------------------------------------
+def supply_curve_quantity(price: np.ndarray, capacity: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray
+                          ) -> np.ndarray:
+    """Capacity whose cash cost is at or below ``price``, per row.
+
+    Each cohort's units have cash costs spread evenly between ``cost_low`` and ``cost_high`` (yuan/t LCE).
+    """
+    span = np.maximum(cost_high - cost_low, 1e-9)
+    share = np.clip((price[..., None] - cost_low) / span, 0.0, 1.0)
+    return (capacity * share).sum(axis=-1)
+
+
+def marginal_cost(quantity: np.ndarray, capacity: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray,
+                  scarcity_elasticity: float) -> np.ndarray:
+    """The cash cost of the last unit needed to supply ``quantity`` (per row, same unit as capacity per time).
+
+    The supply curve is piecewise linear between the cohorts' cost bounds; it is inverted exactly at its sorted
+    breakpoints. Beyond the whole curve the cost rises as ``top x (quantity / total)^scarcity_elasticity``.
+    """
+    points = np.sort(np.concatenate([cost_low, cost_high], axis=-1), axis=-1)  # (R, 2K)
+    supplied = np.stack([supply_curve_quantity(points[..., j], capacity, cost_low, cost_high)
+                         for j in range(points.shape[-1])], axis=-1)  # (R, 2K), non-decreasing
+    total = supplied[..., -1]
+    j = np.clip((supplied < quantity[..., None]).sum(axis=-1), 1, points.shape[-1] - 1)
+    q0 = np.take_along_axis(supplied, (j - 1)[..., None], axis=-1)[..., 0]
+    q1 = np.take_along_axis(supplied, j[..., None], axis=-1)[..., 0]
+    p0 = np.take_along_axis(points, (j - 1)[..., None], axis=-1)[..., 0]
+    p1 = np.take_along_axis(points, j[..., None], axis=-1)[..., 0]
+    inside = p0 + (p1 - p0) * np.clip(np.divide(quantity - q0, q1 - q0, out=np.zeros_like(q0), where=q1 > q0), 0, 1)
+    top = points[..., -1]
+    beyond = top * np.maximum(np.divide(quantity, total, out=np.ones_like(total), where=total > 0), 1.0) ** (
+        scarcity_elasticity)
+    return np.where(quantity > total, beyond, inside)
+
+
+def clearing_target(cost: np.ndarray, cover_days: np.ndarray, target_days: float, stock_elasticity: float,
+                    max_multiple: float, min_multiple: float) -> np.ndarray:
+    """The price that clears the market at this month's stocks, yuan/t.
+
+    The marginal cost of the supply needed times ``(target cover / cover)^e`` bounded to ``[min_multiple,
+    max_multiple]``: thin stocks lift the price above the marginal producer's cost (up to a multiple at which
+    buyers cut and substitute), ample stocks push it below (down to where high-cost producers stop).
+    """
+    cover = np.maximum(cover_days, 0.1)
+    return cost * np.clip((target_days / cover) ** stock_elasticity, min_multiple, max_multiple)
+
+
+def clearing_price(price: np.ndarray, target: np.ndarray, adjustment: float, max_move: float) -> np.ndarray:
+    """Next month's carbonate price: the log price closes ``adjustment`` of the gap to the clearing price,
+    by at most ``max_move``, so spikes and collapses come from capacity lags and stocks, not jumps."""
+    step = np.clip(adjustment * np.log(target / price), -max_move, max_move)
+    return price * np.exp(step)

@@ -1,8 +1,8 @@
-"""Loading the sourced data files in ``sim/inputs/data/``: the Suining firm registry and national series.
+"""Loading the sourced data files in ``sim/inputs/data/``: the Suining firm registry, national series and the
+world lithium supply (cohorts, their capacity by year, announced projects).
 
-Every row of those files carries its source or is marked ``assumed``/``derived`` with a reason; see
-``sim/inputs/data/README.md``. The registry can be edited by a planner; bad rows raise `InputError` naming the
-file, the row and the column.
+Every row of those files carries its source or is marked ``assumed``/``derived`` with a reason (docs/data.md).
+The registry can be edited by a planner; a bad row raises `InputError` naming the file, the row and the column.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim.inputs.chain import DEFAULT_CHAIN, Chain
 from sim.inputs.errors import InputError
 from sim.inputs.scenario import month_index
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-SEGMENT_UNITS = {"lithium_salt": "t LCE/yr", "lfp_cathode": "t/yr", "battery": "GWh/yr"}
 
 
 @dataclass
@@ -26,47 +26,98 @@ class RegisteredFirm:
     name: str
     segment: str
     owns_feedstock: bool
+    listed_parent: bool = False
     tranches: list[tuple[int, float]] = field(default_factory=list)
 
     def capacity_at(self, month: int) -> float:
         return sum(amount for online, amount in self.tranches if online <= month)
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """A group of lithium producers on the world cost curve (``supply_cohorts.csv``)."""
+
+    cohort: str
+    name: str
+    resource: str
+    region: str
+    cost_low: float  # yuan/t LCE, incl. conversion, on the spot quote's basis (incl. VAT)
+    cost_high: float
+    price_linked_share: float  # share of the carbonate price added to the cost (royalties, payables)
+
+
+@dataclass(frozen=True)
+class SupplyProject:
+    """An announced supply project (``supply_projects.csv``)."""
+
+    project: str
+    cohort: str
+    capacity: float  # t LCE/yr
+    online: int  # month index
+    probability: float
+
+
+@dataclass(frozen=True)
+class SupplyData:
+    """World lithium supply: cohorts, their effective capacity by year, announced projects."""
+
+    cohorts: tuple[Cohort, ...]
+    capacity: dict[str, dict[int, float]]  # cohort -> {year: t LCE/yr}
+    projects: tuple[SupplyProject, ...]
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise InputError("data file not found", file=str(path))
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            return list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"not a readable UTF-8 CSV file ({err.__class__.__name__})", file=str(path)) from None
 
 
-def load_registry(path: str | Path | None = None) -> list[RegisteredFirm]:
+def _number(row: dict[str, str], key: str, line: int, path: Path, low: float = 0.0, high: float = float("inf")
+            ) -> float:
+    try:
+        value = float(row[key])
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"row {line}: {key} must be a number", file=str(path), key=key) from None
+    if not low <= value <= high:
+        raise InputError(f"row {line}: {key} must be in [{low:g}, {high:g}]", file=str(path), key=key)
+    return value
+
+
+def _flag(row: dict[str, str], key: str, line: int, path: Path, default: str | None = None) -> bool:
+    text = (row.get(key) or default or "").strip().lower()
+    if text not in ("true", "false"):
+        raise InputError(f"row {line}: {key} must be true or false", file=str(path), key=key)
+    return text == "true"
+
+
+def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) -> list[RegisteredFirm]:
     """Read the Suining firm registry (one row per capacity tranche)."""
     path = Path(path) if path else DATA_DIR / "suining_firms.csv"
+    units = {stage.key: f"{stage.unit}/yr" for stage in chain.firm_stages}
     firms: dict[str, RegisteredFirm] = {}
     for line, row in enumerate(_rows(path), start=2):
         where = {"file": str(path)}
         segment = row.get("segment", "")
-        if segment not in SEGMENT_UNITS:
-            raise InputError(f"row {line}: segment '{segment}' is not one of {', '.join(SEGMENT_UNITS)}",
-                             key="segment", **where)
-        if row.get("unit") != SEGMENT_UNITS[segment]:
-            raise InputError(f"row {line}: unit must be '{SEGMENT_UNITS[segment]}' for {segment}",
-                             key="unit", **where)
-        try:
-            capacity = float(row["capacity"])
-        except (KeyError, ValueError):
-            raise InputError(f"row {line}: capacity must be a number", key="capacity", **where) from None
-        if capacity < 0:
-            raise InputError(f"row {line}: capacity must be >= 0", key="capacity", **where)
+        if segment not in units:
+            raise InputError(f"row {line}: segment '{segment}' is not one of {', '.join(units)}", key="segment",
+                             **where)
+        if row.get("unit") != units[segment]:
+            raise InputError(f"row {line}: unit must be '{units[segment]}' for {segment}", key="unit", **where)
+        capacity = _number(row, "capacity", line, path)
         try:
             online = max(month_index(row["online"]), 0)
         except (KeyError, ValueError):
             raise InputError(f"row {line}: online must be 'YYYY-MM'", key="online", **where) from None
-        owns = row.get("owns_feedstock", "").strip().lower()
-        if owns not in ("true", "false"):
-            raise InputError(f"row {line}: owns_feedstock must be true or false", key="owns_feedstock", **where)
-        fid = row["firm_id"].strip()
-        firm = firms.setdefault(fid, RegisteredFirm(fid, row["name"], segment, owns == "true"))
+        owns = _flag(row, "owns_feedstock", line, path)
+        listed = _flag(row, "listed_parent", line, path, default="false")
+        fid = (row.get("firm_id") or "").strip()
+        if not fid:
+            raise InputError(f"row {line}: firm_id is empty", key="firm_id", **where)
+        firm = firms.setdefault(fid, RegisteredFirm(fid, row.get("name", fid), segment, owns, listed))
         if firm.segment != segment:
             raise InputError(f"row {line}: firm {fid} appears in two segments", key="segment", **where)
         firm.tranches.append((online, capacity))
@@ -85,7 +136,55 @@ def load_national(path: str | Path | None = None) -> dict[str, dict[int, float]]
     return out
 
 
-def load_price_history(path: str | Path | None = None) -> list[tuple[str, float, str]]:
-    """Carbonate price observations: (month, yuan/t, kind)."""
-    path = Path(path) if path else DATA_DIR / "carbonate_prices.csv"
-    return [(r["month"], float(r["price"]), r["kind"]) for r in _rows(path)]
+def load_supply(directory: str | Path | None = None) -> SupplyData:
+    """World lithium supply: ``supply_cohorts.csv``, ``supply_capacity.csv`` and ``supply_projects.csv``."""
+    directory = Path(directory) if directory else DATA_DIR
+    path = directory / "supply_cohorts.csv"
+    cohorts = []
+    for line, row in enumerate(_rows(path), start=2):
+        low = _number(row, "cost_low", line, path, 0.0, 2e6)
+        high = _number(row, "cost_high", line, path, low, 2e6)
+        cohorts.append(Cohort(row["cohort"], row["name"], row["resource"], row["region"], low, high,
+                              _number(row, "price_linked_share", line, path, 0.0, 0.9)))
+    known = {c.cohort for c in cohorts}
+    path = directory / "supply_capacity.csv"
+    capacity: dict[str, dict[int, float]] = {c: {} for c in known}
+    for line, row in enumerate(_rows(path), start=2):
+        if row.get("cohort") not in known:
+            raise InputError(f"row {line}: unknown cohort '{row.get('cohort')}'", file=str(path), key="cohort")
+        capacity[row["cohort"]][int(_number(row, "year", line, path, 2000, 2100))] = _number(
+            row, "capacity", line, path)
+    missing = [c for c, years in capacity.items() if not years]
+    if missing:
+        raise InputError(f"no capacity rows for cohorts {', '.join(missing)}", file=str(path), key="cohort")
+    path = directory / "supply_projects.csv"
+    projects = []
+    for line, row in enumerate(_rows(path), start=2):
+        if row.get("cohort") not in known:
+            raise InputError(f"row {line}: unknown cohort '{row.get('cohort')}'", file=str(path), key="cohort")
+        try:
+            online = month_index(row["online"])
+        except (KeyError, ValueError):
+            raise InputError(f"row {line}: online must be 'YYYY-MM'", file=str(path), key="online") from None
+        projects.append(SupplyProject(row["project"], row["cohort"], _number(row, "capacity", line, path), online,
+                                      _number(row, "probability", line, path, 0.0, 1.0)))
+    return SupplyData(tuple(cohorts), capacity, tuple(projects))
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Everything a model reads from data files (loaded once per process, shared by replicates)."""
+
+    registry: list[RegisteredFirm]
+    national: dict[str, dict[int, float]]
+    supply: SupplyData
+
+
+_CACHE: dict[str, ModelData] = {}
+
+
+def default_data() -> ModelData:
+    """The project's data files, loaded once per process."""
+    if "default" not in _CACHE:
+        _CACHE["default"] = ModelData(load_registry(), load_national(), load_supply())
+    return _CACHE["default"]

@@ -1,139 +1,245 @@
-"""Policy levers from the 2024 Suining work report, as scenario data (DESIGN section 4).
+"""Policy levers of the 2024 Suining work report, declared once as data.
 
-Each lever is a table under ``[policy]`` in a scenario; every number has a unit and a valid range, checked
-by `sim.inputs.scenario`. All levers act on Suining firms only, through the model's own mechanisms:
+Each lever (a table under ``[policy]`` in a scenario) is a `Lever`: its TOML name, labels in English and
+Chinese, the report line it comes from, and its fields, each a declared `Param` (unit, range, default, reason)
+or a table of values by year. The scenario schema, the parser, the validation, the Python API's ``override`` and
+the workbench's controls are generated from `LEVERS`; the mechanisms live in `sim.engine.policy`. All levers
+act on Suining firms only (docs/model.md, "Submodels: policy levers").
 
-=====================  ===========================================  ==========================================
-lever (table)          report                                       mechanism in the model
-=====================  ===========================================  ==========================================
-``tax_relief``         减税降费 9.03 亿元, 留抵退税 3.51 亿元 (l.17)   cash to firms pro rata to plant value;
-                                                                    a share of input-VAT credit refunded yearly
-``energy_support``     gas 转供改直供, 500 kV grid works (l.125)        a cut in firms' energy cost
-``investment_support`` 增资扩能, "标准地" land supply (l.81)            capex subsidy share; shorter build lag
-``projects``           招商引资: 141 projects over 1 亿 (l.25, 73)      named plants that come online with a
-                                                                    probability (one draw per replicate)
-``land_efficiency``    亩均论英雄 (l.81)                               plants under a utilisation floor for a
-                                                                    year upgrade (if they can pay) or exit
-``hedging``            carbonate futures delivery warehouses (l.21)  a share of salt output sold at a smoothed
-                                                                    futures price
-``innovation``         揭榜挂帅, research institute (l.23)             faster cost learning
-=====================  ===========================================  ==========================================
+=====================  =============================================  ==========================================
+lever (table)          report                                         mechanism in the model
+=====================  =============================================  ==========================================
+``tax_relief``         减税降费 9.03 亿元, 留抵退税 3.51 亿元 (l.17)     cash to firms pro rata to plant value;
+                                                                      a share of input-VAT credit refunded yearly
+``energy_support``     gas 转供改直供, 500 kV grid works (l.125)          a cut in firms' energy cost
+``investment_support`` 增资扩能, "标准地" land supply (l.81)              capex subsidy share; shorter build lag
+``projects``           招商引资: 141 projects over 1 亿 (l.25, 73)        named plants that come online with a
+                                                                      probability (one draw per replicate)
+``land_efficiency``    亩均论英雄 (l.81)                                 yearly A-D grading on value added and tax
+                                                                      per unit of plant; differentiated energy
+                                                                      prices; upgrade support; D plants that
+                                                                      cannot upgrade leave
+``hedging``            carbonate futures delivery warehouses (l.21)    a share of salt output sold forward at the
+                                                                      futures price; costs basis and margin
+``innovation``         揭榜挂帅, research institute (l.23)               faster cost learning
+=====================  =============================================  ==========================================
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SEGMENT_KEYS = ("lithium_salt", "lfp_cathode", "battery")
+from sim.inputs.declare import Param
 
 
 @dataclass(frozen=True)
-class TaxRelief:
-    amount_yi: dict[int, float] = field(default_factory=dict)  # 亿元 per year, by year
-    vat_refund_share: float = 0.0  # share of the input-VAT credit refunded each December
-    start: int = 0  # month index
+class Lever:
+    """A policy lever.
+
+    Attributes:
+        name: the table name under ``[policy]``.
+        labels: display names by language.
+        report: where the report speaks of it.
+        fields: scalar fields, each a declared number.
+        yearly: fields given as a table of values by year (e.g. the relief paid each year).
+    """
+
+    name: str
+    labels: Mapping[str, str]
+    report: str
+    fields: tuple[Param, ...] = ()
+    yearly: tuple[Param, ...] = ()
+
+    def field(self, name: str) -> Param:
+        for decl in (*self.fields, *self.yearly):
+            if decl.name == name:
+                return decl
+        raise KeyError(name)
+
+    def label(self, lang: str = "en") -> str:
+        return self.labels.get(lang) or self.labels["en"]
 
 
-@dataclass(frozen=True)
-class EnergySupport:
-    cost_cut: float = 0.0  # fraction off energy cost
-    start: int = 0
+LEVERS: tuple[Lever, ...] = (
+    Lever(
+        "tax_relief", {"en": "Tax and fee relief, VAT refunds", "zh": "减税降费与留抵退税"},
+        "work report line 17: 9.03 亿元 of new relief and deferrals and 3.51 亿元 of VAT credit refunds, city-wide, 2023",
+        fields=(
+            Param("vat_refund_share", 0.0, "fraction of credit", 0.0, 1.0,
+                  "share of Suining firms' input-VAT credit (留抵) refunded each December",
+                  label_en="VAT credit refunded", label_zh="留抵退税比例"),
+        ),
+        yearly=(
+            Param("amount", 0.0, "亿元/yr", 0.0, 1000.0,
+                  "tax and fee relief paid to Suining lithium firms in the year (cash, pro rata to plant value)",
+                  label_en="relief paid", label_zh="减税降费金额"),
+        ),
+    ),
+    Lever(
+        "energy_support", {"en": "Energy cost support", "zh": "能源成本支持"},
+        "work report line 125: gas 转供改直供 (direct supply), 500 kV grid works",
+        fields=(
+            Param("cost_cut", 0.0, "fraction of energy cost", 0.0, 0.5,
+                  "fraction off Suining firms' energy cost (direct gas supply saves ~0.05 of ~0.6 yuan/kWh-eq)",
+                  label_en="energy cost cut", label_zh="能源成本降幅"),
+        ),
+    ),
+    Lever(
+        "investment_support", {"en": "Investment support and standard land", "zh": "增资扩能与标准地"},
+        "work report line 81: 增资扩能 and '标准地' land supply",
+        fields=(
+            Param("capex_subsidy", 0.0, "fraction of capex", 0.0, 0.5,
+                  "share of Suining firms' capex paid by the government (provincial and city equipment "
+                  "subsidies run 3-8%)", label_en="capex subsidy", label_zh="设备投资补贴比例"),
+            Param("lag_cut_months", 0.0, "months", 0.0, 12.0,
+                  "months off the construction lag when serviced land and approvals are ready ('标准地')",
+                  label_en="construction time saved", label_zh="建设周期缩短"),
+        ),
+    ),
+    Lever(
+        "land_efficiency", {"en": "Land-efficiency review (亩均论英雄)", "zh": "亩均论英雄"},
+        "work report line 81: idle and low-efficiency land down 10%+, output per plant up 10%+",
+        fields=(
+            Param("grade_a", 1.2, "x stage average", 0.5, 3.0,
+                  "value added plus taxes per yuan of plant at or above this multiple of the stage's national "
+                  "average grade A (Sichuan's 亩均 evaluations grade firms A-D on tax and output per mu)",
+                  label_en="grade A threshold", label_zh="A类门槛"),
+            Param("grade_c", 0.6, "x stage average", 0.0, 2.0,
+                  "below this multiple grade C (below grade_d: D); between C and A: B",
+                  label_en="grade C threshold", label_zh="C类门槛"),
+            Param("grade_d", 0.25, "x stage average", 0.0, 2.0,
+                  "below this multiple grade D", label_en="grade D threshold", label_zh="D类门槛"),
+            Param("energy_discount_a", 0.0, "fraction of energy cost", 0.0, 0.3,
+                  "grade A firms' energy price advantage (priority supply, lower tariffs)",
+                  label_en="A: energy discount", label_zh="A类用能优惠"),
+            Param("energy_surcharge_c", 0.0, "fraction of energy cost", 0.0, 0.5,
+                  "grade C firms' differentiated energy price (Zhejiang's model: +0.05 yuan/kWh on ~0.6)",
+                  label_en="C: energy surcharge", label_zh="C类差别化电价"),
+            Param("energy_surcharge_d", 0.0, "fraction of energy cost", 0.0, 0.5,
+                  "grade D firms' differentiated energy price (+0.1 yuan/kWh on ~0.6)",
+                  label_en="D: energy surcharge", label_zh="D类差别化电价"),
+            Param("upgrade_cost_share", 0.15, "fraction of plant capex", 0.0, 1.0,
+                  "cost of upgrading a C or D plant, as a share of its capex", label_en="upgrade cost",
+                  label_zh="技改成本"),
+            Param("upgrade_cost_cut", 0.08, "fraction of processing cost", 0.0, 0.5,
+                  "fraction off conversion and energy cost after an upgrade", label_en="upgrade saving",
+                  label_zh="技改降本"),
+            Param("upgrade_support", 0.0, "fraction of upgrade cost", 0.0, 1.0,
+                  "share of the upgrade cost the city pays (技改补助)", label_en="upgrade support",
+                  label_zh="技改补助比例"),
+            Param("exit_after_d_years", 2, "years", 1, 10,
+                  "a plant graded D this many years in a row that cannot pay to upgrade returns its land",
+                  integer=True, label_en="years in D before exit", label_zh="D类退出年限"),
+        ),
+    ),
+    Lever(
+        "hedging", {"en": "Futures hedging", "zh": "期货套期保值"},
+        "work report lines 21, 99: Tianqi's and Shengxin's carbonate futures delivery warehouses in Suining",
+        fields=(
+            Param("share", 0.0, "fraction of output", 0.0, 1.0,
+                  "share of Suining salt output sold forward on the GFEX carbonate contract",
+                  label_en="share hedged", label_zh="套保比例"),
+            Param("horizon_months", 3, "months", 1, 12,
+                  "months between selling forward and delivery (GFEX contracts run up to 12 months)",
+                  integer=True, label_en="hedge horizon", label_zh="套保期限"),
+            Param("basis_cost", 0.02, "fraction of price", 0.0, 0.1,
+                  "delivery and grade basis paid on hedged tonnes (warehouse fees, grade discounts)",
+                  label_en="basis cost", label_zh="基差成本"),
+            Param("margin_rate", 0.12, "fraction of notional", 0.05, 0.5,
+                  "exchange margin posted on open positions, financed at the firm's interest rate",
+                  label_en="margin rate", label_zh="保证金比例"),
+        ),
+    ),
+    Lever(
+        "innovation", {"en": "Innovation support", "zh": "揭榜挂帅与研发支持"},
+        "work report line 23: 59 揭榜挂帅 projects, a lithium research institute alliance",
+        fields=(
+            Param("extra_learning_rate", 0.0, "1/yr", 0.0, 0.1,
+                  "extra annual decline of Suining firms' processing costs", label_en="extra cost learning",
+                  label_zh="额外降本速度"),
+        ),
+    ),
+)
+LEVER_BY_NAME = {lever.name: lever for lever in LEVERS}
 
-
-@dataclass(frozen=True)
-class InvestmentSupport:
-    capex_subsidy: float = 0.0  # share of capex paid by the government
-    lag_cut_months: float = 0.0  # months off the construction lag
-    start: int = 0
+# the project pipeline (招商引资) is a list of plants rather than a lever with fields
+PROJECT_FIELDS = (
+    Param("capacity", 0.0, "t LCE/yr, t/yr or GWh/yr by segment", 0.0, 5e6, "capacity of the plant"),
+    Param("probability", 1.0, "fraction", 0.0, 1.0, "chance the project is built (drawn once per replicate)"),
+)
 
 
 @dataclass(frozen=True)
 class Project:
+    """A named plant of the scenario's pipeline (招商引资)."""
+
     name: str
     segment: str
     capacity: float  # u/yr
     online: int  # month index
-    probability: float
+    probability: float = 1.0
     owns_feedstock: bool = False
+    listed_parent: bool = False
 
 
 @dataclass(frozen=True)
-class LandEfficiency:
-    min_utilization: float = 0.0  # yearly output / capacity floor
-    upgrade_cost_share: float = 0.2  # of the plant's capex
-    upgrade_cost_cut: float = 0.1  # fraction off conversion and energy cost after an upgrade
+class Setting:
+    """One lever's values in a scenario: scalar fields, yearly tables, and the first month it acts."""
+
+    values: Mapping[str, float] = field(default_factory=dict)
+    yearly: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     start: int = 0
 
+    def get(self, lever: Lever, name: str) -> float:
+        """The field's value, or its declared default."""
+        return float(self.values.get(name, lever.field(name).default))
 
-@dataclass(frozen=True)
-class Hedging:
-    share: float = 0.0  # share of salt output sold at the smoothed futures price
-    smoothing_months: float = 6.0  # half-life of the exponential smoothing
-    start: int = 0
-
-
-@dataclass(frozen=True)
-class Innovation:
-    extra_learning_rate: float = 0.0  # extra annual cost decline
-    start: int = 0
+    def by_year(self, name: str, year: int) -> float:
+        return float(self.yearly.get(name, {}).get(year, 0.0))
 
 
 @dataclass(frozen=True)
 class Policy:
-    """All levers; the defaults are "no policy"."""
+    """Every lever's setting; a lever not set is off (its defaults are "no policy")."""
 
-    tax_relief: TaxRelief = field(default_factory=TaxRelief)
-    energy_support: EnergySupport = field(default_factory=EnergySupport)
-    investment_support: InvestmentSupport = field(default_factory=InvestmentSupport)
+    settings: Mapping[str, Setting] = field(default_factory=dict)
     projects: tuple[Project, ...] = ()
-    land_efficiency: LandEfficiency = field(default_factory=LandEfficiency)
-    hedging: Hedging = field(default_factory=Hedging)
-    innovation: Innovation = field(default_factory=Innovation)
+
+    def setting(self, name: str) -> Setting:
+        return self.settings.get(name, Setting())
+
+    def value(self, lever: str, name: str) -> float:
+        return self.setting(lever).get(LEVER_BY_NAME[lever], name)
+
+    def start(self, lever: str) -> int:
+        return self.setting(lever).start
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready form for meta.json."""
+        out: dict[str, Any] = {
+            name: {"values": dict(s.values), "yearly": {k: dict(v) for k, v in s.yearly.items()}, "start": s.start}
+            for name, s in self.settings.items()
+        }
+        out["projects"] = [vars(p) if hasattr(p, "__dict__") else p.__dict__ for p in self.projects]
+        return out
 
 
-def parse_policy(table: dict[str, Any], month_index) -> Policy:
+def parse_policy(table: Mapping[str, Any], month_index) -> Policy:
     """Build a `Policy` from a validated ``[policy]`` table (see the schema in `sim.inputs.scenario`)."""
-
-    def start(sub: dict[str, Any]) -> int:
-        return month_index(sub["from"]) if "from" in sub else 0
-
-    kwargs: dict[str, Any] = {}
-    if "tax_relief" in table:
-        t = table["tax_relief"]
-        kwargs["tax_relief"] = TaxRelief(
-            amount_yi={int(k): float(v) for k, v in t.get("amount", {}).items()},
-            vat_refund_share=float(t.get("vat_refund_share", 0.0)), start=start(t),
-        )
-    if "energy_support" in table:
-        t = table["energy_support"]
-        kwargs["energy_support"] = EnergySupport(cost_cut=float(t.get("cost_cut", 0.0)), start=start(t))
-    if "investment_support" in table:
-        t = table["investment_support"]
-        kwargs["investment_support"] = InvestmentSupport(
-            capex_subsidy=float(t.get("capex_subsidy", 0.0)), lag_cut_months=float(t.get("lag_cut_months", 0.0)),
-            start=start(t),
-        )
-    if "projects" in table:
-        kwargs["projects"] = tuple(
-            Project(name=p["name"], segment=p["segment"], capacity=float(p["capacity"]),
-                    online=month_index(p["online"]), probability=float(p.get("probability", 1.0)),
-                    owns_feedstock=bool(p.get("owns_feedstock", False)))
-            for p in table["projects"]
-        )
-    if "land_efficiency" in table:
-        t = table["land_efficiency"]
-        kwargs["land_efficiency"] = LandEfficiency(
-            min_utilization=float(t.get("min_utilization", 0.0)),
-            upgrade_cost_share=float(t.get("upgrade_cost_share", 0.2)),
-            upgrade_cost_cut=float(t.get("upgrade_cost_cut", 0.1)), start=start(t),
-        )
-    if "hedging" in table:
-        t = table["hedging"]
-        kwargs["hedging"] = Hedging(share=float(t.get("share", 0.0)),
-                                    smoothing_months=float(t.get("smoothing_months", 6.0)), start=start(t))
-    if "innovation" in table:
-        t = table["innovation"]
-        kwargs["innovation"] = Innovation(extra_learning_rate=float(t.get("extra_learning_rate", 0.0)),
-                                          start=start(t))
-    return Policy(**kwargs)
+    settings = {}
+    for lever in LEVERS:
+        if lever.name not in table:
+            continue
+        t = table[lever.name]
+        values = {p.name: (int(t[p.name]) if p.integer else float(t[p.name])) for p in lever.fields if p.name in t}
+        yearly = {p.name: {int(y): float(v) for y, v in t[p.name].items()} for p in lever.yearly if p.name in t}
+        settings[lever.name] = Setting(values, yearly, month_index(t["from"]) if "from" in t else 0)
+    projects = tuple(
+        Project(name=p["name"], segment=p["segment"], capacity=float(p["capacity"]), online=month_index(p["online"]),
+                probability=float(p.get("probability", 1.0)), owns_feedstock=bool(p.get("owns_feedstock", False)),
+                listed_parent=bool(p.get("listed_parent", False)))
+        for p in table.get("projects", [])
+    )
+    return Policy(settings, projects)

@@ -10,6 +10,7 @@ constant-price accounts are anchored there).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -20,18 +21,20 @@ from typing import Any
 
 import numpy as np
 
+from sim.inputs.chain import DEFAULT_CHAIN
+from sim.inputs.declare import Param
 from sim.inputs.errors import InputError
+from sim.inputs.levers import LEVERS, PROJECT_FIELDS, Policy, parse_policy
 from sim.inputs.params import ModelParams, build_params, load_param_file
-from sim.inputs.levers import Policy, parse_policy
+from sim.inputs.units import MAX_END_YEAR, MODEL_START
 
-MODEL_START = (2022, 1)
-MAX_END_YEAR = 2050
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MAX_REPLICATES = 100_000
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
 def month_index(text: str) -> int:
     """Months since January 2022 for a ``YYYY-MM`` string (raises ValueError if malformed)."""
-    m = _MONTH_RE.match(text)
+    m = _MONTH_RE.fullmatch(text) if isinstance(text, str) else None
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ValueError(text)
     return (int(m.group(1)) - MODEL_START[0]) * 12 + int(m.group(2)) - MODEL_START[1]
@@ -59,6 +62,11 @@ class Leaf:
     high: float = math.inf
     help: str = ""
     choices: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, decl: Param) -> Leaf:
+        """The rule for a declared number."""
+        return cls(INT if decl.integer else NUM, decl.low, decl.high, f"{decl.unit}: {decl.reason}")
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,27 @@ def _series(unit: str, low: float, high: float, growth: bool = True) -> dict[str
     return spec
 
 
+def _lever_schema() -> dict[str, Any]:
+    """The ``[policy]`` tables, generated from the lever declarations (`sim.inputs.levers.LEVERS`)."""
+    out: dict[str, Any] = {}
+    for lever in LEVERS:
+        spec: dict[str, Any] = {p.name: Leaf.of(p) for p in lever.fields}
+        spec.update({p.name: YearTable(p.low, p.high, f"{p.unit} by year: {p.reason}") for p in lever.yearly})
+        spec["from"] = Leaf(MONTH, help="first month the lever acts")
+        out[lever.name] = spec
+    out["projects"] = TableList({
+        "name": Leaf(STR, help="project name (unique in the scenario)"),
+        "segment": Leaf(STR, help="stage of the plant", choices=tuple(s.key for s in DEFAULT_CHAIN.firm_stages)),
+        **{p.name: Leaf.of(p) for p in PROJECT_FIELDS},
+        "online": Leaf(MONTH, help="month the plant starts producing"),
+        "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
+        "listed_parent": Leaf(BOOL, help="the plant belongs to a listed group that finances it through losses"),
+    }, required=("name", "segment", "capacity", "online"))
+    return out
+
+
+EVENT_KINDS = ("suspension", "export_restriction", "restart", "hold_curtailment", "stockpile_release")
+
 SCHEMA: dict[str, Any] = {
     "name": Leaf(STR, help="a short identifier (letters, digits, _ or -)"),
     "description": Leaf(STR),
@@ -107,11 +136,14 @@ SCHEMA: dict[str, Any] = {
     "start": Leaf(MONTH, help="must be 2022-01 (runs start in the base year)"),
     "end": Leaf(MONTH, help=f"the last month, from 2023-12 to {MAX_END_YEAR}-12"),
     "seed": Leaf(INT, 0, 2**63 - 1, "master seed; replicate seeds are spawned from it"),
-    "replicates": Leaf(INT, 1, 100000, "number of Monte Carlo replicates"),
+    "replicates": Leaf(INT, 1, MAX_REPLICATES, "number of Monte Carlo replicates"),
     "parameter_file": Leaf(STR, help="parameter file (TOML), relative to the project root or this file"),
     "carbonate_price": {
         "unit": Leaf(STR, help="must be 'yuan/t'", choices=("yuan/t",)),
-        "points": MonthTable(1000.0, 2_000_000.0, "battery-grade lithium carbonate price, yuan/t"),
+        "mode": Leaf(STR, help="'path': the price follows the points below; 'market': it clears world supply, "
+                     "inventories and demand (the points are then unused after the first month)",
+                     choices=("path", "market")),
+        "points": MonthTable(1000.0, 2_000_000.0, "battery-grade lithium carbonate spot price incl. 13% VAT, yuan/t"),
         "after": Leaf(STR, help="continuation after the last point", choices=("flat", "growth", "revert")),
         "growth_rate": Leaf(NUM, -0.5, 1.0, "per year, when after = 'growth'"),
         "revert_level": Leaf(NUM, 1000.0, 2_000_000.0, "yuan/t, when after = 'revert'"),
@@ -122,55 +154,47 @@ SCHEMA: dict[str, Any] = {
     },
     "demand": {
         "battery": _series("GWh/yr", 0.0, 1e6),
+        "storage_share": _series("fraction", 0.0, 1.0, growth=False),
         "lfp_share": _series("fraction", 0.0, 1.0, growth=False),
         "non_lfp_lithium": _series("t LCE/yr", 0.0, 1e8),
+        "rest_of_world_lithium": _series("t LCE/yr", 0.0, 1e8),
     },
-    "policy": {
-        "tax_relief": {
-            "amount": YearTable(0.0, 1000.0, "亿元 per year of tax and fee relief paid to Suining lithium firms"),
-            "vat_refund_share": Leaf(NUM, 0.0, 1.0, "share of input-VAT credit refunded each December (留抵退税)"),
-            "from": Leaf(MONTH, help="first month of the lever"),
-        },
-        "energy_support": {
-            "cost_cut": Leaf(NUM, 0.0, 0.5, "fraction off Suining firms' energy cost"),
-            "from": Leaf(MONTH, help="first month of the lever"),
-        },
-        "investment_support": {
-            "capex_subsidy": Leaf(NUM, 0.0, 0.5, "share of Suining firms' capex paid by the government"),
-            "lag_cut_months": Leaf(NUM, 0.0, 12.0, "months off the construction lag ('标准地' land ready)"),
-            "from": Leaf(MONTH, help="first month of the lever"),
-        },
-        "projects": TableList({
-            "name": Leaf(STR, help="project name"),
-            "segment": Leaf(STR, help="segment of the plant", choices=("lithium_salt", "lfp_cathode", "battery")),
-            "capacity": Leaf(NUM, 0.0, 5e6, "capacity in t LCE/yr, t/yr or GWh/yr by segment"),
-            "online": Leaf(MONTH, help="month the plant starts producing"),
-            "probability": Leaf(NUM, 0.0, 1.0, "chance the project is built (drawn once per replicate)"),
-            "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
-        }, required=("name", "segment", "capacity", "online")),
-        "land_efficiency": {
-            "min_utilization": Leaf(NUM, 0.0, 1.0, "yearly output / capacity floor (亩均论英雄)"),
-            "upgrade_cost_share": Leaf(NUM, 0.0, 1.0, "upgrade cost as a share of the plant's capex"),
-            "upgrade_cost_cut": Leaf(NUM, 0.0, 0.5, "fraction off conversion and energy cost after upgrading"),
-            "from": Leaf(MONTH, help="first month of the lever"),
-        },
-        "hedging": {
-            "share": Leaf(NUM, 0.0, 1.0, "share of Suining salt output sold at the smoothed futures price"),
-            "smoothing_months": Leaf(NUM, 0.5, 36.0, "half-life of the smoothing, months"),
-            "from": Leaf(MONTH, help="first month (the GFEX contract started 2023-07)"),
-        },
-        "innovation": {
-            "extra_learning_rate": Leaf(NUM, 0.0, 0.1, "extra annual cost decline of Suining firms"),
-            "from": Leaf(MONTH, help="first month of the lever"),
-        },
+    "market": {
+        "project_probability": {"*": Leaf(NUM, 0.0, 1.0, "completion probability of the announced supply projects "
+                                          "of this resource (overrides the data file's)")},
+        "events": TableList({
+            "kind": Leaf(STR, help="what happens to supply", choices=EVENT_KINDS),
+            "name": Leaf(STR, help="a label for charts and reports"),
+            "cohort": Leaf(STR, help="supply cohort it acts on (sim/inputs/data/supply_cohorts.csv)"),
+            "capacity": Leaf(NUM, 0.0, 1e7, "t LCE/yr withheld (suspension)"),
+            "share": Leaf(NUM, 0.0, 1.0, "share of the cohort's capacity withheld (export_restriction)"),
+            "amount": Leaf(NUM, 0.0, 1e7, "t LCE released from stockpiles (stockpile_release)"),
+            "from": Leaf(MONTH, help="first month"),
+            "until": Leaf(MONTH, help="last month (default: the end of the run)"),
+        }, required=("kind", "from")),
     },
-    "parameters": {},  # checked against ModelParams
+    "policy": _lever_schema(),
+    "parameters": {},  # checked against the parameter declarations (sim.inputs.params)
 }
 
 
 @dataclass(frozen=True)
+class SupplyEvent:
+    """A scenario event acting on world lithium supply (market mode)."""
+
+    kind: str
+    start: int  # month index
+    until: int  # month index, inclusive
+    cohort: str = ""
+    capacity: float = 0.0  # t LCE/yr
+    share: float = 0.0
+    amount: float = 0.0  # t LCE
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A validated scenario. Series are resolved to monthly arrays by the model (see `monthly_inputs`)."""
+    """A validated scenario. Series are resolved to monthly arrays by `monthly_demand` and `price_path`."""
 
     name: str
     description: str
@@ -190,14 +214,19 @@ class Scenario:
     lfp_share_levels: dict[int, float]
     non_lfp_levels: dict[int, float]
     non_lfp_growth: dict[int, float]
+    price_mode: str = "path"
+    storage_share_levels: dict[int, float] = field(default_factory=lambda: {MODEL_START[0]: 0.0})
+    rest_of_world_levels: dict[int, float] = field(default_factory=lambda: {MODEL_START[0]: 0.0})
+    rest_of_world_growth: dict[int, float] = field(default_factory=dict)
+    supply_events: tuple[SupplyEvent, ...] = ()
+    project_probability: dict[str, float] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
-    params: ModelParams = field(default_factory=ModelParams)
+    params: Any = field(default_factory=ModelParams)
     parameter_file: str | None = None
     parameter_file_sha256: str | None = None
     source: str | None = None
     source_sha256: str | None = None
     lineage: tuple[tuple[str, str], ...] = ()  # (file, sha256) of the scenario and every file it extends
-    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_months(self) -> int:
@@ -209,13 +238,11 @@ class Scenario:
 
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with fields replaced (for the Python API: seeds, replicates, parameters)."""
-        import dataclasses
-
         return dataclasses.replace(self, **changes)
 
     # -- monthly inputs -----------------------------------------------------------------------------------
     def price_path(self) -> np.ndarray:
-        """Carbonate price path without shocks, yuan/t, one value per month."""
+        """Carbonate price path without shocks, yuan/t incl. VAT, one value per month."""
         months = np.arange(self.n_months, dtype=float)
         xs = np.array([m for m, _ in self.carbonate_points], dtype=float)
         ys = np.array([p for _, p in self.carbonate_points], dtype=float)
@@ -231,7 +258,8 @@ class Scenario:
         return path
 
     def annual_series(self, levels: dict[int, float], growth: dict[int, float], interpolate: bool) -> np.ndarray:
-        """Annual values for every run year from levels and growth rates (see module docs)."""
+        """Annual values for every run year: given levels; between them interpolated (``interpolate``) or
+        grown; after the last level grown at the latest rate given for a year up to it (0 if none)."""
         years = self.years
         out = np.empty(len(years))
         known = sorted(levels)
@@ -248,15 +276,19 @@ class Scenario:
         return out
 
     def monthly_demand(self) -> dict[str, np.ndarray]:
-        """National demand drivers per month: battery GWh, LFP share, non-LFP lithium t LCE."""
+        """Demand drivers per month (`sim.inputs.chain.DEMAND_DRIVERS`), before any price response."""
         month_year = np.arange(self.n_months) // 12
         battery = self.annual_series(self.battery_levels, self.battery_growth, interpolate=False)
         share = self.annual_series(self.lfp_share_levels, {}, interpolate=True)
+        storage = self.annual_series(self.storage_share_levels, {}, interpolate=True)
         non_lfp = self.annual_series(self.non_lfp_levels, self.non_lfp_growth, interpolate=False)
+        rest = self.annual_series(self.rest_of_world_levels, self.rest_of_world_growth, interpolate=False)
         return {
             "battery_gwh": battery[month_year] / 12.0,
             "lfp_share": share[month_year],
+            "storage_share": storage[month_year],
             "non_lfp_lce": non_lfp[month_year] / 12.0,
+            "rest_of_world_lce": rest[month_year] / 12.0,
         }
 
 
@@ -311,10 +343,10 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
             if not isinstance(value, dict):
                 raise InputError("must be a table", file=file, key=dotted)
             continue
-        if key not in spec:
+        rule = spec.get(key, spec.get("*"))
+        if rule is None:
             allowed = ", ".join(sorted(spec)) or "(none)"
             raise InputError(f"unknown key '{key}'; allowed here: {allowed}", file=file, key=dotted)
-        rule = spec[key]
         if isinstance(rule, dict):
             if not isinstance(value, dict):
                 raise InputError("must be a table", file=file, key=dotted)
@@ -439,11 +471,45 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
     path = Path(path).resolve()
     files: list[Path] = []
     data = _read_toml(path, [], files)
-    file = str(path)
+    lineage = tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)
+    return scenario_from_data(data, str(path), path.parent, lineage, parameter_file)
 
+
+def _months_in_run(data: dict[str, Any], end: int, file: str) -> None:
+    """Every month a policy or market table names lies within the run."""
+    found = _policy_months(data.get("policy", {}))
+    for i, event in enumerate(data.get("market", {}).get("events", [])):
+        found.extend((f"market.events[{i}].{k}", event[k]) for k in ("from", "until") if k in event)
+    for dotted, month in found:
+        if not 0 <= month_index(month) <= end:
+            raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
+
+
+def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEvent, ...]:
+    events = []
+    for i, e in enumerate(data.get("market", {}).get("events", [])):
+        key = f"market.events[{i}]"
+        needs = {"suspension": ("cohort", "capacity"), "export_restriction": ("cohort", "share"),
+                 "restart": ("cohort",), "hold_curtailment": ("cohort",), "stockpile_release": ("amount",)}
+        for req in needs[e["kind"]]:
+            if req not in e:
+                raise InputError(f"a '{e['kind']}' event needs '{req}'", file=file, key=f"{key}.{req}")
+        start = month_index(e["from"])
+        until = month_index(e["until"]) if "until" in e else end
+        if until < start:
+            raise InputError("'until' comes before 'from'", file=file, key=f"{key}.until")
+        events.append(SupplyEvent(kind=e["kind"], start=start, until=until, cohort=e.get("cohort", ""),
+                                  capacity=float(e.get("capacity", 0.0)), share=float(e.get("share", 0.0)),
+                                  amount=float(e.get("amount", 0.0)), name=e.get("name", e["kind"])))
+    return tuple(events)
+
+
+def scenario_from_data(data: dict[str, Any], file: str, directory: Path, lineage: tuple[tuple[str, str], ...],
+                       parameter_file: str | Path | None = None) -> Scenario:
+    """Validate a merged scenario table and build the `Scenario` (``file`` names it in errors)."""
     name = _require(data, "name", file)
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
-        raise InputError(f"'{name}' is not allowed; use letters, digits, '_' or '-'", file=file, key="name")
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name, re.ASCII):
+        raise InputError("is not allowed; use letters, digits, '_' or '-'", file=file, key="name")
     start = month_index(_require(data, "start", file))
     if start != 0:
         raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
@@ -469,24 +535,30 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
 
     demand = _require(data, "demand", file)
     for series in ("battery", "lfp_share", "non_lfp_lithium"):
-        levels = _require(data, f"demand.{series}.levels", file)
-        if int(next(iter(levels))) > MODEL_START[0]:
+        _require(data, f"demand.{series}.levels", file)
+    for series, table in demand.items():
+        if "levels" in table and int(next(iter(table["levels"]))) > MODEL_START[0]:
             raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
+    mode = cp.get("mode", "path")
+    if mode == "market" and "rest_of_world_lithium" not in demand:
+        raise InputError("the market mode needs the lithium demand served outside China's salt makers",
+                         file=file, key="demand.rest_of_world_lithium")
 
+    _months_in_run(data, end, file)
     policy_table = data.get("policy", {})
-    for dotted, month in _policy_months(policy_table):
-        if not 0 <= month_index(month) <= end:
-            raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
     project_names = [p["name"] for p in policy_table.get("projects", [])]
     for i, project in enumerate(project_names):
+        if not project.strip():
+            raise InputError("a project needs a name", file=file, key=f"policy.projects[{i}].name")
         if project in project_names[:i]:
             raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
                              key=f"policy.projects[{i}].name")
     policy = parse_policy(policy_table, month_index)
+    events = _supply_events(data, end, file)
 
     if parameter_file is None and "parameter_file" in data:
         candidate = project_root() / data["parameter_file"]
-        parameter_file = candidate if candidate.is_file() else path.parent / data["parameter_file"]
+        parameter_file = candidate if candidate.is_file() else directory / data["parameter_file"]
     pfile = Path(parameter_file) if parameter_file else default_parameter_file()
     if pfile.is_file() or parameter_file is not None:
         params, _ = load_param_file(pfile)
@@ -494,6 +566,12 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
     else:
         params, pfile_str, pfile_hash = ModelParams(), None, None
     params = build_params(data.get("parameters", {}), f"{file} [parameters]", base=params)
+
+    def levels(series: str, default: float = 0.0) -> dict[int, float]:
+        return _years(demand[series]["levels"]) if series in demand else {MODEL_START[0]: default}
+
+    def growth(series: str) -> dict[int, float]:
+        return _years(demand[series].get("growth", {})) if series in demand else {}
 
     return Scenario(
         name=name,
@@ -509,17 +587,22 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
         volatility=float(cp.get("volatility", 0.0)),
         persistence=float(cp.get("persistence", 0.9)),
         shocks_from=shocks_from,
-        battery_levels=_years(demand["battery"]["levels"]),
-        battery_growth=_years(demand["battery"].get("growth", {})),
-        lfp_share_levels=_years(demand["lfp_share"]["levels"]),
-        non_lfp_levels=_years(demand["non_lfp_lithium"]["levels"]),
-        non_lfp_growth=_years(demand["non_lfp_lithium"].get("growth", {})),
+        battery_levels=levels("battery"),
+        battery_growth=growth("battery"),
+        lfp_share_levels=levels("lfp_share"),
+        non_lfp_levels=levels("non_lfp_lithium"),
+        non_lfp_growth=growth("non_lfp_lithium"),
+        price_mode=mode,
+        storage_share_levels=levels("storage_share"),
+        rest_of_world_levels=levels("rest_of_world_lithium"),
+        rest_of_world_growth=growth("rest_of_world_lithium"),
+        supply_events=events,
+        project_probability={k: float(v) for k, v in data.get("market", {}).get("project_probability", {}).items()},
         policy=policy,
         params=params,
         parameter_file=pfile_str,
         parameter_file_sha256=pfile_hash,
         source=file,
-        source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        lineage=tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files),
-        raw=data,
+        source_sha256=lineage[0][1] if lineage else None,
+        lineage=lineage,
     )

@@ -1,0 +1,216 @@
+"""World lithium supply and the clearing of the carbonate market (the ``market`` price mode).
+
+`SupplyBook` holds the supply cohorts of a batch, ``(R, K)`` arrays (replicate x cohort); `WorldMarket` runs
+one month: what the cohorts produce, what is served from production and stocks, the inventory, and next
+month's carbonate price. Supply balances every month: production + stock draw = served demand, and
+``served + unmet = demand`` (docs/model.md, "Submodels: world lithium market").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.producer import Producer
+from sim.engine.market import clearing_price, clearing_target, marginal_cost
+from sim.inputs.data import Cohort, SupplyData
+from sim.inputs.scenario import Scenario, SupplyEvent
+from sim.inputs.units import BASE_YEAR
+
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
+def capacity_path(supply: SupplyData, n_months: int) -> np.ndarray:
+    """Effective capacity of each cohort by month from the data's yearly figures, ``(T, K)`` t LCE/yr.
+
+    A year's figure is its average: it sits at mid-year, months between are interpolated, and after the last
+    year the capacity stays at the last figure (growth then comes from projects and expansion).
+    """
+    months = np.arange(n_months, dtype=float)
+    out = np.empty((n_months, len(supply.cohorts)))
+    for k, cohort in enumerate(supply.cohorts):
+        years = sorted(supply.capacity[cohort.cohort])
+        xs = np.array([(y - BASE_YEAR) * 12 + 5.5 for y in years])
+        ys = np.array([supply.capacity[cohort.cohort][y] for y in years])
+        out[:, k] = np.interp(months, xs, ys)
+    return out
+
+
+@dataclass
+class SupplyBook:
+    """Supply cohorts across R replicates: every array field has shape (R, K)."""
+
+    cohorts: tuple[Cohort, ...]
+    base_capacity: np.ndarray  # (T, K) t LCE/yr from the data
+    added: np.ndarray  # (R, K) t LCE/yr from projects and expansion, online
+    ramping: np.ndarray  # (R, K) part of `added` still ramping up
+    ramp_months_left: np.ndarray  # (R, K)
+    running: np.ndarray  # (R, K) share of capacity running
+    cost_low: np.ndarray  # (K,) yuan/t LCE
+    cost_high: np.ndarray  # (K,)
+    price_linked: np.ndarray  # (K,)
+
+    @classmethod
+    def create(cls, supply: SupplyData, n_months: int, replicates: int) -> SupplyBook:
+        k = len(supply.cohorts)
+        return cls(
+            cohorts=supply.cohorts,
+            base_capacity=capacity_path(supply, n_months),
+            added=np.zeros((replicates, k)),
+            ramping=np.zeros((replicates, k)),
+            ramp_months_left=np.zeros((replicates, k)),
+            running=np.ones((replicates, k)),
+            cost_low=np.array([c.cost_low for c in supply.cohorts]),
+            cost_high=np.array([c.cost_high for c in supply.cohorts]),
+            price_linked=np.array([c.price_linked_share for c in supply.cohorts]),
+        )
+
+    def index(self, cohort: str) -> int:
+        for k, c in enumerate(self.cohorts):
+            if c.cohort == cohort:
+                return k
+        raise KeyError(cohort)
+
+    def capacity(self, month: int) -> np.ndarray:
+        """Installed effective capacity this month, (R, K) t LCE/yr."""
+        return self.base_capacity[month][None, :] + self.added
+
+    def available(self, month: int) -> np.ndarray:
+        """Capacity able to produce this month (ramping additions pro rata), (R, K) t LCE/yr."""
+        return self.capacity(month) - self.ramping
+
+    def add(self, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray, ramp_months: float) -> None:
+        np.add.at(self.added, (rows, cols), amount)
+        if ramp_months > 0:
+            np.add.at(self.ramping, (rows, cols), amount)
+            np.maximum.at(self.ramp_months_left, (rows, cols), ramp_months)
+
+    def advance_ramp(self) -> None:
+        on = self.ramp_months_left > 0
+        if not on.any():
+            return
+        left = np.where(on, self.ramp_months_left, 1.0)
+        self.ramping = np.where(on, self.ramping * (1.0 - 1.0 / left), 0.0)
+        self.ramp_months_left = np.where(on, self.ramp_months_left - 1.0, 0.0)
+
+
+@dataclass
+class SupplyMonth:
+    """One month of the world lithium market, per replicate (t LCE/month unless stated)."""
+
+    production: np.ndarray
+    released: np.ndarray  # from stockpile releases
+    demand: np.ndarray
+    served: np.ndarray
+    unmet: np.ndarray
+    inventory: np.ndarray  # t LCE at the end of the month
+    capacity: np.ndarray  # t LCE/yr installed
+    curtailed: np.ndarray  # t LCE/yr curtailed or withheld
+    marginal_cost: np.ndarray  # yuan/t LCE incl. VAT, the break-even price of the last unit needed
+    price: np.ndarray  # yuan/t LCE incl. VAT, this month's
+    by_cohort: np.ndarray  # (R, K) production, t LCE/month
+
+
+class WorldMarket:
+    """The carbonate market of a batch in the market mode: cohorts, stocks, the price.
+
+    Args:
+        book: the supply cohorts.
+        scenario: events and the starting price.
+        params: model parameters (the supply stage's declarations).
+        replicates: R.
+    """
+
+    def __init__(self, book: SupplyBook, scenario: Scenario, params, replicates: int) -> None:
+        self.book = book
+        self.params = params
+        self.events = scenario.supply_events
+        self.price = np.full(replicates, float(scenario.price_path()[0]))  # yuan/t incl. VAT
+        self.smoothed = self.price.copy()
+        self.inventory = np.full(replicates, np.nan)  # set from the first month's demand
+        self.last_target = self.price.copy()  # this month's clearing price (for forward prices)
+
+    def _withheld(self, month: int, capacity: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Event effects this month: withheld capacity (R, K), forced restarts and holds (K,), released t LCE."""
+        k = len(self.book.cohorts)
+        withheld = np.zeros_like(capacity)
+        restart = np.zeros(k, dtype=bool)
+        hold = np.zeros(k, dtype=bool)
+        released = 0.0
+        for event in self.events:
+            if not event.start <= month <= event.until:
+                continue
+            if event.kind == "stockpile_release":
+                released += event.amount / (event.until - event.start + 1)
+                continue
+            col = self.book.index(event.cohort)
+            if event.kind == "suspension":
+                withheld[:, col] += event.capacity
+            elif event.kind == "export_restriction":
+                withheld[:, col] += event.share * capacity[:, col]
+            elif event.kind == "restart":
+                restart[col] = True
+            elif event.kind == "hold_curtailment":
+                hold[col] = True
+        return withheld, restart, hold, np.full(capacity.shape[0], released)
+
+    def step(self, month: int, demand: np.ndarray, price_demand: np.ndarray | None = None) -> SupplyMonth:
+        """Produce, serve ``demand`` (t LCE/month per replicate) from production and stocks, set next price.
+
+        ``price_demand`` is the demand for lithium salts the price answers to (default ``demand``): China's
+        converters may ask for less feedstock than their buyers want when they are short of capacity or idle,
+        but the price must still see the buyers' demand.
+        """
+        price_demand = demand if price_demand is None else price_demand
+        p, book = self.params, self.book
+        if np.isnan(self.inventory).any():
+            self.inventory = p.initial_inventory_days * price_demand / DAYS_PER_MONTH
+        price = self.price.copy()
+        capacity = book.capacity(month)
+        available = book.available(month)
+        withheld, restart, hold, released = self._withheld(month, capacity)
+
+        # cohort costs are excl. VAT, like the accounts; the price is the spot quote incl. VAT
+        vat = 1.0 + p.vat_rate
+        target = Producer.running_target(self.smoothed / vat, book.cost_low, book.cost_high, book.price_linked)
+        target = np.where(restart, 1.0, np.where(hold, np.minimum(target, book.running), target))
+        book.running = Producer.next_running(book.running, target, p.restart_months)
+
+        running_capacity = np.maximum(available * book.running - withheld, 0.0)
+        by_cohort = running_capacity * p.supply_operating_rate / 12.0
+        production = by_cohort.sum(axis=-1)
+        on_hand = self.inventory + production + released
+        served = np.minimum(demand, on_hand)
+        self.inventory = on_hand - served
+        unmet = demand - served
+        curtailed = (capacity - running_capacity).clip(min=0.0).sum(axis=-1)
+
+        # next month's price: a bounded step toward the clearing price at this month's stocks
+        # break-even prices: a unit with fixed cost c and price-linked share l needs P >= c / (1 - l)
+        cost_low = np.broadcast_to(vat * book.cost_low / (1.0 - book.price_linked), available.shape)
+        cost_high = np.broadcast_to(vat * book.cost_high / (1.0 - book.price_linked), available.shape)
+        needed = price_demand * 12.0 / p.supply_operating_rate
+        cost = marginal_cost(needed, np.maximum(available - withheld, 0.0), cost_low, cost_high,
+                             p.supply_scarcity_elasticity)
+        cover = np.divide(self.inventory, price_demand / DAYS_PER_MONTH, out=np.full_like(demand, 1e3),
+                          where=price_demand > 0)
+        self.last_target = clearing_target(cost, cover, p.target_inventory_days, p.stock_price_elasticity,
+                                           p.max_price_multiple, p.min_price_multiple)
+        self.price = clearing_price(price, self.last_target, p.price_adjustment, p.max_price_move)
+        self.smoothed = self.smoothed + (price - self.smoothed) / p.curtail_smoothing_months
+        return SupplyMonth(production=production, released=released, demand=demand, served=served, unmet=unmet,
+                           inventory=self.inventory.copy(), capacity=capacity.sum(axis=-1), curtailed=curtailed,
+                           marginal_cost=cost, price=price, by_cohort=by_cohort)
+
+    def expansion(self, month: int) -> np.ndarray:
+        """Capacity each cohort orders this quarter, (R, K) t LCE/yr."""
+        p, book = self.params, self.book
+        return Producer.expansion_orders(book.capacity(month), self.smoothed / (1.0 + p.vat_rate), book.cost_low,
+                                         book.cost_high,
+                                         book.price_linked, p.mine_hurdle, p.mine_expansion_sensitivity)
+
+
+def event_cohorts(events: tuple[SupplyEvent, ...]) -> set[str]:
+    """Cohorts named by events (checked against the data by the model)."""
+    return {e.cohort for e in events if e.cohort}

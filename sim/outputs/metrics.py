@@ -1,0 +1,180 @@
+"""The yearly figures of a run, one definition for the summary, the charts and calibration.
+
+`batch_metrics` turns a `BatchRecord` (one batch of replicates) into ``{(region, segment, metric): (unit,
+values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as the rows of ``summary.csv``
+(one row per year, region, segment and metric) with one column per replicate. Definitions (docs/model.md,
+"Observation"; s a stage, r a region, y a year; flows summed over the year's months):
+
+- ``output``: firms' output, u (t LCE, t, GWh); ``capacity``: installed at the end of December, u/yr;
+  ``utilization``: output / the year's mean available capacity (ramping lines pro rata), share.
+- ``output_value`` (产值), ``intermediate``, ``value_added`` (增加值), ``wages``, ``profit``, ``taxes`` (VAT,
+  surcharges, income tax), ``support`` (government cash to firms), ``fixed_asset_investment`` (capex spent in
+  the year, by the firms and on their behalf): 亿元 at current prices.
+- ``value_added_real``: value added at comparable prices, chain-linked with 2022 as reference: each year's
+  output valued at the previous year's national value added per unit, by stage, so real growth is driven by
+  volumes and each year is valued at the prices of the year before (how growth "at comparable prices" is
+  reported); ``value_added_real_growth`` its growth, percent. ``value_added_fixed_2022``: output at 2022's
+  value added per unit (the bureau's fixed base-year method), a secondary series.
+- ``national_share``: Suining's output / national output, percent.
+- ``price``: the market price (china rows, mean of the year's months), or the price Suining's firms realised
+  (output value / output); yuan per unit excl. VAT (cells in yuan/Wh).
+- ``demand``: demand addressed to the stage (china rows); ``unmet_demand``: the part not delivered (same unit as
+  output; Suining's is the national figure attributed by competitiveness weight).
+- ``firms``, ``employment`` (persons, annual mean).
+- market mode, region ``world``: segment ``lithium_salt`` ``supply``, ``demand``, ``inventory`` (end of year),
+  ``curtailed_capacity`` (annual mean), ``unmet_demand`` (t LCE), ``price`` (carbonate incl. VAT, yuan/t);
+  segment ``lithium_supply`` ``output``, ``capacity``, ``utilization``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engine.records import BatchRecord
+from sim.inputs.chain import DEFAULT_CHAIN, Chain
+from sim.inputs.units import YI
+
+MONEY = {
+    "output_value": "output_value", "intermediate": "intermediate", "value_added": "value_added",
+    "wages": "wages", "profit": "profit", "support": "support", "fixed_asset_investment": "investment",
+}
+REAL_UNIT = "亿元 (2022 prices, chained)"
+FIXED_UNIT = "亿元 (2022 prices)"
+
+
+def _div(a: np.ndarray, b: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    return np.divide(a, b, out=np.full(np.broadcast(a, b).shape, fill), where=b != 0)
+
+
+def _annual(monthly: np.ndarray, how: str = "sum") -> np.ndarray:
+    """(T, R) monthly -> (R, Y) annual sums, means or December values."""
+    t, r = monthly.shape
+    by_year = monthly.reshape(t // 12, 12, r)
+    if how == "sum":
+        return by_year.sum(axis=1).T
+    if how == "mean":
+        return by_year.mean(axis=1).T
+    return by_year[:, -1, :].T
+
+
+def chained_real(output: dict[str, np.ndarray], va_per_unit: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Chain-linked real value added (2022 reference) and its growth (percent) over stages.
+
+    Args:
+        output: stage -> (R, Y) output of the region.
+        va_per_unit: stage -> (R, Y) national value added per unit (the deflator), yuan/u.
+
+    Returns:
+        level (R, Y) in yuan at 2022 prices, growth (R, Y) percent (NaN in the first year or when the previous
+        year's value added is not positive).
+    """
+    stages = list(output)
+    current = sum(output[s] * va_per_unit[s] for s in stages)
+    at_previous = sum(output[s][:, 1:] * va_per_unit[s][:, :-1] for s in stages)
+    previous = current[:, :-1]
+    ratio = np.divide(at_previous, previous, out=np.full(previous.shape, np.nan), where=previous > 0)
+    level = np.empty_like(current)
+    level[:, 0] = current[:, 0]
+    for y in range(1, current.shape[1]):
+        level[:, y] = level[:, y - 1] * np.where(np.isfinite(ratio[:, y - 1]), ratio[:, y - 1], 1.0)
+    growth = np.concatenate([np.full((current.shape[0], 1), np.nan), 100.0 * (ratio - 1.0)], axis=1)
+    return level, growth
+
+
+def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+    """Every yearly figure of a batch: ``(region, segment, metric) -> (unit, (R, Y) values)``."""
+    out: dict[tuple[str, str, str], tuple[str, np.ndarray]] = {}
+    stages = [s for s in chain.firm_stages if ("china", s.key, "output") in record.regional]
+    reg = record.regional
+    market = record.market
+
+    national_vapu = {s.key: _div(reg[("china", s.key, "value_added")], reg[("china", s.key, "output")])
+                     for s in stages}
+    base_vapu = {key: v[:, :1] for key, v in national_vapu.items()}
+
+    for region in ("suining", "china"):
+        totals: dict[str, np.ndarray] = {}
+        outputs = {}
+        for stage in stages:
+            key = stage.key
+
+            def g(name: str, _key: str = key, _region: str = region) -> np.ndarray:
+                return reg[(_region, _key, name)]
+
+            output = g("output")
+            outputs[key] = output
+            unit = stage.unit
+            out[(region, key, "output")] = (unit, output)
+            out[(region, key, "capacity")] = (f"{unit}/yr", g("capacity"))
+            out[(region, key, "utilization")] = ("share", _div(output, g("available")))
+            price_unit = f"{stage.price_unit} excl. VAT"
+            if region == "china":
+                price = _annual(market[f"price_{key}"], "mean") / stage.price_scale
+                out[(region, key, "demand")] = (unit, _annual(market[f"addressed_{key}"]))
+            else:
+                price = _div(g("output_value"), output) / stage.price_scale
+            out[(region, key, "price")] = (price_unit, price)
+            out[(region, key, "unmet_demand")] = (unit, g("unmet"))
+            if region == "suining":
+                out[(region, key, "national_share")] = ("%", 100.0 * _div(output, reg[("china", key, "output")]))
+            values = {name: g(field) / YI for name, field in MONEY.items()}
+            values["taxes"] = (g("vat") + g("surcharges") + g("income_tax")) / YI
+            values["value_added_fixed_2022"] = output * base_vapu[key] / YI
+            real, growth = chained_real({key: output}, {key: national_vapu[key]})
+            values["value_added_real"] = real / YI
+            for name, value in values.items():
+                unit_name = {"value_added_real": REAL_UNIT, "value_added_fixed_2022": FIXED_UNIT}.get(name, "亿元")
+                out[(region, key, name)] = (unit_name, value)
+                totals[name] = totals.get(name, 0.0) + value
+            out[(region, key, "value_added_real_growth")] = ("%", growth)
+            out[(region, key, "employment")] = ("persons", g("employment"))
+            out[(region, key, "firms")] = ("firms", g("firms"))
+            totals["employment"] = totals.get("employment", 0.0) + g("employment")
+            totals["firms"] = totals.get("firms", 0.0) + g("firms")
+        if not stages:
+            continue
+        real, growth = chained_real(outputs, national_vapu)
+        totals["value_added_real"] = real / YI
+        for name, value in totals.items():
+            unit = {"employment": "persons", "firms": "firms", "value_added_real": REAL_UNIT,
+                    "value_added_fixed_2022": FIXED_UNIT}.get(name, "亿元")
+            out[(region, "all", name)] = (unit, value)
+        out[(region, "all", "value_added_real_growth")] = ("%", growth)
+
+    if record.price_mode == "market" and "world_production" in market:
+        supply = _annual(market["world_production"]) + _annual(market["world_released"])
+        out[("world", "lithium_salt", "supply")] = ("t LCE", supply)
+        out[("world", "lithium_salt", "demand")] = ("t LCE", _annual(market["world_demand"]))
+        out[("world", "lithium_salt", "inventory")] = ("t LCE", _annual(market["world_inventory"], "last"))
+        out[("world", "lithium_salt", "curtailed_capacity")] = ("t LCE/yr", _annual(market["world_curtailed"],
+                                                                                     "mean"))
+        out[("world", "lithium_salt", "unmet_demand")] = ("t LCE", _annual(market["world_unmet"]))
+        out[("world", "lithium_salt", "price")] = ("yuan/t LCE incl. VAT", _annual(market["carbonate_quote"],
+                                                                                    "mean"))
+        out[("world", "lithium_supply", "output")] = ("t LCE", _annual(market["world_production"]))
+        capacity = _annual(market["world_capacity"], "mean")
+        out[("world", "lithium_supply", "capacity")] = ("t LCE/yr", _annual(market["world_capacity"], "last"))
+        out[("world", "lithium_supply", "utilization")] = ("share", _div(_annual(market["world_production"]),
+                                                                         capacity))
+    return out
+
+
+@dataclass
+class MetricTable:
+    """Summary rows (year, region, segment, metric, unit) and their values, one column per replicate."""
+
+    keys: list[tuple[int, str, str, str, str]]
+    values: np.ndarray  # (rows, R)
+
+    @classmethod
+    def from_batch(cls, record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> MetricTable:
+        metrics = batch_metrics(record, chain)
+        keys, rows = [], []
+        for (region, segment, metric), (unit, values) in metrics.items():
+            for j, year in enumerate(record.years):
+                keys.append((int(year), region, segment, metric, unit))
+                rows.append(values[:, j])
+        order = sorted(range(len(keys)), key=lambda i: keys[i][:4])
+        return cls([keys[i] for i in order], np.stack([rows[i] for i in order]))
