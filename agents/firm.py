@@ -81,6 +81,8 @@ class Firm(mesa.Agent):
         book.expected_margin = np.where(
             book.active, book.expected_margin + w * (margin - book.expected_margin), book.expected_margin
         )
+        book.margin_year = np.where(book.active, book.margin_year + (margin - book.margin_year) / 12.0,
+                                    book.margin_year)
         book.loss_months, idle_now, exit_now = loss_streaks(
             book.loss_months, cash_flow, margin, book.active, book.idle,
             params.idle_after_loss_months, params.exit_after_loss_months,
@@ -90,10 +92,33 @@ class Firm(mesa.Agent):
         return idle_now, exit_now & insolvent
 
     @classmethod
+    def expected_margin(cls, book: FirmBook, params: Any) -> np.ndarray:
+        """The margin a firm expects of new capacity: adaptive, plus the recent trend extrapolated."""
+        return book.expected_margin + params.expectation_trend * (book.expected_margin - book.margin_year)
+
+    @classmethod
+    def own_capex(cls, book: FirmBook, capex: float, params: Any) -> np.ndarray:
+        """Capex per unit the firm itself pays: less Suining's capex subsidy, or elsewhere local incentives."""
+        local = np.where(book.suining, 1.0, 1.0 - params.local_incentive_share)
+        return capex * book.capex_factor * local
+
+    @classmethod
+    def expected_utilization(cls, book: FirmBook, params: Any) -> np.ndarray:
+        """Utilisation a firm expects of new lines: a blend of its own and its stage's (capacity-weighted)."""
+        running = book.active & (book.capacity > 0)
+        cap = np.where(running, book.capacity, 0.0)
+        total = cap.sum(axis=-1, keepdims=True)
+        stage = np.divide((cap * book.utilization_q).sum(axis=-1, keepdims=True), total,
+                          out=np.zeros_like(total), where=total > 0)
+        w = params.own_utilization_weight
+        return w * book.utilization_q + (1.0 - w) * stage
+
+    @classmethod
     def expected_return(cls, book: FirmBook, price: np.ndarray, capex: float, params: Any) -> np.ndarray:
         """Expected annual return on the capital of new capacity, 1/yr (see `agents.decisions`)."""
-        return return_on_capital(book.expected_margin, price[:, None], book.utilization_q, book.labour,
-                                 params.annual_wage, capex * book.capex_factor, params.depreciation_years)
+        return return_on_capital(cls.expected_margin(book, params), price[:, None],
+                                 cls.expected_utilization(book, params), book.labour, params.annual_wage,
+                                 cls.own_capex(book, capex, params), params.depreciation_years)
 
     @classmethod
     def plan_investment(cls, book: FirmBook, price: np.ndarray, capex: float, params: Any) -> np.ndarray:

@@ -27,6 +27,7 @@ class Columns:
     role: list[str]  # one of COLUMN_ROLES
     suining: np.ndarray  # bool (N,)
     listed_parent: np.ndarray  # bool (N,): a listed group finances the plant through losses
+    tier: list[str]  # the rest of China's tier (tiers.csv), "suining" or "entrant"
 
     def __len__(self) -> int:
         return len(self.firm_id)
@@ -68,6 +69,7 @@ class FirmBook:
     vat_credit: np.ndarray = _state("yuan, input VAT carried forward (留抵)")
     # expectations and history
     expected_margin: np.ndarray = _state("fraction of price, adaptive expectation of the variable margin")
+    margin_year: np.ndarray = _state("fraction of price, the margin averaged over about a year")
     utilization: np.ndarray = _state("fraction, last month's output / available capacity")
     utilization_q: np.ndarray = _state("fraction, average utilisation over the last quarter")
     utilization_y: np.ndarray = _state("fraction, average utilisation over the last year")
@@ -80,7 +82,7 @@ class FirmBook:
 
     ARRAYS = ("capacity", "ramping", "ramp_months_left", "capex_rate", "subsidy_rate", "funded_rate", "conversion_cost",
               "energy_cost", "own_feedstock_cost", "labour", "cost_factor", "energy_factor", "grade_factor",
-              "capex_factor", "capital", "cash", "debt", "vat_credit", "expected_margin", "utilization",
+              "capex_factor", "capital", "cash", "debt", "vat_credit", "expected_margin", "margin_year", "utilization",
               "utilization_q", "utilization_y", "loss_months", "d_years", "active", "idle", "owns_feedstock")
     BOOLS = ("active", "idle", "owns_feedstock")
     ONES = ("cost_factor", "energy_factor", "grade_factor", "capex_factor")

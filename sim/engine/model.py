@@ -163,6 +163,8 @@ class LithiumModel(mesa.Model):
             suining=np.array([True] * (len(registry) + len(projects)) + [False] * (n_synth + n_slots)),
             listed_parent=np.array([f.listed_parent for f in registry] + [pr.listed_parent for pr in projects]
                                    + [False] * (n_synth + n_slots)),
+            tier=["suining"] * (len(registry) + len(projects)) + self._tier_names(stage, n_synth)
+            + ["entrant"] * n_slots,
         )
         book = FirmBook.empty(stage, columns, R)
         book.labour[:] = p.of(stage, "labour")
@@ -214,12 +216,20 @@ class LithiumModel(mesa.Model):
         draws = [draw_population(s.population, n_synth) for s in self.streams]
         attrs = firm_attributes(stack(draws), p, p.of(stage, "conversion_cost"), p.of(stage, "energy_cost"),
                                 integrated, p.firm_size_sd)
-        sizes = attrs["size"]
+        # tiers: each holds its share of the synthetic capacity, at its own processing cost
+        tier_of = np.array(columns.tier[synth])
+        sizes = attrs["size"].copy()
+        for tier in self._tiers(stage):
+            members = tier_of == tier.tier
+            total = sizes[:, members].sum(axis=-1, keepdims=True)
+            sizes[:, members] = sizes[:, members] / total * tier.capacity_share
+            attrs["conversion_cost"][:, members] *= tier.cost_factor
+            attrs["energy_cost"][:, members] *= tier.cost_factor
 
         def suining_capacity(month: int) -> float:
             return sum(f.capacity_at(month) for f in registry)
 
-        capacity = sizes / sizes.sum(axis=-1, keepdims=True) * max(national[2021] - suining_capacity(0), 0.0)
+        capacity = sizes * max(national[2021] - suining_capacity(0), 0.0)
         book.capacity[:, synth] = capacity
         book.active[:, synth] = True
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
@@ -255,6 +265,21 @@ class LithiumModel(mesa.Model):
         self._entrant_start = getattr(self, "_entrant_start", {})
         self._entrant_start[stage.key] = start + n_synth
         return book
+
+    def _tiers(self, stage: Stage) -> list:
+        """The stage's tiers (tiers.csv), or one tier of all firms."""
+        from sim.inputs.data import Tier
+
+        return self.data.tiers.get(stage.key) or [Tier(stage.key, "all", 1.0, 1.0, 1.0)]
+
+    def _tier_names(self, stage: Stage, n: int) -> list[str]:
+        """Tier of each of ``n`` synthetic firms: round(firm_share x n) firms per tier, at least one each."""
+        tiers = self._tiers(stage)
+        counts = [max(int(round(t.firm_share * n)), 1) for t in tiers]
+        counts[-1] = n - sum(counts[:-1])
+        if counts[-1] < 1:
+            raise ValueError(f"{stage.key}: too few synthetic firms ({n}) for {len(tiers)} tiers")
+        return [t.tier for t, c in zip(tiers, counts, strict=True) for _ in range(c)]
 
     def _schedule_plant(self, stage: Stage, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray,
                         online: int) -> None:
@@ -568,6 +593,7 @@ class LithiumModel(mesa.Model):
         book.utilization_y = book.utilization_y + (util - book.utilization_y) / 12.0
         if t == 0:
             book.expected_margin = st["margin"].copy()
+            book.margin_year = st["margin"].copy()
 
         weights = st["weights"]
         total_w = weights.sum(axis=-1, keepdims=True)
@@ -579,7 +605,7 @@ class LithiumModel(mesa.Model):
             value_added=acc.value_added, wages=acc.wages, depreciation=acc.depreciation, vat=acc.vat,
             surcharges=acc.surcharges, income_tax=acc.income_tax, profit=acc.profit, interest=acc.interest,
             support=support, investment=book.capex_rate + book.subsidy_rate + book.funded_rate, unmet=unmet,
-            employment=acc.employment, available=available,
+            employment=acc.employment, available=available, installed=book.capacity,
         )
 
         idle_now, exit_now = kind.update_after_month(book, st["margin"], operating, p)
@@ -650,26 +676,35 @@ class LithiumModel(mesa.Model):
 
     def _order(self, stage: Stage, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray, lag: np.ndarray,
                t: int, borrowed: bool = False) -> None:
-        """Plant ordered now: capex spent evenly over the lag (the firm's share from cash and loans, the rest
-        by the government), capacity online after it (not before `first_endogenous_arrival`)."""
+        """Plant ordered now.
+
+        A share ``completion_rate`` of the announced capacity is built, in three equal tranches arriving after
+        ``(1 - lag_spread)``, 1 and ``(1 + lag_spread)`` times the construction lag (not before
+        `first_endogenous_arrival`). Capex is spent evenly until the last tranche: the firm's share from cash
+        and loans, the rest by the government (Suining's capex subsidy, or local incentives elsewhere).
+        """
         if len(rows) == 0:
             return
         p = self.params
         book = self.books[stage.key]
-        cost = amount * p.of(stage, "capex")
-        own = cost if borrowed else cost * book.capex_factor[rows, cols]
+        built = amount * p.completion_rate
+        cost = built * p.of(stage, "capex")
+        local = np.where(book.suining[cols], 1.0, 1.0 - p.local_incentive_share)
+        own = cost * local if borrowed else cost * book.capex_factor[rows, cols] * local
         subsidy = cost - own
-        rate, sub = own / lag, subsidy / lag
+        spend_months = np.maximum(np.rint(lag * (1.0 + p.lag_spread)), 1).astype(int)
+        rate, sub = own / spend_months, subsidy / spend_months
         np.add.at(book.capex_rate, (rows, cols), rate)
         np.add.at(book.subsidy_rate, (rows, cols), sub)
-        ends = t + 1 + lag
-        arrive = np.maximum(t + lag, p.first_endogenous_arrival)
+        ends = t + 1 + spend_months
         for month in np.unique(ends):
             sel = ends == month
             self.events[int(month)].append(Event(stage.key, rows[sel], cols[sel], -rate[sel], "spend", -sub[sel]))
-        for month in np.unique(arrive):
-            sel = arrive == month
-            self.events[int(month)].append(Event(stage.key, rows[sel], cols[sel], amount[sel], "arrive"))
+        for factor in (1.0 - p.lag_spread, 1.0, 1.0 + p.lag_spread):
+            arrive = np.maximum(t + np.maximum(np.rint(lag * factor), 1).astype(int), p.first_endogenous_arrival)
+            for month in np.unique(arrive):
+                sel = arrive == month
+                self.events[int(month)].append(Event(stage.key, rows[sel], cols[sel], built[sel] / 3.0, "arrive"))
 
     def _invest(self, stage: Stage, t: int, price: np.ndarray) -> None:
         book = self.books[stage.key]
@@ -691,7 +726,7 @@ class LithiumModel(mesa.Model):
         returns = firm_type(stage.key).expected_return(book, price, capex, p)
         mean_return = np.divide(np.where(incumbents, weights * returns, 0.0).sum(axis=-1), total,
                                 out=np.zeros(self.replicates), where=total > 0)
-        excess = mean_return - p.investment_hurdle
+        excess = mean_return - p.entrant_hurdle
         rate = np.where(excess > 0, p.entry_rate * np.minimum(excess, p.entry_excess_cap) / 0.1, 0.0)
         u_count, draws = self._entrants[stage.key]
         q = t // 3
@@ -718,6 +753,7 @@ class LithiumModel(mesa.Model):
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
             getattr(book, name)[rows, cols] = attrs[name][rows, ks]
         book.expected_margin[rows, cols] = expected[rows]
+        book.margin_year[rows, cols] = expected[rows]
         book.capex_factor[rows, cols] = 1.0
         self._order(stage, rows, cols, size, self._lag(stage, t)[cols], t, borrowed=True)
         self.recorder.count(f"entrants_{stage.key}", n)

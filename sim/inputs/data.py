@@ -172,12 +172,40 @@ def load_supply(directory: str | Path | None = None) -> SupplyData:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """A tier of a stage's rest-of-China firms (``tiers.csv``): its shares and relative processing cost."""
+
+    stage: str
+    tier: str
+    capacity_share: float
+    firm_share: float
+    cost_factor: float
+
+
+def load_tiers(path: str | Path | None = None) -> dict[str, list[Tier]]:
+    """Tiers by stage; the capacity and firm shares of a stage's tiers each sum to one."""
+    path = Path(path) if path else DATA_DIR / "tiers.csv"
+    out: dict[str, list[Tier]] = {}
+    for line, row in enumerate(_rows(path), start=2):
+        out.setdefault(row["stage"], []).append(Tier(
+            row["stage"], row["tier"], _number(row, "capacity_share", line, path, 0.0, 1.0),
+            _number(row, "firm_share", line, path, 0.0, 1.0), _number(row, "cost_factor", line, path, 0.1, 5.0)))
+    for stage, tiers in out.items():
+        for name in ("capacity_share", "firm_share"):
+            total = sum(getattr(t, name) for t in tiers)
+            if abs(total - 1.0) > 1e-6:
+                raise InputError(f"the {name} of {stage}'s tiers sum to {total:g}, not 1", file=str(path), key=name)
+    return out
+
+
+@dataclass(frozen=True)
 class ModelData:
     """Everything a model reads from data files (loaded once per process, shared by replicates)."""
 
     registry: list[RegisteredFirm]
     national: dict[str, dict[int, float]]
     supply: SupplyData
+    tiers: dict[str, list[Tier]] = field(default_factory=dict)
 
 
 _CACHE: dict[str, ModelData] = {}
@@ -186,5 +214,5 @@ _CACHE: dict[str, ModelData] = {}
 def default_data() -> ModelData:
     """The project's data files, loaded once per process."""
     if "default" not in _CACHE:
-        _CACHE["default"] = ModelData(load_registry(), load_national(), load_supply())
+        _CACHE["default"] = ModelData(load_registry(), load_national(), load_supply(), load_tiers())
     return _CACHE["default"]

@@ -23,7 +23,7 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
     # --- price formation downstream ---
     Param("reference_utilization", 0.65, "fraction", 0.4, 0.9,
           "demand / capacity at which processing fees are at their base level"),
-    Param("fee_utilization_elasticity", 1.0, "1", 0.0, 3.0,
+    Param("fee_utilization_elasticity", 1.5, "1", 0.0, 4.0,
           "fees move with demand / capacity: fee x (x/x_ref)^e (slack: Hunan Yuneng 2024 at 31.8k yuan/t)"),
     Param("scarcity_elasticity", 3.0, "1", 1.0, 8.0,
           "when demand exceeds capacity the fee rises faster, x^s beyond x = 1: a shortage must lift margins "
@@ -68,14 +68,34 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
           integer=True),
     # --- investment, entry and exit ---
     Param("expectation_weight", 0.15, "1/month", 0.02, 1.0, "adaptive expectation of the margin: E += w (m - E)"),
-    Param("investment_hurdle", 0.12, "1/yr", 0.0, 0.5,
+    Param("investment_hurdle", 0.08, "1/yr", 0.0, 0.5,
           "required return on capital (after depreciation) before a firm expands"),
-    Param("investment_sensitivity", 0.3, "capacity share per unit excess return", 0.0, 3.0,
+    Param("investment_sensitivity", 1.0, "capacity share per unit excess return", 0.0, 5.0,
           "expansion ordered per quarter = capacity x sensitivity x (return - hurdle), capped", calibrate=True),
-    Param("max_expansion_share", 0.1, "fraction of capacity", 0.01, 0.5,
-          "cap on one quarter's order (~45%/yr at most)"),
-    Param("investment_utilization", 0.6, "fraction", 0.0, 1.0,
-          "firms expand only when running above this utilisation"),
+    Param("expectation_trend", 0.5, "1", 0.0, 3.0,
+          "extrapolation in expected margins: E + b (E - the year's average margin); firms chase a rising "
+          "margin (the 2022 capacity race) and flee a falling one (0: adaptive only)", calibrate=True),
+    Param("own_utilization_weight", 0.5, "fraction", 0.0, 1.0,
+          "a firm expects new lines to run at this blend of its own utilisation and its stage's (the rest): "
+          "a leader adding capacity in a glut does not expect its new lines to run as full as its old ones"),
+    Param("local_incentive_share", 0.15, "fraction of capex", 0.0, 0.5,
+          "cheap land, equipment subsidies and easy credit that local governments elsewhere in China offered "
+          "new lithium capacity (10-30% of project cost was common in 2021-23): rest-of-China firms count "
+          "only the rest of the capex in their returns", calibrate=True),
+    Param("entrant_hurdle", 0.05, "1/yr", -0.1, 0.5,
+          "the return on capital new rest-of-China firms require: local incentives and capacity races let "
+          "entrants build below incumbents' hurdle", calibrate=True),
+    Param("completion_rate", 0.8, "fraction of ordered capacity", 0.3, 1.0,
+          "share of announced capacity that gets built; the rest is cancelled or shelved (many 2022-23 "
+          "announcements were)"),
+    Param("lag_spread", 0.3, "fraction of the lag", 0.0, 0.8,
+          "an order arrives in three equal tranches after (1 - spread), 1 and (1 + spread) times the "
+          "construction lag: phases of one project come online apart"),
+    Param("max_expansion_share", 0.15, "fraction of capacity", 0.01, 0.5,
+          "cap on one quarter's order (~75%/yr at most: cell makers doubled capacity in 2021-22)"),
+    Param("investment_utilization", 0.3, "fraction", 0.0, 0.9,
+          "firms expand only when running above this utilisation; low in a capacity race (2022-23 orders went "
+          "on while utilisation fell to 41-51%)", calibrate=True),
     Param("entry_rate", 0.5, "entrants per quarter per 0.1 excess return", 0.0, 5.0,
           "rest-of-China entry when the segment's expected return on capital is above the hurdle"),
     Param("entry_excess_cap", 0.3, "1/yr", 0.05, 2.0,

@@ -6,7 +6,8 @@ values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as t
 "Observation"; s a stage, r a region, y a year; flows summed over the year's months):
 
 - ``output``: firms' output, u (t LCE, t, GWh); ``capacity``: installed at the end of December, u/yr;
-  ``utilization``: output / the year's mean available capacity (ramping lines pro rata), share.
+  ``utilization``: output / the year's mean installed capacity (lines still ramping up included, as the
+  industry's statistics count nameplate), share.
 - ``output_value`` (产值), ``intermediate``, ``value_added`` (增加值), ``wages``, ``profit``, ``taxes`` (VAT,
   surcharges, income tax), ``support`` (government cash to firms), ``fixed_asset_investment`` (capex spent in
   the year, by the firms and on their behalf): 亿元 at current prices.
@@ -21,6 +22,8 @@ values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as t
 - ``demand``: demand addressed to the stage (china rows); ``unmet_demand``: the part not delivered (same unit as
   output; Suining's is the national figure attributed by competitiveness weight).
 - ``firms``, ``employment`` (persons, annual mean).
+- ``gross_margin``: (output value - intermediate consumption - depreciation - wages) / output value, percent, as
+  listed makers report it; china rows also by tier of the rest of China (``gross_margin_leaders``, ...).
 - market mode, region ``world``: segment ``lithium_salt`` ``supply``, ``demand``, ``inventory`` (end of year),
   ``curtailed_capacity`` (annual mean), ``unmet_demand`` (t LCE), ``price`` (carbonate incl. VAT, yuan/t);
   segment ``lithium_supply`` ``output``, ``capacity``, ``utilization``.
@@ -83,6 +86,14 @@ def chained_real(output: dict[str, np.ndarray], va_per_unit: dict[str, np.ndarra
     return level, growth
 
 
+def gross_margin(reg: dict, group: str, stage: str) -> np.ndarray:
+    """Gross margin of a group of firms, percent of output value: (output value - intermediate consumption -
+    depreciation - wages) / output value, as listed makers report it (cost of sales incl. plant and labour)."""
+    value = reg[(group, stage, "output_value")]
+    cost = reg[(group, stage, "intermediate")] + reg[(group, stage, "depreciation")] + reg[(group, stage, "wages")]
+    return np.divide(100.0 * (value - cost), value, out=np.full(value.shape, np.nan), where=value > 0)
+
+
 def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
     """Every yearly figure of a batch: ``(region, segment, metric) -> (unit, (R, Y) values)``."""
     out: dict[tuple[str, str, str], tuple[str, np.ndarray]] = {}
@@ -90,6 +101,8 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
     reg = record.regional
     market = record.market
 
+    tiers = {s.key: [name for name in dict.fromkeys(record.columns[s.key]["tier"])
+                     if name not in ("suining", "entrant", "all")] for s in stages}
     national_vapu = {s.key: _div(reg[("china", s.key, "value_added")], reg[("china", s.key, "output")])
                      for s in stages}
     base_vapu = {key: v[:, :1] for key, v in national_vapu.items()}
@@ -108,7 +121,7 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
             unit = stage.unit
             out[(region, key, "output")] = (unit, output)
             out[(region, key, "capacity")] = (f"{unit}/yr", g("capacity"))
-            out[(region, key, "utilization")] = ("share", _div(output, g("available")))
+            out[(region, key, "utilization")] = ("share", _div(output, g("installed")))
             price_unit = f"{stage.price_unit} excl. VAT"
             if region == "china":
                 price = _annual(market[f"price_{key}"], "mean") / stage.price_scale
@@ -129,6 +142,10 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
                 out[(region, key, name)] = (unit_name, value)
                 totals[name] = totals.get(name, 0.0) + value
             out[(region, key, "value_added_real_growth")] = ("%", growth)
+            out[(region, key, "gross_margin")] = ("%", gross_margin(reg, region, key))
+            if region == "china":
+                for tier in tiers.get(key, ()):
+                    out[(region, key, f"gross_margin_{tier}")] = ("%", gross_margin(reg, f"tier:{tier}", key))
             out[(region, key, "employment")] = ("persons", g("employment"))
             out[(region, key, "firms")] = ("firms", g("firms"))
             totals["employment"] = totals.get("employment", 0.0) + g("employment")

@@ -1,0 +1,142 @@
+"""The tables of a run: the summary across replicates, per-firm years and monthly market series.
+
+A batch of replicates becomes a `BatchTables`: its summary values (one column per replicate, rows keyed by
+year, region, segment, metric and unit, from `sim.outputs.metrics`), its firms table (the replicates whose firm
+detail was kept) and its market table. `summarise` turns the values of all batches into ``summary.csv``:
+mean and P5/P50/P95 across replicates (one replicate: all four equal). Money is in 亿元.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.records import BatchRecord
+from sim.inputs.chain import DEFAULT_CHAIN, Chain
+from sim.inputs.units import YI
+from sim.outputs.metrics import MetricTable
+
+SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
+KEY_COLUMNS = SUMMARY_COLUMNS[1:6]  # year, region, segment, metric, unit
+FIRM_MONEY = ("output_value", "value_added", "profit", "support", "investment")
+MARKET_PREFIXES = ("price_", "gross_", "addressed_", "output_", "unmet_", "final_", "world_")
+
+
+@dataclass
+class BatchTables:
+    """What one batch contributes to a run.
+
+    Attributes:
+        replicates: the run's replicate numbers of this batch, in order.
+        keys: summary row keys (year, region, segment, metric, unit); the same for every batch of a run.
+        values: ``(rows, R)`` one column per replicate (NaN where a figure is undefined, e.g. a first-year
+            growth rate).
+        firms: per-firm years of the kept replicates (may be empty).
+        market: monthly market series of every replicate.
+    """
+
+    replicates: list[int]
+    keys: list[tuple]
+    values: np.ndarray
+    firms: pd.DataFrame
+    market: pd.DataFrame
+
+
+def batch_tables(record: BatchRecord, replicates: list[int], chain: Chain = DEFAULT_CHAIN) -> BatchTables:
+    """A finished batch's tables; ``replicates`` numbers its rows in the run."""
+    table = MetricTable.from_batch(record, chain)
+    return BatchTables(list(replicates), table.keys, table.values, firm_table(record, replicates),
+                       market_table(record, replicates))
+
+
+def firm_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
+    """One row per kept replicate, firm and year (firms that never existed in a replicate are left out)."""
+    frames = []
+    years = np.asarray(record.years)
+    for stage, fields in record.firms.items():
+        cols = record.columns[stage]
+        active = fields["active"]  # (r, Y, N)
+        r, y, n = active.shape
+        existed = (active > 0) | (fields["capacity"] > 0) | (fields["output"] > 0)
+        installed = fields["installed"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            utilization = np.where(installed > 0, fields["output"] / installed, 0.0)
+        status = np.where((active > 0) & (fields["capacity"] > 0), "active",
+                          np.where(active > 0, "building", "exited"))
+        data = {
+            "replicate": np.repeat(np.asarray(replicates[:r]), y * n),
+            "firm_id": np.tile(np.asarray(cols["firm_id"], dtype=object), r * y),
+            "name": np.tile(np.asarray(cols["name"], dtype=object), r * y),
+            "segment": stage,
+            "region": np.tile(np.asarray(cols["region"], dtype=object), r * y),
+            "tier": np.tile(np.asarray(cols["tier"], dtype=object), r * y),
+            "year": np.tile(np.repeat(years, n), r),
+            "status": status.ravel(),
+            "capacity": fields["capacity"].ravel(),
+            "output": fields["output"].ravel(),
+            "utilization": utilization.ravel(),
+            "taxes": ((fields["vat"] + fields["surcharges"] + fields["income_tax"]) / YI).ravel(),
+            "employment": fields["employment"].ravel(),
+            "grade": record.grades[stage].ravel() if stage in record.grades else np.full(r * y * n, -1.0),
+        }
+        for name in FIRM_MONEY:
+            data[name] = (fields[name] / YI).ravel()
+        frame = pd.DataFrame(data)
+        frame = frame[existed.ravel()]
+        frame["grade"] = frame["grade"].map({0.0: "A", 1.0: "B", 2.0: "C", 3.0: "D"}).fillna("")
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def market_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
+    """One row per replicate and month: prices, demand and output along the chain, the world market."""
+    months = next(iter(record.market.values())).shape[0]
+    data = {"replicate": np.repeat(np.asarray(replicates), months),
+            "month": np.tile(np.arange(months), len(replicates))}
+    data["year"] = record.years[0] + data["month"] // 12
+    for name, values in record.market.items():
+        data[name] = values.T.ravel()
+    return pd.DataFrame(data)
+
+
+def summarise(keys: list[tuple], values: np.ndarray, scenario: str) -> pd.DataFrame:
+    """Mean and P5/P50/P95 across replicates (columns of ``values``); rows undefined for every replicate go.
+
+    Quantiles interpolate linearly, as pandas does; with one replicate (or identical values) all four equal.
+    """
+    finite = np.isfinite(values)
+    keep = finite.any(axis=1)
+    values = values[keep]
+    finite = finite[keep]
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(values, axis=1)
+        q = np.nanquantile(values, [0.05, 0.5, 0.95], axis=1)
+    lo = np.where(finite, values, np.inf).min(axis=1)
+    hi = np.where(finite, values, -np.inf).max(axis=1)
+    same = lo == hi
+    frame = pd.DataFrame([k for k, ok in zip(keys, keep, strict=True) if ok], columns=KEY_COLUMNS)
+    frame.insert(0, "scenario", scenario)
+    frame["mean"] = np.where(same, lo, mean)
+    for j, name in enumerate(("p05", "p50", "p95")):
+        frame[name] = np.where(same, lo, q[j])
+    return frame[SUMMARY_COLUMNS]
+
+
+def supply_table(record, replicates: list[int]) -> pd.DataFrame:
+    """World supply by replicate, year and cohort (market mode): mean capacity (t LCE/yr), production (t LCE),
+    mean running share."""
+    if not record.cohorts:
+        return pd.DataFrame()
+    r, y, k = record.cohorts["capacity"].shape
+    return pd.DataFrame({
+        "replicate": np.repeat(np.asarray(replicates[:r]), y * k),
+        "year": np.tile(np.repeat(np.asarray(record.years), k), r),
+        "cohort": np.tile(np.asarray(record.cohort_names, dtype=object), r * y),
+        "capacity": record.cohorts["capacity"].ravel(),
+        "production": record.cohorts["production"].ravel(),
+        "running": record.cohorts["running"].ravel(),
+    })
