@@ -772,7 +772,9 @@ class LithiumModel(mesa.Model):
         """Step through every month of the scenario; return the batch's record."""
         self.run_model()
         cohorts = [c.cohort for c in self.world.book.cohorts] if self.world is not None else []
-        self.record = self.recorder.finish(self.scenario.years, cohorts, "market" if self.market_mode else "path")
+        self.record = self.recorder.finish(
+            self.scenario.years, cohorts, "market" if self.market_mode else "path", params=self.params,
+            city=self.data.city, city_growth=(self.scenario.city_other_growth, self.scenario.city_deflator))
         return self.record
 
 

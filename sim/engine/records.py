@@ -51,6 +51,9 @@ class BatchRecord:
     replicates: int
     price_mode: str = "path"
     grades: dict[str, np.ndarray] = field(default_factory=dict)  # stage -> (r_kept, Y, N) land-efficiency grade
+    params: object = None  # the parameters the batch ran with (fiscal shares for the scoreboard)
+    city: dict = field(default_factory=dict)  # the city's data (city.csv)
+    city_growth: tuple[float, float] = (0.06, 0.0)  # the scenario's other-economy real growth and deflator
 
     def region(self, region: str, stage: str, name: str) -> np.ndarray:
         return self.regional[(region, stage, name)]
@@ -130,7 +133,7 @@ class Recorder:
             self.cohorts[name].append(np.asarray(value, dtype=float))
         self.cohort_acc = {}
 
-    def finish(self, years: list[int], cohort_names: list[str], price_mode: str) -> BatchRecord:
+    def finish(self, years: list[int], cohort_names: list[str], price_mode: str, **context) -> BatchRecord:
         regional = {key: np.stack(values, axis=-1) for key, values in self.regional.items()}
         market = {name: np.stack(values) for name, values in self.market.items()}
         cohorts = {name: np.stack(values, axis=1) for name, values in self.cohorts.items()}
@@ -143,4 +146,4 @@ class Recorder:
         grades = {key: np.stack(values, axis=1) for key, values in self.grades.items() if values}
         return BatchRecord(years=years, regional=regional, market=market, cohorts=cohorts,
                            cohort_names=cohort_names, firms=firms, columns=columns, events=dict(self.events),
-                           replicates=self.replicates, price_mode=price_mode, grades=grades)
+                           replicates=self.replicates, price_mode=price_mode, grades=grades, **context)

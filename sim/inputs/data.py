@@ -198,6 +198,11 @@ def load_tiers(path: str | Path | None = None) -> dict[str, list[Tier]]:
     return out
 
 
+def load_city(path: str | Path | None = None) -> dict[str, dict[int, float]]:
+    """Suining's economy: GDP, growth, investment, revenue and the report's targets (``city.csv``)."""
+    return load_national(path or DATA_DIR / "city.csv")
+
+
 @dataclass(frozen=True)
 class ModelData:
     """Everything a model reads from data files (loaded once per process, shared by replicates)."""
@@ -206,6 +211,7 @@ class ModelData:
     national: dict[str, dict[int, float]]
     supply: SupplyData
     tiers: dict[str, list[Tier]] = field(default_factory=dict)
+    city: dict[str, dict[int, float]] = field(default_factory=dict)
 
 
 _CACHE: dict[str, ModelData] = {}
@@ -214,5 +220,5 @@ _CACHE: dict[str, ModelData] = {}
 def default_data() -> ModelData:
     """The project's data files, loaded once per process."""
     if "default" not in _CACHE:
-        _CACHE["default"] = ModelData(load_registry(), load_national(), load_supply(), load_tiers())
+        _CACHE["default"] = ModelData(load_registry(), load_national(), load_supply(), load_tiers(), load_city())
     return _CACHE["default"]

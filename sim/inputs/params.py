@@ -134,6 +134,17 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
     Param("vat_rate", 0.13, "fraction", 0.0, 0.17, "statutory VAT on manufactured goods"),
     Param("surcharge_rate", 0.12, "fraction of VAT", 0.0, 0.2, "urban construction and education levies"),
     Param("income_tax_rate", 0.15, "fraction", 0.0, 0.25, "high-tech enterprise rate"),
+    # --- fiscal sharing (the city's part of the taxes its lithium firms pay) ---
+    Param("vat_local_share", 0.5, "fraction of VAT", 0.0, 1.0,
+          "domestic VAT is split 50:50 between the centre and localities since May 2016 (国发〔2016〕26号)"),
+    Param("income_tax_local_share", 0.4, "fraction of corporate income tax", 0.0, 1.0,
+          "corporate income tax is split 60:40 between the centre and localities since 2003 (国发〔2001〕37号)"),
+    Param("city_share_of_local", 0.65, "fraction of the local part", 0.3, 1.0,
+          "the part of the localities' VAT and income tax that stays with the city and its counties rather than "
+          "Sichuan province; the province-city split is not public in the sources (assumption, range 0.4-0.9)"),
+    Param("surcharge_city_share", 1.0, "fraction of surcharges", 0.0, 1.0,
+          "urban maintenance and construction tax and education surcharges are local taxes collected by the "
+          "city and its counties"),
 )
 
 

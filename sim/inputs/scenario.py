@@ -173,6 +173,11 @@ SCHEMA: dict[str, Any] = {
             "until": Leaf(MONTH, help="last month (default: the end of the run)"),
         }, required=("kind", "from")),
     },
+    "city": {
+        "other_growth_real": Leaf(NUM, -0.2, 0.3, "real growth per year of the city's economy outside lithium, "
+                                  "after the last year of data (fraction)"),
+        "deflator": Leaf(NUM, -0.2, 0.3, "GDP deflator growth per year after the last year of data (fraction)"),
+    },
     "policy": _lever_schema(),
     "parameters": {},  # checked against the parameter declarations (sim.inputs.params)
 }
@@ -219,6 +224,10 @@ class Scenario:
     rest_of_world_levels: dict[int, float] = field(default_factory=lambda: {MODEL_START[0]: 0.0})
     rest_of_world_growth: dict[int, float] = field(default_factory=dict)
     supply_events: tuple[SupplyEvent, ...] = ()
+    # the city's economy outside lithium after the last year of data (see [city]); defaults: the 2024 target of
+    # about 7% less lithium's part, and a deflator near 2023-24's (China's GDP deflator was about -0.5% to -1%)
+    city_other_growth: float = 0.06
+    city_deflator: float = 0.0
     project_probability: dict[str, float] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
     params: Any = field(default_factory=ModelParams)
@@ -597,6 +606,8 @@ def scenario_from_data(data: dict[str, Any], file: str, directory: Path, lineage
         rest_of_world_levels=levels("rest_of_world_lithium"),
         rest_of_world_growth=growth("rest_of_world_lithium"),
         supply_events=events,
+        city_other_growth=float(data.get("city", {}).get("other_growth_real", 0.06)),
+        city_deflator=float(data.get("city", {}).get("deflator", 0.0)),
         project_probability={k: float(v) for k, v in data.get("market", {}).get("project_probability", {}).items()},
         policy=policy,
         params=params,

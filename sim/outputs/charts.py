@@ -112,13 +112,15 @@ def _panels(count: int, width: float = 4.6, height: float = 4.4):
 # a run
 # ---------------------------------------------------------------------------------------------------------------
 def run_charts(summary: pd.DataFrame, out_dir: str | Path, scenario: str, lang: str = "en",
-               supply: pd.DataFrame | None = None, chain: Chain = DEFAULT_CHAIN) -> list[Path]:
+               supply: pd.DataFrame | None = None, chain: Chain = DEFAULT_CHAIN,
+               city: dict | None = None) -> list[Path]:
     """Write a run's PNG charts into ``out_dir``; return their paths.
 
     Args:
         summary: the run's summary (``summary.csv``).
         scenario: the scenario's name, for titles.
         supply: the world supply table (``supply.csv``, market mode) for the cost curve.
+        city: the city's data (``city.csv``) for the scoreboard's records and targets.
     """
     use_bundled_font()
     lab = text(lang)
@@ -208,12 +210,84 @@ def run_charts(summary: pd.DataFrame, out_dir: str | Path, scenario: str, lang: 
     fig.suptitle(lab["demand_title"].format(scenario=scenario))
     paths.append(_save(fig, out / "demand_output.png"))
 
-    # 6. market mode: the world market and the cost curve
+    # 6. the work report's scoreboard
+    if not _series(s, "suining", "all", "gdp_growth_contribution").empty and city is not None:
+        paths.append(scoreboard_chart(s, city, lab, lang, scenario, years, out / "scoreboard.png"))
+
+    # 7. market mode: the world market and the cost curve
     if not _series(s, "world", "lithium_salt", "supply").empty:
         paths.append(_world_market(s, lab, lang, scenario, years, out / "world_market.png"))
         if supply is not None and len(supply):
             paths.append(_cost_curve(s, supply, lab, scenario, out / "cost_curve.png"))
     return paths
+
+
+def scoreboard_chart(s: pd.DataFrame, city: dict, lab: dict, lang: str, scenario: str, years, path: Path) -> Path:
+    """Lithium's contribution to the report's indicators by year, beside the city's record and the targets."""
+    fig, axes = plt.subplots(2, 2, figsize=(12.5, 8.5))
+    panels = (("gdp_growth", "gdp_growth_contribution", lab["score_gdp"]),
+              ("fai_growth", "fai_growth_contribution", lab["score_fai"]),
+              ("revenue_growth", "revenue_growth_contribution", lab["score_revenue"]))
+    for ax, (indicator, metric, title) in zip(axes.ravel(), panels, strict=False):
+        rows = _series(s, "suining", "all", metric).dropna(subset=["mean"])
+        if len(rows):
+            bars = ax.bar(rows.year, rows["mean"], color="#386cb0", alpha=0.85, label=lab["contribution"])
+            ax.errorbar(rows.year, rows["mean"], yerr=[rows["mean"] - rows.p05, rows.p95 - rows["mean"]], fmt="none",
+                        ecolor="#222222", elinewidth=1, capsize=3, label=lab["band"])
+            ax.bar_label(bars, labels=[f"{v:+.2f}" for v in rows["mean"]], fontsize=7, padding=2)
+        record = city.get(indicator, {})
+        target = city.get(f"target_{indicator}", {})
+        if indicator == "gdp_growth":
+            growth = _series(s, "suining", "all", "city_gdp_growth").dropna(subset=["mean"])
+            ax.plot(growth.year, growth["mean"], color="#666666", lw=1.5, marker="o", ms=3, label=lab["city_growth"])
+        shown = [y for y in years if y in record]
+        ax.scatter(shown, [record[y] for y in shown], marker="o", s=45, color="#1b9e77", edgecolor="black", zorder=5,
+                   label=lab["record"])
+        shown = [y for y in years if y in target]
+        ax.scatter(shown, [target[y] for y in shown], marker="*", s=140, color="#ffd92f", edgecolor="black",
+                   zorder=6, label=lab["target"])
+        ax.axhline(0.0, color="#888888", lw=1)
+        ax.set_title(title)
+        _axes_style(ax, lab, "%", years)
+        ax.legend(loc="best", fontsize=7)
+    ax = axes.ravel()[3]
+    _band(ax, _series(s, "suining", "all", "gdp_share"), "#e7298a", metric_label(lang, "gdp_share"), lab["band"])
+    ax.set_title(lab["score_share"])
+    _axes_style(ax, lab, "%", years)
+    ax.legend(loc="best", fontsize=7)
+    fig.suptitle(lab["score_title"].format(scenario=scenario))
+    return _save(fig, path)
+
+
+def scoreboard_comparison(table: pd.DataFrame, city: dict, out_dir: str | Path, lang: str = "en") -> Path | None:
+    """Lithium's contribution to the report's indicators by scenario, for the years from 2024 to 2026."""
+    use_bundled_font()
+    lab = text(lang)
+    rows = table[(table.region == "suining") & (table.segment == "all")]
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    years = [y for y in (2024, 2025, 2026) if y in set(rows.year)]
+    if not years or rows[rows.metric == "gdp_growth_contribution"].empty:
+        return None
+    colours = scenario_colours(scenarios)
+    fig, axes = _panels(3, width=5.0, height=4.8)
+    width = 0.8 / len(scenarios)
+    for ax, (metric, title) in zip(axes, (("gdp_growth_contribution", lab["score_gdp"]),
+                                          ("fai_growth_contribution", lab["score_fai"]),
+                                          ("revenue_growth_contribution", lab["score_revenue"])), strict=True):
+        for i, name in enumerate(scenarios):
+            sel = rows[(rows.scenario == name) & (rows.metric == metric)].set_index("year")["mean"]
+            values = [float(sel.get(y, np.nan)) for y in years]
+            ax.bar(np.arange(len(years)) + (i - (len(scenarios) - 1) / 2) * width, values, width=width,
+                   color=colours[name], label=name)
+        ax.axhline(0.0, color="#888888", lw=1)
+        ax.set_xticks(range(len(years)), [str(y) for y in years])
+        ax.set_title(title)
+        ax.set_xlabel(lab["year"])
+        ax.set_ylabel(lab["contribution"])
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(loc="best", fontsize=7, title=lab["scenario"], title_fontsize=7)
+    fig.suptitle(lab["score_cmp_title"])
+    return _save(fig, Path(out_dir) / "scoreboard.png")
 
 
 def _world_market(s: pd.DataFrame, lab: dict, lang: str, scenario: str, years, path: Path) -> Path:

@@ -38,6 +38,7 @@ import numpy as np
 from sim.engine.records import BatchRecord
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
 from sim.inputs.units import YI
+from sim.outputs.scoreboard import scoreboard_metrics
 
 MONEY = {
     "output_value": "output_value", "intermediate": "intermediate", "value_added": "value_added",
@@ -159,6 +160,9 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
                     "value_added_fixed_2022": FIXED_UNIT}.get(name, "亿元")
             out[(region, "all", name)] = (unit, value)
         out[(region, "all", "value_added_real_growth")] = ("%", growth)
+        if region == "suining" and record.params is not None and record.city:
+            out.update(scoreboard_metrics(reg, record.years, record.params, record.city, *record.city_growth,
+                                          growth))
 
     if record.price_mode == "market" and "world_production" in market:
         supply = _annual(market["world_production"]) + _annual(market["world_released"])
