@@ -221,8 +221,10 @@ class LithiumModel(mesa.Model):
         sizes = attrs["size"].copy()
         for tier in self._tiers(stage):
             members = tier_of == tier.tier
-            total = sizes[:, members].sum(axis=-1, keepdims=True)
-            sizes[:, members] = sizes[:, members] / total * tier.capacity_share
+            # a masked sum over the full, C-ordered row: sums over fancy-indexed columns are not C-ordered, and
+            # their result would depend on how many replicates share the batch
+            total = np.where(members, sizes, 0.0).sum(axis=-1, keepdims=True)
+            sizes[:, members] = (sizes / total * tier.capacity_share)[:, members]
             attrs["conversion_cost"][:, members] *= tier.cost_factor
             attrs["energy_cost"][:, members] *= tier.cost_factor
 
@@ -768,12 +770,21 @@ class LithiumModel(mesa.Model):
         self.events[month].append(Event("lithium_supply", rows, cols, orders[rows, cols], "arrive"))
 
     # ----------------------------------------------------------------------------------------------------------
-    def run(self) -> BatchRecord:
-        """Step through every month of the scenario; return the batch's record."""
-        self.run_model()
+    def run(self, months: int | None = None) -> BatchRecord:
+        """Step through every month of the scenario (or the first ``months``, a whole number of years: the
+        random inputs of the whole run are drawn at the start, so the months stepped are exactly those of a
+        full run); return the batch's record."""
+        if months is None:
+            self.run_model()
+        else:
+            if months % 12 or not 12 <= months <= self.n_months:
+                raise ValueError(f"months must be whole years within the run, got {months}")
+            while self.steps < months:
+                self.step()
+        years = self.scenario.years[: self.steps // 12]
         cohorts = [c.cohort for c in self.world.book.cohorts] if self.world is not None else []
         self.record = self.recorder.finish(
-            self.scenario.years, cohorts, "market" if self.market_mode else "path", params=self.params,
+            years, cohorts, "market" if self.market_mode else "path", params=self.params,
             city=self.data.city, city_growth=(self.scenario.city_other_growth, self.scenario.city_deflator))
         return self.record
 
@@ -789,11 +800,15 @@ def release(model: mesa.Model) -> None:
 
 
 def simulate_batch(scenario: Scenario, params=None, seeds=None, *, firm_detail: int = 0,
-                   chain: Chain = DEFAULT_CHAIN, data: ModelData | None = None) -> BatchRecord:
-    """Run a batch of replicates (one per seed) and return its record. Pure: same inputs, same outputs."""
+                   chain: Chain = DEFAULT_CHAIN, data: ModelData | None = None, months: int | None = None
+                   ) -> BatchRecord:
+    """Run a batch of replicates (one per seed) and return its record. Pure: same inputs, same outputs.
+
+    ``months`` stops after that many months (whole years), with the same draws as a full run.
+    """
     model = LithiumModel(scenario, params=params, seeds=seeds, chain=chain, data=data, firm_detail=firm_detail)
     try:
-        return model.run()
+        return model.run(months)
     finally:
         release(model)
 

@@ -31,7 +31,7 @@ class BatchRecord:
     Attributes:
         years: calendar years of the run.
         regional: ``(region, stage, field) -> (R, Y)`` flows, means and year-end stocks.
-        market: ``name -> (T, R)`` monthly series (prices, demand, output, world market).
+        market: ``name -> (R, T)`` monthly series (prices, demand, output, world market).
         cohorts: ``name -> (R, Y, K)`` world supply by cohort (capacity, production), market mode only.
         cohort_names: cohort identifiers, in order.
         firms: stage -> field -> ``(r_kept, Y, N)`` per-firm years of the first ``r_kept`` replicates.
@@ -114,10 +114,12 @@ class Recorder:
             suining = book.suining
             for name, value in values.items():
                 self.regional[("china", key, name)].append(value.sum(axis=-1))
-                self.regional[("suining", key, name)].append(value[:, suining].sum(axis=-1))
+                # masked sums over whole C-ordered rows (never over fancy-indexed columns): batch-independent
+                self.regional[("suining", key, name)].append(np.where(suining, value, 0.0).sum(axis=-1))
             for tier, members in self.tiers[key].items():
                 for name in TIER_FIELDS:
-                    self.regional[(f"tier:{tier}", key, name)].append(values[name][:, members].sum(axis=-1))
+                    self.regional[(f"tier:{tier}", key, name)].append(
+                        np.where(members, values[name], 0.0).sum(axis=-1))
             if self.keep:
                 kept = self.firms[key]
                 for name, value in values.items():
@@ -135,7 +137,8 @@ class Recorder:
 
     def finish(self, years: list[int], cohort_names: list[str], price_mode: str, **context) -> BatchRecord:
         regional = {key: np.stack(values, axis=-1) for key, values in self.regional.items()}
-        market = {name: np.stack(values) for name, values in self.market.items()}
+        # (R, T), C-ordered: every reduction over months runs along the last axis, as for firms (batch-independent)
+        market = {name: np.ascontiguousarray(np.stack(values, axis=-1)) for name, values in self.market.items()}
         cohorts = {name: np.stack(values, axis=1) for name, values in self.cohorts.items()}
         firms = {key: {name: np.stack(values, axis=1) for name, values in kept.items()}
                  for key, kept in self.firms.items() if kept}

@@ -53,14 +53,15 @@ def _div(a: np.ndarray, b: np.ndarray, fill: float = 0.0) -> np.ndarray:
 
 
 def _annual(monthly: np.ndarray, how: str = "sum") -> np.ndarray:
-    """(T, R) monthly -> (R, Y) annual sums, means or December values."""
-    t, r = monthly.shape
-    by_year = monthly.reshape(t // 12, 12, r)
+    """(R, T) monthly -> (R, Y) annual sums, means or December values (reductions along the last axis, so a
+    replicate's figures do not depend on its batch)."""
+    r, t = monthly.shape
+    by_year = monthly.reshape(r, t // 12, 12)
     if how == "sum":
-        return by_year.sum(axis=1).T
+        return by_year.sum(axis=-1)
     if how == "mean":
-        return by_year.mean(axis=1).T
-    return by_year[:, -1, :].T
+        return by_year.mean(axis=-1)
+    return by_year[:, :, -1].copy()
 
 
 def chained_real(output: dict[str, np.ndarray], va_per_unit: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -94,12 +94,12 @@ def firm_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
 
 def market_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
     """One row per replicate and month: prices, demand and output along the chain, the world market."""
-    months = next(iter(record.market.values())).shape[0]
+    months = next(iter(record.market.values())).shape[1]
     data = {"replicate": np.repeat(np.asarray(replicates), months),
             "month": np.tile(np.arange(months), len(replicates))}
     data["year"] = record.years[0] + data["month"] // 12
     for name, values in record.market.items():
-        data[name] = values.T.ravel()
+        data[name] = values.ravel()
     return pd.DataFrame(data)
 
 
