@@ -23,8 +23,7 @@ import numpy as np
 
 from calibration.moments import MomentSpec, months_needed, simulate_moments
 from calibration.targets import FreeParameter, Target
-from sim.inputs.params import ModelParams
-from sim.inputs.scenario import Scenario
+from sim.api import ModelParams, Scenario
 
 PENALTY = 1e9  # objective of a candidate whose replicates fail or whose moments are undefined
 
@@ -34,7 +33,7 @@ class Problem:
     """A calibration problem: the map from free-parameter values to moments and the objective.
 
     Attributes:
-        scenario: the scenario every replicate runs (its history years carry the targets).
+        scenario: the baseline calibration scenario (its history years carry most targets).
         base: values of all parameters not being fitted.
         names: the free parameters, in the order of the vector ``x``.
         integer: which of them are whole numbers (rounded before use).
@@ -45,6 +44,7 @@ class Problem:
         weights: weight of each target in the objective.
         seeds: the fixed replicate seeds (common random numbers).
         months: months each replicate is stepped (through December of the last target year).
+        scenarios: every scenario a target names (``spec.scenario``), by name; ``baseline`` is ``scenario``.
     """
 
     scenario: Scenario
@@ -58,6 +58,7 @@ class Problem:
     weights: np.ndarray
     seeds: tuple[np.random.SeedSequence, ...]
     months: int
+    scenarios: dict = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -67,8 +68,12 @@ class Problem:
         free: list[FreeParameter],
         targets: list[Target],
         seeds: list[np.random.SeedSequence],
+        scenarios: dict | None = None,
     ) -> Problem:
-        """The problem of fitting the ``fit`` parameters of ``free`` to the used ``targets``."""
+        """The problem of fitting the ``fit`` parameters of ``free`` to the used ``targets``.
+
+        ``scenarios`` maps the other scenario names targets use (e.g. ``baseline_market``) to scenarios.
+        """
         fitted = [p for p in free if p.fit]
         used = [t for t in targets if t.used]
         specs = tuple(t.spec for t in used)
@@ -84,6 +89,7 @@ class Problem:
             weights=np.array([t.weight for t in used]),
             seeds=tuple(seeds),
             months=months_needed(specs),
+            scenarios={"baseline": scenario, **(scenarios or {})},
         )
 
     def params_at(self, x: np.ndarray) -> ModelParams:
@@ -122,6 +128,7 @@ class Problem:
             nan,
             self.seeds if seeds is None else seeds,
             months_needed(specs),
+            self.scenarios,
         )
 
     def with_free(self, base: ModelParams, names: tuple[str, ...], integer: tuple[bool, ...]) -> Problem:
@@ -138,6 +145,7 @@ class Problem:
             self.weights,
             self.seeds,
             self.months,
+            self.scenarios,
         )
 
     def __call__(self, x: np.ndarray) -> float:
@@ -168,7 +176,8 @@ class Evaluation:
 
 
 def evaluate_candidate(problem: Problem, x: np.ndarray) -> Evaluation:
-    """Run every seed at ``x`` and compute the moments and the objective (a worker task: importable, pure)."""
+    """Run every seed at ``x`` (one batch per scenario the targets name) and compute the moments and the
+    objective (a worker task: importable, pure)."""
     x = np.asarray(x, dtype=float)
     moments = np.full((len(problem.seeds), len(problem.specs)), np.nan)
     failures: list[str] = []
@@ -176,9 +185,13 @@ def evaluate_candidate(problem: Problem, x: np.ndarray) -> Evaluation:
         params = problem.params_at(x)
     except Exception:  # an invalid candidate is recorded, not raised: the optimiser moves on
         return Evaluation(x, moments, PENALTY, [traceback.format_exc()])
-    for r, seed in enumerate(problem.seeds):
+    scenarios = problem.scenarios or {"baseline": problem.scenario}
+    for name in dict.fromkeys(spec.scenario for spec in problem.specs):
+        columns = [k for k, spec in enumerate(problem.specs) if spec.scenario == name]
+        specs = tuple(problem.specs[k] for k in columns)
         try:
-            moments[r] = simulate_moments(problem.scenario, params, seed, problem.specs, problem.months)
+            moments[:, columns] = simulate_moments(scenarios[name], params, problem.seeds, specs,
+                                                   months_needed(specs))
         except Exception:
             failures.append(traceback.format_exc())
     if failures:

@@ -27,6 +27,7 @@ lever (table)          report                                         mechanism 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,13 +217,30 @@ class Policy:
     def start(self, lever: str) -> int:
         return self.setting(lever).start
 
+    def to_table(self, month_label) -> dict[str, Any]:
+        """The ``[policy]`` table of a scenario file that gives this policy (``month_label`` formats months)."""
+        out: dict[str, Any] = {}
+        for name, setting in self.settings.items():
+            table: dict[str, Any] = dict(setting.values)
+            table.update({k: {str(y): v for y, v in by_year.items()} for k, by_year in setting.yearly.items()})
+            table["from"] = month_label(setting.start)
+            out[name] = table
+        if self.projects:
+            out["projects"] = [
+                {"name": p.name, "segment": p.segment, "capacity": p.capacity, "online": month_label(max(p.online, 0)),
+                 "probability": p.probability, "owns_feedstock": p.owns_feedstock, "listed_parent": p.listed_parent}
+                for p in self.projects
+            ]
+        return out
+
     def to_data(self) -> dict[str, Any]:
         """JSON-ready form for meta.json."""
         out: dict[str, Any] = {
-            name: {"values": dict(s.values), "yearly": {k: dict(v) for k, v in s.yearly.items()}, "start": s.start}
+            name: {"values": dict(s.values), "yearly": {str(k): dict(v) for k, v in s.yearly.items()},
+                   "start": s.start}
             for name, s in self.settings.items()
         }
-        out["projects"] = [vars(p) if hasattr(p, "__dict__") else p.__dict__ for p in self.projects]
+        out["projects"] = [dataclasses.asdict(p) for p in self.projects]
         return out
 
 

@@ -494,6 +494,29 @@ def _months_in_run(data: dict[str, Any], end: int, file: str) -> None:
             raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
 
 
+def override_policy(scenario: Scenario, changes: dict[str, Any], source: str = "override()") -> Policy:
+    """The scenario's policy with ``changes`` (lever -> {field: value}, as in a ``[policy]`` table; ``projects``
+    a list of tables) merged in and checked exactly as a scenario file's would be: names, types, ranges and
+    months come from the lever declarations."""
+    if not isinstance(changes, dict):
+        raise InputError("policy changes must be a table of lever -> fields", file=source, key="policy")
+    table = scenario.policy.to_table(month_label)
+
+    def keys_as_text(value: Any) -> Any:  # years may be given as ints in code, as they are keys in TOML
+        return {str(k): keys_as_text(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    for lever, fields in keys_as_text(changes).items():
+        if isinstance(fields, dict) and isinstance(table.get(lever), dict):
+            merged = dict(table[lever])
+            merged.update(fields)
+            table[lever] = merged
+        else:
+            table[lever] = fields
+    _check_keys({"policy": table}, SCHEMA, source, "")
+    _months_in_run({"policy": table}, scenario.end_month, source)
+    return parse_policy(table, month_index)
+
+
 def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEvent, ...]:
     events = []
     for i, e in enumerate(data.get("market", {}).get("events", [])):

@@ -183,6 +183,43 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
     return out
 
 
+STAGE_METRICS = ("output", "capacity", "utilization", "price", "unmet_demand", *MONEY, "taxes",
+                 "value_added_fixed_2022", "value_added_real", "value_added_real_growth", "gross_margin",
+                 "employment", "firms")
+ALL_METRICS = (*MONEY, "taxes", "value_added_fixed_2022", "value_added_real", "value_added_real_growth",
+               "employment", "firms")
+SCOREBOARD_METRICS = ("local_fiscal_revenue", "gdp_share", "gdp_growth_contribution", "city_gdp_growth",
+                      "fai_growth_contribution", "revenue_growth_contribution")
+WORLD_METRICS = {"lithium_salt": ("supply", "demand", "inventory", "curtailed_capacity", "unmet_demand", "price"),
+                 "lithium_supply": ("output", "capacity", "utilization")}
+
+
+def metric_catalogue(chain: Chain = DEFAULT_CHAIN, tiers: dict[str, list[str]] | None = None
+                     ) -> set[tuple[str, str, str]]:
+    """Every (region, segment, metric) a summary can hold (world rows in market mode only).
+
+    Args:
+        tiers: the rest of China's tier names by stage (default: those of ``tiers.csv``).
+    """
+    if tiers is None:
+        from sim.inputs.data import default_data
+
+        tiers = {key: [t.tier for t in ts if t.tier != "all"] for key, ts in default_data().tiers.items()}
+    out: set[tuple[str, str, str]] = set()
+    for stage in chain.firm_stages:
+        for region in ("suining", "china"):
+            out.update((region, stage.key, m) for m in STAGE_METRICS)
+        out.add(("suining", stage.key, "national_share"))
+        out.add(("china", stage.key, "demand"))
+        out.update(("china", stage.key, f"gross_margin_{t}") for t in tiers.get(stage.key, ()))
+    for region in ("suining", "china"):
+        out.update((region, "all", m) for m in ALL_METRICS)
+    out.update(("suining", "all", m) for m in SCOREBOARD_METRICS)
+    for segment, metrics in WORLD_METRICS.items():
+        out.update(("world", segment, m) for m in metrics)
+    return out
+
+
 @dataclass
 class MetricTable:
     """Summary rows (year, region, segment, metric, unit) and their values, one column per replicate."""
