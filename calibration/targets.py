@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calibration.moments import METRICS, REGIONS, SEGMENTS_ALL, MomentSpec
-from sim.inputs.errors import InputError
-from sim.inputs.params import PARAM_FIELDS, ModelParams
+from calibration.moments import REGIONS, MomentSpec
+from sim.api import PARAMETERS, InputError, ModelParams
 
 CALIBRATION_DIR = Path(__file__).resolve().parent
 TARGETS_FILE = CALIBRATION_DIR / "targets.toml"
 FREE_PARAMETERS_FILE = CALIBRATION_DIR / "free_parameters.toml"
 
+SCENARIOS = ("baseline", "baseline_market")  # calibration scenarios: scenarios/<name>.toml
 _TARGET_KEYS = {
+    "scenario",
     "metric",
     "region",
     "segment",
@@ -201,25 +202,20 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
                     file=file,
                     key=f"{dotted}.{key}",
                 )
-        metric = _string(table, "metric", file, dotted, choices=tuple(METRICS))
+        metric = _string(table, "metric", file, dotted)
         region = _string(table, "region", file, dotted, choices=REGIONS)
-        segment = _string(table, "segment", file, dotted, choices=SEGMENTS_ALL)
+        segment = _string(table, "segment", file, dotted)
         year = int(_number(table, "year", file, dotted, low=2022, high=2050))
         if isinstance(table["year"], float):
             raise InputError("must be an integer year", file=file, key=f"{dotted}.year")
-        spec = MomentSpec(metric, region, segment, year)
+        scenario = _string(table, "scenario", file, dotted, required=False, choices=SCENARIOS) or "baseline"
+        spec = MomentSpec(metric, region, segment, year, scenario)
         used = _boolean(table, "used", file, dotted, True)
         problem = spec.problem()
         if problem and used:
             raise InputError(f"{problem} (set used = false with a reason)", file=file, key=f"{dotted}.metric")
         value = _number(table, "value", file, dotted)
-        unit = _string(table, "unit", file, dotted)
-        if unit != spec.unit:
-            raise InputError(
-                f"unit '{unit}' does not match the model's unit '{spec.unit}' for {metric} of {segment}",
-                file=file,
-                key=f"{dotted}.unit",
-            )
+        unit = _string(table, "unit", file, dotted)  # checked against the summary's unit by `check_units`
         symmetric = "tolerance" in table
         if symmetric and ("tolerance_low" in table or "tolerance_high" in table):
             raise InputError(
@@ -259,7 +255,7 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
 def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:
     """Read and check the free-parameter file (default ``calibration/free_parameters.toml``).
 
-    Every name must be a model parameter and its bounds must lie within the range sim/params.py declares.
+    Every name must be a model parameter and its bounds must lie within its declared range.
 
     Raises:
         InputError: naming the file and the dotted key of the first problem.
@@ -273,8 +269,8 @@ def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:
     out: list[FreeParameter] = []
     for name, table in tables.items():
         dotted = f"parameters.{name}"
-        if name not in PARAM_FIELDS:
-            raise InputError(f"'{name}' is not a model parameter (see sim/params.py)", file=file, key=dotted)
+        if name not in PARAMETERS:
+            raise InputError(f"'{name}' is not a model parameter (docs/model.md lists them)", file=file, key=dotted)
         if not isinstance(table, dict):
             raise InputError("must be a table", file=file, key=dotted)
         for key in table:
@@ -284,13 +280,13 @@ def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:
                     file=file,
                     key=f"{dotted}.{key}",
                 )
-        declared_low, declared_high = PARAM_FIELDS[name].metadata["range"]
+        declared_low, declared_high = PARAMETERS[name].low, PARAMETERS[name].high
         low = _number(table, "low", file, dotted, low=declared_low, high=declared_high)
         high = _number(table, "high", file, dotted, low=declared_low, high=declared_high)
         if not low < high:
             raise InputError(f"low ({low:g}) must be below high ({high:g})", file=file, key=f"{dotted}.high")
         unit = _string(table, "unit", file, dotted)
-        declared_unit = PARAM_FIELDS[name].metadata["unit"]
+        declared_unit = PARAMETERS[name].unit
         if unit != declared_unit:
             raise InputError(
                 f"unit '{unit}' differs from the declared unit '{declared_unit}'",
@@ -305,6 +301,17 @@ def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:
     if not any(p.fit for p in out):
         raise InputError("no parameter has fit = true", file=file, key="parameters")
     return out
+
+
+def check_units(targets: list[Target], units: dict[tuple[str, str, str, str], str], file: str) -> None:
+    """Each target's unit must be the unit of its figure in the run summary (``units``: (scenario, region,
+    segment, metric) -> unit, from a short run of each calibration scenario)."""
+    for t in targets:
+        s = t.spec
+        model_unit = units.get((s.scenario, s.region, s.segment, s.metric))
+        if model_unit is not None and t.unit != model_unit:
+            raise InputError(f"unit '{t.unit}' does not match the summary's unit '{model_unit}' for {s.metric} of "
+                             f"{s.region} {s.segment}", file=file, key=f"targets.{t.name}.unit")
 
 
 def check_base(free: list[FreeParameter], base: ModelParams, file: str) -> None:

@@ -1,39 +1,62 @@
 """The Python API: load a scenario, change it in code, run it, compare runs, without the command line.
 
-A thin layer over `sim.inputs.scenario`, `sim.runs.runner` and `sim.outputs.compare`::
+The one door into the simulator for code outside it (notebooks, calibration, scenario discovery, the
+workbench)::
 
     import sim
 
     base = sim.load_scenario("scenarios/baseline.toml")
     cheaper = sim.override(base, name="cheaper_lfp", suining_cost_factor_lfp=0.9,
-                           policy={"energy_support": {"cost_cut": 0.1, "start": "2026-01"}})
+                           policy={"energy_support": {"cost_cut": 0.1, "from": "2026-01"}})
     a, b = sim.run(base, replicates=20), sim.run(cheaper, replicates=20, workers=2)
     b.value("value_added", year=2030)            # Suining value added, 亿元, mean over replicates
     b.summary                                    # the summary.csv table as a DataFrame
     b.save("results/cheaper_lfp")                # a run directory, as `lithium-sim run` writes it
     table = sim.compare_runs([a, b], out_dir="results/cheaper_vs_base")   # comparison.csv, .xlsx, charts
 
-``sim.compare_runs`` is `compare` below (``sim.outputs.compare`` is the module that implements it).
+Parameters, levers and stages are declared once (`PARAMETERS`, `LEVERS`, `DEFAULT_CHAIN`); ``override`` checks
+every change against those declarations exactly as a scenario file is checked.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.inputs import scenario as scenario_schema
-from sim.outputs.compare import compare
+import numpy as np
+
+from sim.engine.model import simulate_batch
+from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.errors import InputError
-from sim.inputs.params import PARAM_FIELDS, build_params
+from sim.inputs.levers import LEVERS, Policy
+from sim.inputs.params import PARAMETERS, ModelParams, build_params, load_param_file
+from sim.inputs.scenario import SCHEMA, Leaf, Scenario, load_scenario, month_index, month_label, override_policy
+from sim.inputs.units import BASE_YEAR, YI
+from sim.outputs.compare import compare
+from sim.outputs.metrics import batch_metrics, metric_catalogue
 from sim.runs.runner import RunResult, run_scenario
-from sim.inputs.scenario import Scenario, load_scenario, month_index
 
-__all__ = ["RunResult", "Scenario", "compare", "load_scenario", "override", "run"]
+__all__ = [
+    "BASE_YEAR", "DEFAULT_CHAIN", "LEVERS", "PARAMETERS", "YI", "Chain", "InputError", "Leaf", "ModelParams",
+    "Policy", "RunResult", "Scenario", "Stage", "build_params", "compare", "load_param_file", "load_scenario",
+    "metric_catalogue", "month_index", "month_label", "override", "run", "simulate_metrics",
+]
 
-_SCENARIO_FIELDS = {f.name for f in dataclasses.fields(Scenario)}
+# scenario fields ``override`` may change, with the schema rule that checks them
+_FIELD_RULES = {
+    "name": SCHEMA["name"], "description": SCHEMA["description"], "seed": SCHEMA["seed"],
+    "replicates": SCHEMA["replicates"], "volatility": SCHEMA["carbonate_price"]["volatility"],
+    "persistence": SCHEMA["carbonate_price"]["persistence"],
+    "price_revert_level": SCHEMA["carbonate_price"]["revert_level"],
+    "price_revert_half_life": SCHEMA["carbonate_price"]["revert_half_life_months"],
+    "price_growth_rate": SCHEMA["carbonate_price"]["growth_rate"],
+    "price_mode": SCHEMA["carbonate_price"]["mode"], "price_after": SCHEMA["carbonate_price"]["after"],
+    "city_other_growth": SCHEMA["city"]["other_growth_real"], "city_deflator": SCHEMA["city"]["deflator"],
+}
+_TABLE_FIELDS = {f.name for f in dataclasses.fields(Scenario)} - set(_FIELD_RULES) - {
+    "params", "policy", "source", "source_sha256", "lineage", "parameter_file", "parameter_file_sha256"}
 
 
 def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **changes: Any) -> Scenario:
@@ -41,85 +64,43 @@ def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **c
 
     Args:
         scenario: a loaded scenario (it is not modified).
-        policy: lever -> {field: value}, fields as in `sim.inputs.levers` (e.g.
-            ``{"energy_support": {"cost_cut": 0.1}}``; a ``start`` may be given as "YYYY-MM"); ``projects``
-            takes a sequence of `sim.inputs.levers.Project`. Values are checked against the ranges of the scenario
-            schema where it declares the same name.
-        **changes: each a model parameter (a field of `sim.inputs.params.ModelParams`, checked against its range)
-            or a scenario field (``name``, ``seed``, ``replicates``, ``end_month``, ``volatility``, ...).
+        policy: lever -> {field: value}, as in a scenario's ``[policy]`` table (``"from": "YYYY-MM"``; yearly
+            fields such as ``amount`` by year; ``projects`` a list of tables). Checked against the lever
+            declarations, as a scenario file is.
+        **changes: each a model parameter (`PARAMETERS`, checked against its declared range) or a scenario
+            field (``name``, ``seed``, ``replicates``, ``end_month``, ``volatility``, ``price_mode``, ...).
 
     Raises:
         InputError: an unknown name, or a value of the wrong type or out of range.
     """
-    param_changes = {k: v for k, v in changes.items() if k in PARAM_FIELDS}
-    scenario_changes = {k: v for k, v in changes.items() if k not in PARAM_FIELDS}
-    unknown = sorted(set(scenario_changes) - _SCENARIO_FIELDS)
+    from sim.inputs.scenario import _check_leaf  # the schema's own leaf check: one rule for files and code
+
+    params = {k: v for k, v in changes.items() if k in PARAMETERS}
+    fields = {k: v for k, v in changes.items() if k not in PARAMETERS}
+    unknown = sorted(set(fields) - set(_FIELD_RULES) - _TABLE_FIELDS)
     if unknown:
         raise InputError(
-            f"unknown name(s) {', '.join(unknown)}: give model parameters (sim/params.py) or scenario fields "
-            f"({', '.join(sorted(_SCENARIO_FIELDS - {'raw', 'source', 'source_sha256'}))})",
-            file="override()", key=unknown[0],
-        )
-    if param_changes:
-        scenario_changes["params"] = build_params(param_changes, "override()", base=scenario.params)
+            f"unknown name(s) {', '.join(unknown)}: give model parameters (docs/model.md, 'Parameters') or "
+            f"scenario fields ({', '.join(sorted(set(_FIELD_RULES) | _TABLE_FIELDS))})",
+            file="override()", key=unknown[0])
+    for name, value in fields.items():
+        if name in _FIELD_RULES:
+            _check_leaf(value, _FIELD_RULES[name], "override()", name)
+    if "end_month" in fields:
+        end = fields["end_month"]
+        if not isinstance(end, int) or isinstance(end, bool) or end < 23 or end % 12 != 11:
+            raise InputError("end_month must be the index of a December from 2023-12 on (23, 35, ...)",
+                             file="override()", key="end_month")
+    if params:
+        fields["params"] = build_params(params, "override()", base=scenario.params)
+    result = scenario.with_changes(**fields)
     if policy:
-        scenario_changes["policy"] = _override_policy(scenario.policy, policy)
-    return scenario.with_changes(**scenario_changes)
+        result = result.with_changes(policy=override_policy(result, dict(policy)))
+    return result
 
 
-def _override_policy(policy: Any, changes: Mapping[str, Any]) -> Any:
-    levers = {f.name for f in dataclasses.fields(policy)}
-    updated: dict[str, Any] = {}
-    for lever, fields in changes.items():
-        key = f"policy.{lever}"
-        if lever not in levers:
-            raise InputError(f"unknown lever '{lever}'; levers: {', '.join(sorted(levers))}", file="override()",
-                             key=key)
-        current = getattr(policy, lever)
-        if not dataclasses.is_dataclass(current):  # e.g. projects: the whole list is replaced
-            updated[lever] = tuple(fields)
-            continue
-        if not isinstance(fields, Mapping):
-            raise InputError("must be a mapping of field -> value", file="override()", key=key)
-        allowed = {f.name for f in dataclasses.fields(current)}
-        values = {}
-        for name, value in fields.items():
-            if name not in allowed:
-                raise InputError(f"unknown field '{name}'; fields: {', '.join(sorted(allowed))}",
-                                 file="override()", key=f"{key}.{name}")
-            values[name] = _lever_value(lever, name, value)
-        updated[lever] = dataclasses.replace(current, **values)
-    return dataclasses.replace(policy, **updated)
-
-
-def _lever_value(lever: str, name: str, value: Any) -> Any:
-    """Check a lever's value against the scenario schema's range for the same name, if it declares one."""
-    key = f"policy.{lever}.{name}"
-    if name == "start" and isinstance(value, str):
-        try:
-            return month_index(value)
-        except ValueError:
-            raise InputError(f"'{value}' is not a month; write 'YYYY-MM'", file="override()", key=key) from None
-    rule = getattr(scenario_schema, "SCHEMA", {}).get("policy", {}).get(lever, {})
-    rule = rule.get(name) if isinstance(rule, dict) else None
-    low, high = getattr(rule, "low", None), getattr(rule, "high", None)
-    if low is None or high is None:
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InputError(f"must be a number in [{low:g}, {high:g}]", file="override()", key=key)
-    if not low <= value <= high:
-        raise InputError(f"{value!r} is out of range; allowed [{low:g}, {high:g}]", file="override()", key=key)
-    return float(value)
-
-
-def run(
-    scenario: Scenario | str | Path,
-    replicates: int | None = None,
-    seed: int | None = None,
-    workers: int = 1,
-    scheduler: Any = None,
-    progress: bool = False,
-) -> RunResult:
+def run(scenario: Scenario | str | Path, replicates: int | None = None, seed: int | None = None, workers: int = 1,
+        scheduler: Any = None, progress: bool = False, **options: Any) -> RunResult:
     """Run a scenario (a `Scenario` or the path of its TOML file) and return the `RunResult`.
 
     Args:
@@ -127,14 +108,22 @@ def run(
         replicates: overrides the scenario's count.
         seed: overrides the scenario's master seed.
         workers: local worker processes (1: this process).
-        scheduler: a Dask scheduler address or `distributed.Client` to run the replicates on instead.
-        progress: show a progress bar on standard error.
+        scheduler: a Dask scheduler address or `distributed.Client` to run the batches on instead.
+        progress: show a progress bar on standard error (or a callable ``(done, total)``).
+        **options: passed to `sim.runs.runner.run_scenario` (e.g. ``batch_size``, ``firm_detail``).
 
     Returns:
-        The run: ``.summary`` (DataFrame), ``.value(metric, region, segment, year)``, ``.firms``,
-        ``.save(dir)``. Replicates that raised are in ``.failures``.
+        The run: ``.summary`` (DataFrame), ``.value(metric, region, segment, year)``, ``.firms``, ``.save(dir)``.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     return run_scenario(scenario, replicates=replicates, seed=seed, workers=workers, scheduler=scheduler,
-                        progress=progress)
+                        progress=progress, **options)
+
+
+def simulate_metrics(scenario: Scenario, params: ModelParams | None = None, seeds=None, *, months: int | None = None
+                     ) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+    """The summary's figures of one batch of replicates, one per seed: ``(region, segment, metric) -> (unit,
+    (R, Y) values)``; with ``months``, the first whole years only (the same draws as a full run). Calibration's
+    moments come from here, so they are the summary's by construction."""
+    return batch_metrics(simulate_batch(scenario, params=params, seeds=seeds, months=months))
