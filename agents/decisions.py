@@ -52,7 +52,7 @@ def investment_orders(capacity: np.ndarray, expected_return: np.ndarray, utiliza
     """Capacity ordered this quarter, u/yr.
 
     ``capacity x min(max_share, sensitivity x (return - hurdle))`` for eligible firms whose expected
-    return on capital clears the hurdle and whose utilisation is above ``min_utilization``; zero otherwise.
+    return on capital clears the hurdle and whose utilisation is at least ``min_utilization``; zero otherwise.
     """
     excess = expected_return - hurdle
     go = eligible & (excess > 0.0) & (utilization >= min_utilization) & (capacity > 0.0)

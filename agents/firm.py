@@ -4,7 +4,8 @@ Each firm is a `mesa.Agent` with an identity (id, name, region) and decision rul
 stage's `FirmBook` (``sim.engine.book``), a struct of ``(R, N)`` numpy arrays: column ``column`` holds this firm
 in each of the batch's R replicates, so the monthly step and the decisions run vectorised over all firms of a
 stage and all replicates at once. The decision rules are class methods over the whole book (pure numpy, in
-`agents.decisions`); an agent is the firm's identity and a view on its column (docs/model.md, "Entities").
+`agents.decisions`); an agent is the firm's identity and a view on its column (docs/model.md, "Entities,
+state variables and scales").
 """
 
 from __future__ import annotations

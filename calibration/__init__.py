@@ -1,4 +1,4 @@
-"""Calibration of the Suining lithium model: targets, free parameters, fitting, fit report (DESIGN section 5).
+"""Calibration of the Suining lithium model: targets, free parameters, fitting, fit report (docs/model.md and calibration/README.md).
 
 Targets (``targets.toml``) and free parameters (``free_parameters.toml``) are data. `calibration.fit`
 fits the free parameters by simulated method of moments with common random numbers and scipy's

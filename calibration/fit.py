@@ -1,6 +1,6 @@
 """Fitting the free parameters to the targets, and the ``lithium-sim calibrate`` command.
 
-Simulated method of moments with common random numbers (DESIGN section 5): every candidate runs the
+Simulated method of moments with common random numbers (docs/model.md and calibration/README.md): every candidate runs the
 calibration scenario (by default ``scenarios/baseline.toml``) on the same replicate seeds,
 ``SeedSequence(seed).spawn(n)`` with the scenario's master seed, through December of the last target year;
 the objective (`calibration.objective`) is minimised by differential evolution (`calibration.optimise`),

@@ -1,4 +1,4 @@
-"""Accounting identities (DESIGN section 3), firm by firm and month by month, to about 1e-8."""
+"""Accounting identities (docs/model.md, "Submodels: accounting"), firm by firm and month by month, to about 1e-8."""
 
 import numpy as np
 import pytest

@@ -1,7 +1,7 @@
 """Calibration: targets and free parameters as data, moments equal to the run summary, common random numbers,
 checkpoint and resumption, the quick calibration end to end, and parameter recovery.
 
-Everything runs with the quick budget (DESIGN section 5; the full calibration is `lithium-sim calibrate`).
+Everything runs with the quick budget (docs/model.md and calibration/README.md; the full calibration is `lithium-sim calibrate`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The command line: run, compare and check, their exit codes, and the run directory interface (DESIGN
-section 6), checked here by a self-contained checker."""
+"""The command line: run, compare and check, their exit codes, and the run directory interface (README,
+"What a run writes"), checked here by a self-contained checker."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sim.inputs.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.test_runner import fail_on_replicate_one, interrupt_at_replicate_three
 
-# --- the run directory interface (DESIGN section 6) ---------------------------------------------------
+# --- the run directory interface (README, "What a run writes") ---------------------------------------------------
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
 REGIONS = {"suining", "china"}
 SEGMENTS = {"lithium_salt", "lfp_cathode", "battery", "all"}

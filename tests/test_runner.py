@@ -115,7 +115,7 @@ def test_every_replicate_failing_is_an_error(short):
 
 # --- memory -------------------------------------------------------------------------------------------
 def test_memory_stays_flat_over_many_replicates(short):
-    """Mesa 3.3 keeps every model in `mesa.Agent._ids` (DESIGN section 8); the runner frees it, streams firm
+    """Mesa 3.3 keeps every model in `mesa.Agent._ids` (docs/model.md, "Mesa and the struct-of-arrays book"); the runner frees it, streams firm
     tables to disk and collects cyclic garbage, so 40 replicates need about the memory of 8."""
     gc.collect()
     registered = len(mesa.Agent._ids)

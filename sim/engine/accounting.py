@@ -1,4 +1,4 @@
-"""Firm accounts as Chinese industrial statistics count them (DESIGN section 3).
+"""Firm accounts as Chinese industrial statistics count them (docs/model.md, "Submodels: accounting").
 
 All flows are yuan per month, per firm; prices exclude VAT, as 产值 does.
 
@@ -52,7 +52,7 @@ def firm_accounts(quantity: np.ndarray, price: np.ndarray, unit_cost: np.ndarray
         price: realised price, yuan/u (excl. VAT).
         unit_cost: intermediate consumption per unit, yuan/u.
         employment: persons.
-        capital: gross depreciable plant, yuan.
+        capital: depreciable plant at book value, yuan.
         debt: yuan.
         vat_credit: input VAT carried forward into this month, yuan.
         subsidy: government support booked as other income (其他收益), yuan; in profit, not in value added.

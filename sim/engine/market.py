@@ -4,7 +4,8 @@ clearing of the world lithium market.
 Pure numpy functions over batched arrays: quantities per replicate have shape ``(R,)``, per firm ``(R, N)``,
 one row per replicate. Every reduction runs along the last axis of C-ordered arrays, so a replicate's numbers do
 not depend on which other replicates share its batch (tested). The model calls these once per stage and month;
-every price rule of the chain lives here (docs/model.md, "Submodels: prices", "allocation", "world market").
+every price rule of the chain lives here (docs/model.md, "Submodels: prices", "Submodels: offers and
+allocation", "Submodels: world lithium market").
 """
 
 from __future__ import annotations

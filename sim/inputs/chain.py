@@ -6,12 +6,12 @@ Every stage of the chain is a `Stage`: its key, unit, labels in English and Chin
 step loops over `DEFAULT_CHAIN`; results, charts, scenario validation and calibration read stage keys, units
 and labels from it. Adding a stage (say an iron-phosphate precursor feeding LFP) is a new `Stage` here, its
 national series in ``data/national.csv`` and, if its firms are named, rows in the registry
-(docs/model.md, "Process overview").
+(docs/model.md, "Process overview and scheduling").
 
 Stages come in two kinds (``agents``):
 
 - ``firms``: a segment of producing firms (Suining's named plants plus a synthetic rest of China), competing
-  for the stage's demand (docs/model.md, "Submodels: allocation");
+  for the stage's demand (docs/model.md, "Submodels: offers and allocation");
 - ``cohorts``: world lithium supply, groups of mines, brine fields and recyclers on a cost curve; simulated in
   the market mode of the carbonate price only (in path mode the stage prices feedstock and supplies what is
   asked).
@@ -212,9 +212,10 @@ LITHIUM_SUPPLY = Stage(
               "converters buy spodumene and lepidolite priced off the carbonate price; 2022-23 converter margins "
               "of 10-25% of the price (Tianqi, Ganfeng reports) imply 0.75-0.85", calibrate=True),
         Param("conversion_allowance", 10000.0, "yuan/t LCE", 0.0, 40000.0,
-              "concentrate is priced off the carbonate price net of a conversion allowance: spodumene at "
-              "881 USD/t x 8 t ~ 50k yuan per t LCE against a 75k carbonate price in Oct 2025 gives "
-              "0.78 x (75k - 10k) (docs/data.md)"),
+              "concentrate is priced off the carbonate price (excl. VAT) net of a conversion allowance: "
+              "spodumene at 881 USD/t x 8 t ~ 50k yuan per t LCE in Oct 2025, when carbonate was 75.4k incl. "
+              "VAT (66.7k excl.), gives 0.78 x (66.7k - 10k) ~ 44k, near enough given freight and grade "
+              "(docs/data.md)"),
         Param("supply_operating_rate", 0.95, "fraction of effective capacity", 0.7, 1.0,
               "running mines and brine fields produce at this share of their effective capacity (ore grades, "
               "maintenance, evaporation seasons)"),

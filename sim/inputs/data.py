@@ -41,7 +41,7 @@ class Cohort:
     name: str
     resource: str
     region: str
-    cost_low: float  # yuan/t LCE, incl. conversion, on the spot quote's basis (incl. VAT)
+    cost_low: float  # yuan/t LCE, incl. conversion, excl. VAT (compared with the quote net of VAT)
     cost_high: float
     price_linked_share: float  # share of the carbonate price added to the cost (royalties, payables)
 

@@ -29,7 +29,8 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
           "when demand exceeds capacity the fee rises faster, x^s beyond x = 1: a shortage must lift margins "
           "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)"),
     Param("cost_learning_rate", 0.05, "1/yr", 0.0, 0.15,
-          "annual decline of conversion and other-input costs (cell prices -20% y/y in 2024)"),
+          "annual decline of processing (conversion and energy) costs, materials bought outside the chain and "
+          "the base processing fees (cell prices -20% y/y in 2024)"),
     # --- supply and allocation ---
     Param("competitiveness_elasticity", 3.0, "1", 0.2, 20.0,
           "logit weight on relative controllable unit cost in the allocation of demand among firms",
@@ -115,7 +116,8 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
           "capacity built in 2022-23 is the data's; plants the model's firms order arrive from this month "
           "(2024-01), so the two never count the same plant twice", integer=True),
     # --- finance ---
-    Param("depreciation_years", 10.0, "years", 5.0, 20.0, "straight line, plant and equipment"),
+    Param("depreciation_years", 10.0, "years", 5.0, 20.0,
+          "plant is written down by 1/(12 x years) of its book value each month (declining balance)"),
     Param("interest_rate", 0.045, "1/yr", 0.02, 0.1, "one-year LPR 3.65% plus spread"),
     Param("max_leverage", 0.8, "debt / (plant + cash)", 0.3, 1.5,
           "banks stop lending for expansion beyond this leverage"),

@@ -161,7 +161,8 @@ SCHEMA: dict[str, Any] = {
     },
     "market": {
         "project_probability": {"*": Leaf(NUM, 0.0, 1.0, "completion probability of the announced supply projects "
-                                          "of this resource (overrides the data file's)")},
+                                          "of this cohort or resource (key: a cohort id or a resource such as "
+                                          "spodumene; overrides the data file's)")},
         "events": TableList({
             "kind": Leaf(STR, help="what happens to supply", choices=EVENT_KINDS),
             "name": Leaf(STR, help="a label for charts and reports"),

@@ -34,7 +34,7 @@ ROW_KEY = ["year", "region", "segment", "metric"]
 REGIONS = ("suining", "china")
 SEGMENT_KEYS = (*SEGMENTS, "all")
 STATISTICS = ("mean", "p05", "p50", "p95")
-# the figures the headline sheet and the charts need (DESIGN section 6 promises them)
+# the figures the headline sheet and the charts need (the run-directory interface of the README promises them)
 REQUIRED_METRICS = ("output", "value_added", "value_added_real", "national_share", "employment", "profit")
 
 # the headline sheet: Suining's figures a planning office asks for first, as (segment, metric)
@@ -78,7 +78,7 @@ def load_run(run_dir: str | Path) -> tuple[str, pd.DataFrame]:
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
-    """Read and check a ``summary.csv`` against the run-directory interface (DESIGN section 6)."""
+    """Read and check a ``summary.csv`` against the run-directory interface (README, "What a run writes")."""
     file = str(path)
     try:
         summary = pd.read_csv(path, dtype={c: str for c in SUMMARY_COLUMNS[:6]})
