@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from sim.inputs import scenario as scenario_schema
-from sim.outputs.compare import compare
 from sim.inputs.errors import InputError
 from sim.inputs.params import PARAM_FIELDS, build_params
+from sim.inputs.scenario import Scenario, load_scenario, load_scenario_text, month_index
+from sim.outputs.compare import compare
 from sim.runs.runner import RunResult, run_scenario
-from sim.inputs.scenario import Scenario, load_scenario, month_index
 
-__all__ = ["RunResult", "Scenario", "compare", "load_scenario", "override", "run"]
+__all__ = ["RunResult", "Scenario", "compare", "load_scenario", "load_scenario_text", "override", "run"]
 
 _SCENARIO_FIELDS = {f.name for f in dataclasses.fields(Scenario)}
 

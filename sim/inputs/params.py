@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import tomllib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.inputs import files
 from sim.inputs.errors import InputError
 
 
@@ -242,7 +243,11 @@ CALIBRATABLE = [name for name, f in PARAM_FIELDS.items() if f.metadata["calibrat
 
 
 def coerce_overrides(values: dict[str, Any], source: str) -> dict[str, Any]:
-    """Check names and types of parameter overrides; raise InputError naming ``source`` and the key."""
+    """Check names and types of parameter overrides; raise InputError naming ``source`` and the key.
+
+    Integer parameters take whole numbers (``5`` or ``5.0``, not ``5.9``, ``inf`` or ``nan``); the others
+    take any number a float can hold.
+    """
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key not in PARAM_FIELDS:
@@ -253,9 +258,25 @@ def coerce_overrides(values: dict[str, Any], source: str) -> dict[str, Any]:
                 key=key,
             )
         f = PARAM_FIELDS[key]
+        low, high = f.metadata["range"]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"parameter '{key}' must be a number ({f.metadata['unit']})", file=source, key=key)
-        out[key] = int(value) if f.type in (int, "int") else float(value)
+        if f.type in (int, "int"):
+            if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+                raise InputError(
+                    f"parameter '{key}' must be a whole number from {low} to {high} ({f.metadata['unit']}), "
+                    f"got {value!r}",
+                    file=source, key=key,
+                )
+            out[key] = int(value)
+        else:
+            try:
+                out[key] = float(value)
+            except OverflowError:
+                raise InputError(
+                    f"parameter '{key}' = {value!r} is outside its range [{low}, {high}] ({f.metadata['unit']})",
+                    file=source, key=key,
+                ) from None
     return out
 
 
@@ -268,18 +289,19 @@ def build_params(overrides: dict[str, Any], source: str, base: ModelParams | Non
         raise InputError(err.detail, file=source, key=err.key) from None
 
 
+def read_param_file(path: str | Path) -> tuple[ModelParams, dict[str, Any], files.TextFile]:
+    """Read a parameter file: the parameters, every table of the file, and its text and hash."""
+    resolved = files.resolve(path, what="parameter file")
+    data, text = files.read_toml(resolved, what="parameter file")
+    if "parameters" not in data or not isinstance(data["parameters"], dict):
+        raise InputError("a parameter file needs a [parameters] table", file=str(resolved), key="parameters")
+    return build_params(data["parameters"], str(resolved)), data, text
+
+
 def load_param_file(path: str | Path) -> tuple[ModelParams, dict[str, Any]]:
     """Read a parameter file: a top-level ``[parameters]`` table (other tables are metadata, kept)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("parameter file not found", file=str(path))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"not valid TOML: {err}", file=str(path)) from None
-    if "parameters" not in data or not isinstance(data["parameters"], dict):
-        raise InputError("a parameter file needs a [parameters] table", file=str(path), key="parameters")
-    return build_params(data["parameters"], str(path)), data
+    params, data, _ = read_param_file(path)
+    return params, data
 
 
 def file_sha256(path: str | Path) -> str:

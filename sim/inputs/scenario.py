@@ -12,26 +12,31 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
-import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim.inputs import files
 from sim.inputs.errors import InputError
-from sim.inputs.params import ModelParams, build_params, load_param_file
+from sim.inputs.files import Roots, TextFile, library_dirs
 from sim.inputs.levers import Policy, parse_policy
+from sim.inputs.params import ModelParams, build_params, read_param_file
 
 MODEL_START = (2022, 1)
 MAX_END_YEAR = 2050
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MAX_EXTENDS = 50  # files in one 'extends' chain, the scenario itself included
+MAX_NAME = 100  # characters of a scenario name (it names the results directory)
+_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only, nothing before or after
 
 
 def month_index(text: str) -> int:
     """Months since January 2022 for a ``YYYY-MM`` string (raises ValueError if malformed)."""
-    m = _MONTH_RE.match(text)
+    m = _MONTH_RE.fullmatch(text) if isinstance(text, str) else None
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise ValueError(text)
     return (int(m.group(1)) - MODEL_START[0]) * 12 + int(m.group(2)) - MODEL_START[1]
@@ -263,27 +268,37 @@ class Scenario:
 # ---------------------------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------------------------
-def _read_toml(path: Path, chain: list[Path], seen: list[Path] | None = None) -> dict[str, Any]:
-    if path in chain:
-        cycle = " -> ".join(p.name for p in [*chain, path])
-        raise InputError(f"'extends' forms a cycle: {cycle}", file=str(chain[-1]), key="extends")
-    if not path.is_file():
-        where = {"file": str(chain[-1]), "key": "extends"} if chain else {"file": str(path)}
-        raise InputError(f"scenario file {path} does not exist", **where)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"not valid TOML: {err}", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=str(path)) from None
-    _check_keys(data, SCHEMA, str(path), "")
+def _read_chain(
+    first: TextFile, data: dict[str, Any], roots: Roots, seen: list[TextFile] | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Follow ``extends`` from a checked scenario (``first``, parsed as ``data``) and merge the chain.
+
+    The chain is walked in a loop, at most `MAX_EXTENDS` files long; each parent is resolved relative to
+    the file that names it, within ``roots``, and checked before its own parent is read. ``label`` names
+    the first file in messages (default: its path).
+    """
+    chain: list[tuple[TextFile, dict[str, Any]]] = [(first, data)]
+    while "extends" in chain[-1][1]:
+        child, child_data = chain[-1]
+        name = label if label is not None and len(chain) == 1 else str(child.path)
+        where = {"file": name, "key": "extends"}
+        if len(chain) >= MAX_EXTENDS:
+            raise InputError(f"'extends' chains may be at most {MAX_EXTENDS} files long; this one is longer",
+                             **where)
+        path = files.resolve(child_data["extends"], base=child.path.parent, roots=roots, what="scenario file",
+                             **where)
+        if any(path == f.path for f, _ in chain):
+            cycle = " -> ".join(p.name for p in [*(f.path for f, _ in chain), path])
+            raise InputError(f"'extends' forms a cycle: {cycle}", **where)
+        parent_data, parent = files.read_toml(path, what="scenario file")
+        _check_keys(parent_data, SCHEMA, str(path), "", extended=True)
+        chain.append((parent, parent_data))
     if seen is not None:
-        seen.append(path)
-    parent = data.get("extends")
-    if parent is None:
-        return data
-    base = _read_toml((path.parent / parent).resolve(), [*chain, path], seen)
-    merged = _merge(base, data)
+        seen.extend(f for f, _ in chain)
+    merged = chain[-1][1]
+    for _, layer in reversed(chain[:-1]):
+        merged = _merge(merged, layer)
     merged.pop("extends", None)
     return merged
 
@@ -303,8 +318,14 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 _REPLACE_WHOLE = {"points", "levels", "growth", "projects"}
 
 
-def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: str) -> None:
-    """Reject unknown keys and wrong types, recursively (ranges are checked after merging)."""
+def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: str, extended: bool = False) -> None:
+    """Reject unknown keys and wrong types, recursively (ranges are checked after merging).
+
+    A file reached through ``extends`` (``extended``) whose top-level keys are none of a scenario's is not
+    described key by key: it is not a scenario, and its content stays out of the message.
+    """
+    if extended and data and not set(data) & set(SCHEMA):
+        raise InputError("is not a scenario file (none of its top-level keys is a scenario key)", file=file)
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if prefix == "" and key == "parameters":
@@ -334,7 +355,9 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _check_leaf(value: Any, rule: Leaf, file: str, key: str) -> None:
@@ -371,7 +394,7 @@ def _check_table(value: Any, rule: YearTable | MonthTable, file: str, key: str) 
     for k, v in value.items():
         sub = f"{key}.{k}"
         if isinstance(rule, YearTable):
-            if not re.fullmatch(r"\d{4}", k) or not MODEL_START[0] - 1 <= int(k) <= MAX_END_YEAR:
+            if not re.fullmatch(r"[0-9]{4}", k) or not MODEL_START[0] - 1 <= int(k) <= MAX_END_YEAR:
                 raise InputError(f"'{k}' is not a year from 2021 to {MAX_END_YEAR}", file=file, key=sub)
             order = int(k)
         else:
@@ -415,7 +438,7 @@ def _years(table: dict[str, float]) -> dict[int, float]:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return files.project_root()
 
 
 def default_parameter_file() -> Path:
@@ -425,25 +448,89 @@ def default_parameter_file() -> Path:
     return calibrated if calibrated.is_file() else root / "parameters.toml"
 
 
-def load_scenario(path: str | Path, parameter_file: str | Path | None = None) -> Scenario:
+def default_roots(scenario: str | Path | None, allow: Iterable[str | Path] = ()) -> Roots:
+    """Where a scenario's ``extends`` and ``parameter_file`` may lead: the scenario's own directory tree,
+    the project's scenario library and calibration files, and the directories in ``allow``."""
+    own = [Path(os.path.realpath(scenario)).parent] if scenario is not None else []
+    return Roots.of([*own, *library_dirs(), *allow])
+
+
+def load_scenario(
+    path: str | Path, parameter_file: str | Path | None = None, *, allow_paths: Iterable[str | Path] = ()
+) -> Scenario:
     """Read, merge (``extends``) and validate a scenario file.
 
     Args:
         path: the scenario TOML.
         parameter_file: overrides the scenario's ``parameter_file`` and the default
             (``calibration/calibrated.toml`` if present, else ``calibration/parameters.toml``).
+        allow_paths: directories beyond the defaults (`default_roots`) that the files a scenario names,
+            through ``extends`` and ``parameter_file``, may lie in.
 
     Raises:
         InputError: naming the file, the key and what is allowed.
     """
-    path = Path(path).resolve()
-    files: list[Path] = []
-    data = _read_toml(path, [], files)
-    file = str(path)
+    top = files.resolve(path, what="scenario file")
+    roots = default_roots(top, allow_paths)
+    data, text = files.read_toml(top, what="scenario file")
+    _check_keys(data, SCHEMA, str(top), "")
+    chain: list[TextFile] = []
+    merged = _read_chain(text, data, roots, chain)
+    given = files.resolve(parameter_file, what="parameter file") if parameter_file is not None else None
+    return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
 
+
+def load_scenario_text(
+    text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None
+) -> Scenario:
+    """Validate a scenario given as TOML text (e.g. uploaded to the workbench) rather than as a file.
+
+    Such a scenario reads no file but the project's own: ``extends`` may name only scenarios of the library
+    (``scenarios/``, relative paths taken from there) and ``parameter_file`` only the calibration's
+    parameter files (``calibration/``).
+
+    Args:
+        text: the TOML text.
+        name: how messages name the text (e.g. the uploaded file's name).
+        parameter_file: a parameter file of ``calibration/`` overriding the scenario's and the default.
+
+    Raises:
+        InputError: naming ``name``, the key and what is allowed.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"scenario text must be a string, got {type(text).__name__}", file=name)
+    if len(text) > files.MAX_FILE_BYTES:
+        raise InputError(f"is larger than {files.MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text",
+                         file=name)
+    text = text.removeprefix("\ufeff")
+    scenarios, calibration = library_dirs()
+    data = files.parse_toml(text, name)
+    _check_keys(data, SCHEMA, name, "")
+    source = TextFile(scenarios / "<text>", text, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    chain: list[TextFile] = []
+    merged = _read_chain(source, data, Roots.of([scenarios]), chain, label=name)
+    given = None
+    if parameter_file is not None:
+        given = files.resolve(parameter_file, base=project_root(), roots=Roots.of([calibration]),
+                              what="parameter file", file=name, key="parameter_file")
+    return _build(merged, name, source, chain, given, (project_root(),), Roots.of([calibration]), from_text=True)
+
+
+def _build(
+    data: dict[str, Any],
+    file: str,
+    source: TextFile,
+    chain: list[TextFile],
+    given_parameter_file: Path | None,
+    parameter_bases: tuple[Path, ...],
+    roots: Roots,
+    from_text: bool = False,
+) -> Scenario:
+    """Validate the merged tables of a scenario and build it (ranges, months, the parameter file)."""
     name = _require(data, "name", file)
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
-        raise InputError(f"'{name}' is not allowed; use letters, digits, '_' or '-'", file=file, key="name")
+    if not re.fullmatch(rf"[A-Za-z0-9_\-]{{1,{MAX_NAME}}}", name):
+        raise InputError(f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file,
+                         key="name")
     start = month_index(_require(data, "start", file))
     if start != 0:
         raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
@@ -479,18 +566,23 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
             raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
     project_names = [p["name"] for p in policy_table.get("projects", [])]
     for i, project in enumerate(project_names):
+        if not project.strip() or not project.isprintable():
+            raise InputError("a project needs a name: printable text, not empty", file=file,
+                             key=f"policy.projects[{i}].name")
         if project in project_names[:i]:
             raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
                              key=f"policy.projects[{i}].name")
     policy = parse_policy(policy_table, month_index)
 
-    if parameter_file is None and "parameter_file" in data:
-        candidate = project_root() / data["parameter_file"]
-        parameter_file = candidate if candidate.is_file() else path.parent / data["parameter_file"]
-    pfile = Path(parameter_file) if parameter_file else default_parameter_file()
-    if pfile.is_file() or parameter_file is not None:
-        params, _ = load_param_file(pfile)
-        pfile_str, pfile_hash = str(pfile), hashlib.sha256(pfile.read_bytes()).hexdigest()
+    pfile = given_parameter_file
+    if pfile is None and "parameter_file" in data:
+        pfile = _parameter_file(data["parameter_file"], parameter_bases, roots, file)
+    if pfile is None and given_parameter_file is None:
+        default = default_parameter_file()
+        pfile = default if default.is_file() else None
+    if pfile is not None:
+        params, _, ptext = read_param_file(pfile)
+        pfile_str, pfile_hash = str(pfile), ptext.sha256
     else:
         params, pfile_str, pfile_hash = ModelParams(), None, None
     params = build_params(data.get("parameters", {}), f"{file} [parameters]", base=params)
@@ -518,8 +610,20 @@ def load_scenario(path: str | Path, parameter_file: str | Path | None = None) ->
         params=params,
         parameter_file=pfile_str,
         parameter_file_sha256=pfile_hash,
-        source=file,
-        source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        lineage=tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files),
+        source=None if from_text else file,
+        source_sha256=source.sha256,
+        lineage=tuple((file if from_text and f is source else str(f.path), f.sha256) for f in chain),
         raw=data,
     )
+
+
+def _parameter_file(ref: Any, bases: tuple[Path, ...], roots: Roots, file: str) -> Path:
+    """A scenario's ``parameter_file``: relative to the project root if it names a file there, else to the
+    scenario's directory (the last of ``bases``); always within ``roots``."""
+    for base in bases[:-1]:
+        try:
+            return files.resolve(ref, base=base, roots=roots, what="parameter file", file=file,
+                                 key="parameter_file")
+        except InputError:
+            continue
+    return files.resolve(ref, base=bases[-1], roots=roots, what="parameter file", file=file, key="parameter_file")
