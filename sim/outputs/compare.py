@@ -16,6 +16,7 @@ written atomically, like a run directory, and only after every input has been ch
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,13 +24,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.outputs.charts import SEGMENTS, comparison_charts, labels, metric_label, unit_label
+from sim.inputs import files
 from sim.inputs.errors import InputError
+from sim.outputs.charts import SEGMENTS, comparison_charts, labels, metric_label, unit_label
 from sim.outputs.results import SUMMARY_COLUMNS
-from sim.runs.runner import RunResult, write_directory
+from sim.runs.rundir import DirKind, claim, report, target_path
+from sim.runs.runner import RunResult
 
 COMPARISON_COLUMNS = [*SUMMARY_COLUMNS, "diff_mean", "diff_pct"]
 COMPARISON_FILES = ("comparison.csv",)  # a directory holding these is a comparison directory
+MAX_LABEL = 200  # characters of a scenario label (a workbook cell, a chart legend)
+MAX_META_BYTES = 64 * 1024 * 1024  # meta.json of a run (replicate seeds and failures' tracebacks included)
+
+
+def _is_comparison(path: Path) -> bool:
+    try:
+        with open(path / "comparison.csv", "rb") as handle:
+            return handle.readline().decode("utf-8", "replace").startswith(",".join(COMPARISON_COLUMNS[:5]))
+    except OSError:
+        return False
+
+
+COMPARISON = DirKind("comparison directory", _is_comparison, ("comparison.csv", "comparison.xlsx", "charts/*.png"),
+                     "a comparison.csv written by lithium-sim")
 ROW_KEY = ["year", "region", "segment", "metric"]
 REGIONS = ("suining", "china")
 SEGMENT_KEYS = (*SEGMENTS, "all")
@@ -56,9 +73,21 @@ def load_run(run_dir: str | Path) -> tuple[str, pd.DataFrame]:
     Raises:
         InputError: naming the file and what is wrong when ``run_dir`` is not a run directory.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        what = "does not exist" if not run_dir.exists() else "is not a directory"
+    name, summary, _ = load_run_with_meta(run_dir)
+    return name, summary
+
+
+def load_run_with_meta(run_dir: str | Path) -> tuple[str, pd.DataFrame, dict]:
+    """`load_run`, and the run's ``meta.json`` as a dict."""
+    text = files.check_path_text(run_dir, what="the run directory")
+    run_dir = Path(text)
+    try:
+        is_dir, exists = run_dir.is_dir(), run_dir.exists()
+    except OSError as err:
+        raise InputError(f"{files.describe_os_error(err)}; give run directories written by `lithium-sim run`",
+                         file=text) from None
+    if not is_dir:
+        what = "does not exist" if not exists else "is not a directory"
         raise InputError(f"{what}; give run directories written by `lithium-sim run`", file=str(run_dir))
     for name in ("summary.csv", "meta.json"):
         if not (run_dir / name).is_file():
@@ -68,13 +97,25 @@ def load_run(run_dir: str | Path) -> tuple[str, pd.DataFrame]:
                 file=str(run_dir),
             )
     meta_file = run_dir / "meta.json"
+    text_file = files.read_text(files.resolve(meta_file, what="meta.json"), what="meta.json", limit=MAX_META_BYTES)
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        meta = json.loads(text_file.text)
+    except (json.JSONDecodeError, RecursionError) as err:
         raise InputError(f"is not valid JSON ({err})", file=str(meta_file)) from None
     if not isinstance(meta, dict) or not isinstance(meta.get("scenario"), str) or not meta["scenario"]:
         raise InputError("must name the run's scenario (a non-empty string)", file=str(meta_file), key="scenario")
-    return meta["scenario"], read_summary(run_dir / "summary.csv")
+    _check_label(meta["scenario"], str(meta_file), "scenario")
+    return meta["scenario"], read_summary(files.resolve(run_dir / "summary.csv", what="summary.csv")), meta
+
+
+def _check_label(name: str, file: str, key: str | None) -> None:
+    """Scenario names become workbook cells and chart labels: printable text of a reasonable length."""
+    if not name.isprintable() or len(name) > MAX_LABEL or not name.strip():
+        raise InputError(
+            f"the scenario name '{name}' cannot label a comparison: it must be 1 to {MAX_LABEL} printable "
+            "characters (no control characters)",
+            file=file, key=key,
+        )
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
@@ -84,6 +125,10 @@ def read_summary(path: str | Path) -> pd.DataFrame:
         summary = pd.read_csv(path, dtype={c: str for c in SUMMARY_COLUMNS[:6]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise InputError(f"is not a readable CSV table ({err})", file=file) from None
+    except OSError as err:
+        raise InputError(files.describe_os_error(err), file=file) from None
+    except (ValueError, OverflowError, RecursionError) as err:
+        raise InputError(f"is not a readable CSV table ({type(err).__name__})", file=file) from None
     missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
     if missing:
         raise InputError(
@@ -222,8 +267,12 @@ def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en") -> P
     return Path(path)
 
 
-def write_comparison(table: pd.DataFrame, out_dir: str | Path, lang: str = "en") -> Path:
-    """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` into ``out_dir``, atomically."""
+def write_comparison(table: pd.DataFrame, out_dir: str | Path, lang: str = "en", *, force: bool = False) -> Path:
+    """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` into ``out_dir``, atomically.
+
+    An earlier comparison there is replaced if it holds nothing else; with ``force`` a directory holding
+    other files is moved aside (kept) rather than refused (see `sim.runs.rundir`).
+    """
     labels(lang)  # an unknown language fails before anything is written
 
     def fill(tmp: Path) -> None:
@@ -231,7 +280,8 @@ def write_comparison(table: pd.DataFrame, out_dir: str | Path, lang: str = "en")
         write_workbook(table, tmp / "comparison.xlsx", lang)
         comparison_charts(table, tmp / "charts", lang)
 
-    return write_directory(out_dir, fill, COMPARISON_FILES)
+    with claim(out_dir, COMPARISON, force=force, option=None) as held:
+        return held.write(fill)
 
 
 def unique_labels(names: Sequence[str], sources: Sequence[str]) -> list[str]:
@@ -248,9 +298,9 @@ def unique_labels(names: Sequence[str], sources: Sequence[str]) -> list[str]:
 
 def check_out_dir(out_dir: str | Path, run_dirs: Sequence[str | Path]) -> None:
     """The output directory must not be, or contain, a run being compared (it is replaced whole)."""
-    out = Path(out_dir).resolve()
+    out = target_path(out_dir, option=None)
     for run_dir in run_dirs:
-        run = Path(run_dir).resolve()
+        run = Path(os.path.realpath(files.check_path_text(run_dir, what="the run directory")))
         if run == out or out in run.parents:
             raise InputError(
                 f"the output directory would replace the run directory {run_dir}; choose another --out",
@@ -263,32 +313,76 @@ def gather(runs: Sequence[RunResult | str | Path]) -> list[tuple[str, pd.DataFra
 
     Labels are the scenario names, disambiguated by the directory name (or position) where they repeat.
     """
-    names, summaries, sources = [], [], []
+    return [(label, summary) for label, summary, _, _ in _gather(runs)]
+
+
+def _gather(runs: Sequence[RunResult | str | Path]) -> list[tuple[str, pd.DataFrame, dict, str]]:
+    """(label, summary, meta, where it came from) of each run."""
+    names, summaries, sources, metas, origins = [], [], [], [], []
     for position, run in enumerate(runs, start=1):
         if isinstance(run, RunResult):
-            name, summary, source = run.scenario.name, run.summary, f"run {position}"
+            name, summary, meta, source = run.scenario.name, run.summary, run.meta, f"run {position}"
+            _check_label(name, source, None)
+            origin = source
         else:
-            (name, summary), source = load_run(run), Path(run).resolve().name
+            (name, summary, meta), source = load_run_with_meta(run), Path(run).resolve().name
+            source = "".join(c if c.isprintable() else "?" for c in source)[:MAX_LABEL]
+            origin = str(run)
         names.append(name)
         summaries.append(summary)
         sources.append(source)
-    return list(zip(unique_labels(names, sources), summaries, strict=True))
+        metas.append(meta)
+        origins.append(origin)
+    return list(zip(unique_labels(names, sources), summaries, metas, origins, strict=True))
+
+
+def check_comparable(gathered: Sequence[tuple[str, pd.DataFrame, dict, str]]) -> list[str]:
+    """Refuse runs over different years (their differences would be blank); return warnings for runs with
+    different replicate counts or seeds (their differences mix scenario effects with sampling noise)."""
+    base_label, base_summary, base_meta, _ = gathered[0]
+    base_years = sorted(set(base_summary["year"].astype(int)))
+    warnings = []
+    for label, summary, meta, origin in gathered[1:]:
+        years = sorted(set(summary["year"].astype(int)))
+        if years != base_years:
+            raise InputError(
+                f"covers {_span(years)} but the baseline {base_label} covers {_span(base_years)}; runs compared "
+                "must cover the same years (give their scenarios the same end)",
+                file=origin,
+            )
+        for key, what in (("replicates", "replicate counts"), ("seed", "master seeds")):
+            if meta.get(key) != base_meta.get(key):
+                warnings.append(
+                    f"warning: {label} and the baseline {base_label} have different {what} ({meta.get(key)} and "
+                    f"{base_meta.get(key)}): their differences mix the scenarios' effects with sampling noise"
+                )
+    return warnings
+
+
+def _span(years: list[int]) -> str:
+    return f"{years[0]}-{years[-1]}" if years else "no years"
 
 
 def compare(
-    runs: Sequence[RunResult | str | Path], out_dir: str | Path | None = None, lang: str = "en"
+    runs: Sequence[RunResult | str | Path], out_dir: str | Path | None = None, lang: str = "en", *,
+    force: bool = False,
 ) -> pd.DataFrame:
     """Compare runs; write the comparison directory when ``out_dir`` is given; return the comparison table.
+
+    Runs must cover the same years; runs with different replicate counts or seeds are compared with a
+    warning on standard error.
 
     Args:
         runs: `RunResult` objects (in memory) or run directories written by `lithium-sim run`, in any mix;
             the first is the baseline.
         out_dir: the comparison directory to write (an earlier comparison there is replaced).
         lang: language of the workbook and charts, "en" or "zh".
+        force: move an ``out_dir`` that holds other files aside (kept) instead of refusing.
 
     Raises:
-        InputError: a directory that is not a run directory, a bad summary, or an output directory that
-            would replace a run or something that is not an earlier comparison. Nothing is written then.
+        InputError: a directory that is not a run directory, a bad summary, runs over different years, or
+            an output directory that would replace a run or something that is not an earlier comparison.
+            Nothing is written then.
     """
     runs = list(runs)
     if not runs:
@@ -296,7 +390,10 @@ def compare(
     labels(lang)
     if out_dir is not None:
         check_out_dir(out_dir, [r for r in runs if not isinstance(r, RunResult)])
-    table = comparison_table(gather(runs))
+    gathered = _gather(runs)
+    for warning in check_comparable(gathered):
+        report(warning)
+    table = comparison_table([(label, summary) for label, summary, _, _ in gathered])
     if out_dir is not None:
-        write_comparison(table, out_dir, lang)
+        write_comparison(table, out_dir, lang, force=force)
     return table
