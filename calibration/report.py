@@ -475,7 +475,8 @@ def write_report(
             pd.DataFrame(analysis.recovery.rows()).to_csv(tmp / "recovery.csv", index=False)
         (tmp / "REPORT.md").write_text(markdown(analysis, parameter_file, wall_time_s), encoding="utf-8")
 
-    return write_directory(report_dir, fill, ("REPORT.md",))
+    # an earlier report is replaced if it holds only what a report holds (anything else is never deleted)
+    return write_directory(report_dir, fill, ("REPORT.md",), owned=("REPORT.md", "*.csv", "*.png"))
 
 
 def _fmt(value: float, unit: str = "") -> str:

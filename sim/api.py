@@ -32,16 +32,30 @@ from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.errors import InputError
 from sim.inputs.levers import LEVERS, Policy
 from sim.inputs.params import PARAMETERS, ModelParams, build_params, load_param_file
-from sim.inputs.scenario import SCHEMA, Leaf, Scenario, load_scenario, month_index, month_label, override_policy
+from sim.inputs.scenario import (
+    SCHEMA,
+    Leaf,
+    Scenario,
+    load_scenario,
+    load_scenario_text,
+    month_index,
+    month_label,
+    override_policy,
+)
 from sim.inputs.units import BASE_YEAR, YI
-from sim.outputs.compare import compare
+from sim.runs.compare import compare
 from sim.outputs.metrics import batch_metrics, metric_catalogue
+from sim.inputs.files import project_root
+from sim.runs.executors import Executor
+from sim.runs.provenance import code_version
+from sim.runs.rundir import write_directory
 from sim.runs.runner import RunResult, run_scenario
 
 __all__ = [
-    "BASE_YEAR", "DEFAULT_CHAIN", "LEVERS", "PARAMETERS", "YI", "Chain", "InputError", "Leaf", "ModelParams",
-    "Policy", "RunResult", "Scenario", "Stage", "build_params", "compare", "load_param_file", "load_scenario",
-    "metric_catalogue", "month_index", "month_label", "override", "run", "simulate_metrics",
+    "BASE_YEAR", "DEFAULT_CHAIN", "LEVERS", "PARAMETERS", "YI", "Chain", "Executor", "InputError", "Leaf",
+    "ModelParams", "Policy", "RunResult", "Scenario", "Stage", "build_params", "code_version", "compare",
+    "load_param_file", "load_scenario", "load_scenario_text", "metric_catalogue", "month_index", "month_label",
+    "override", "project_root", "run", "simulate_metrics", "write_directory",
 ]
 
 # scenario fields ``override`` may change, with the schema rule that checks them

@@ -10,20 +10,28 @@ no traceback; nothing is written); 1 internal error (or replicates that failed, 
 from __future__ import annotations
 
 import argparse
+import errno
+import glob
+import os
 import sys
 import traceback
 from pathlib import Path
 
-from sim.inputs.errors import InputError
+from sim.inputs.errors import InputError, clip
 
-EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LANGUAGES = ("en", "zh")
+MAX_WORKERS = 256  # local worker processes; more is a typo, not a machine
+# errors the operating system raises about a path the user chose: bad input, not a bug in the program
+_INPUT_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
+                 errno.ENAMETOOLONG, errno.ELOOP, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.EXDEV,
+                 errno.EFBIG, errno.EBUSY}
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 as well; keep its usage line
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {clip(message)}\n")
         raise SystemExit(EXIT_INPUT)
 
 
@@ -37,14 +45,34 @@ def non_negative_int(text: str) -> int:
     return _integer(text, 0)
 
 
-def _integer(text: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+def _integer(text: str, least: int, most: float = float("inf"), what: str = "") -> int:
+    digits = text.strip().replace("_", "")
+    unsigned = digits.removeprefix("-").removeprefix("+")
+    if not (unsigned.isascii() and unsigned.isdigit()):  # ASCII digits only: not '３', not '1e3'
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer")
+    value = int(digits) if len(unsigned) <= 100 else None  # beyond any bound, and int() of 5,000 digits fails
+    if value is None or not least <= value <= most:
+        allowed = f"at least {least}" if most == float("inf") else f"an integer from {least} to {int(most)}"
+        raise argparse.ArgumentTypeError(f"must be {allowed}{f' ({what})' if what else ''}, got {text}")
     return value
+
+
+def schema_int(key: str):
+    """argparse type for an option that sets the scenario key ``key``: the schema's bounds, declared once."""
+    from sim.inputs.scenario import SCHEMA
+
+    leaf = SCHEMA[key]
+
+    def parse(text: str) -> int:
+        return _integer(text, int(leaf.low), leaf.high, leaf.help)
+
+    parse.__name__ = key  # argparse names the type in some messages
+    return parse
+
+
+def workers_int(text: str) -> int:
+    """argparse type: local worker processes, 1 to `MAX_WORKERS`."""
+    return _integer(text, 1, MAX_WORKERS, "local worker processes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write its results directory")
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--out", type=Path, help="results directory (default results/<name>/)")
-    run.add_argument("--replicates", type=positive_int, help="Monte Carlo replicates (default: the scenario's)")
-    run.add_argument("--seed", type=non_negative_int, help="master seed (default: the scenario's)")
+    run.add_argument("--replicates", type=schema_int("replicates"),
+                     help="Monte Carlo replicates (default: the scenario's)")
+    run.add_argument("--seed", type=schema_int("seed"), help="master seed (default: the scenario's)")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, default=1, help="local worker processes (default 1)")
+    where.add_argument("--workers", type=workers_int, default=1,
+                       help=f"local worker processes, at most {MAX_WORKERS} (default 1)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the replicates on the Dask cluster at ADDRESS, e.g. tcp://127.0.0.1:8786")
     run.add_argument("--params", type=Path, help="parameter file (default calibration/calibrated.toml "
@@ -65,50 +95,142 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="reuse the finished replicates of an interrupted run of the same scenario, "
                      "parameters, seed and replicate count into the same --out")
+    run.add_argument("--force", action="store_true",
+                     help="if --out holds files lithium-sim did not write, move it aside (kept, as "
+                     "NAME.replaced-TIMESTAMP) instead of refusing")
     run.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts (default en)")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_path_option(run)
 
     compare = sub.add_parser("compare", help="compare run directories (the first is the baseline)")
     compare.add_argument("runs", nargs="+", type=Path, metavar="DIR", help="run directories written by run")
     compare.add_argument("--out", type=Path, required=True, help="comparison directory to write")
     compare.add_argument("--lang", choices=LANGUAGES, default="en",
                          help="language of the workbook and charts (default en)")
+    compare.add_argument("--force", action="store_true",
+                         help="if --out holds files lithium-sim did not write, move it aside (kept) instead of "
+                         "refusing")
 
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario", type=Path)
     check.add_argument("--params", type=Path, help="parameter file to validate with the scenario")
+    _allow_path_option(check)
 
-    from calibration.fit import add_calibrate_parser  # the calibration package owns its verb's options
-
-    add_calibrate_parser(sub)
+    _calibrate_parser(sub)
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
-    from sim.runs.runner import RUN_FILES, check_replaceable, run_scenario
-    from sim.inputs.scenario import load_scenario
+def _calibrate_parser(sub) -> None:
+    """The ``calibrate`` verb's options (the calibration package reads them in `calibration.fit.run_calibrate`)."""
+    from sim.inputs.files import project_root
 
-    scenario = load_scenario(args.scenario, parameter_file=args.params)
+    root = project_root()
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the free parameters to the targets; write calibrated.toml and the fit report",
+        description="Fit the free parameters (calibration/free_parameters.toml) to the targets "
+        "(calibration/targets.toml) by simulated method of moments with common random numbers and "
+        "differential evolution; write calibration/calibrated.toml (used by every run by default) and the "
+        "fit report with a rolling-origin backtest. An interrupted calibration resumes from its checkpoint.",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="a small budget for tests and notebooks (seconds); default: the full budget")
+    p.add_argument("--workers", type=workers_int, help="local worker processes (default: the CPU count; 1: no pool)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster at this scheduler address")
+    p.add_argument("--seeds", type=positive_int, help="common-random-number replicates per candidate")
+    p.add_argument("--seed", type=schema_int("seed"), help="master seed of the replicate seeds (default: the scenario's)")
+    p.add_argument("--popsize", type=positive_int, help="differential-evolution population per free parameter")
+    p.add_argument("--maxiter", type=non_negative_int, help="differential-evolution generations")
+    p.add_argument("--through", type=positive_int, metavar="YEAR",
+                   help="fit only the targets up to this year (a backtest: the later ones are scored, not fitted)")
+    p.add_argument("--sensitivity", choices=("morris", "sobol", "none"),
+                   help="global sensitivity method in the report (default morris)")
+    p.add_argument("--no-recovery", action="store_true", help="skip the parameter-recovery check")
+    p.add_argument("--no-backtest", action="store_true", help="skip the rolling-origin backtest")
+    p.add_argument("--scenario", type=Path, default=root / "scenarios" / "baseline.toml",
+                   help="scenario whose base years are fitted (default scenarios/baseline.toml)")
+    p.add_argument("--targets", type=Path, default=root / "calibration" / "targets.toml",
+                   help="targets file (default calibration/targets.toml)")
+    p.add_argument("--free", type=Path, default=root / "calibration" / "free_parameters.toml",
+                   help="free-parameter file (default calibration/free_parameters.toml)")
+    p.add_argument("--base-params", type=Path, default=root / "calibration" / "parameters.toml",
+                   help="values of held parameters (default calibration/parameters.toml; never overwritten)")
+    p.add_argument("--out", type=Path, default=root / "calibration" / "calibrated.toml",
+                   help="calibrated parameter file to write (default calibration/calibrated.toml)")
+    p.add_argument("--report-dir", type=Path, default=root / "calibration" / "report",
+                   help="fit report directory (default calibration/report/)")
+    p.add_argument("--no-report", action="store_true", help="write the parameter file only")
+    p.add_argument("--checkpoint", type=Path, help="optimiser checkpoint (default .<out name>.checkpoint.json)")
+    resume = p.add_mutually_exclusive_group()
+    resume.add_argument("--resume", dest="resume", action="store_true", default=True,
+                        help="resume from a matching checkpoint (default)")
+    resume.add_argument("--fresh", dest="resume", action="store_false", help="ignore any checkpoint and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from calibration.fit import run_calibrate
+
+    return run_calibrate(args)
+
+
+def _allow_path_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-path", action="append", default=[], metavar="DIR",
+                        help="a directory whose files the scenario may read through extends and parameter_file, "
+                        "beyond its own directory tree, scenarios/ and calibration/ (repeatable)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sim.inputs.scenario import load_scenario
+    from sim.runs.rundir import RUN, claim, interrupt_requested, uninterruptible
+    from sim.runs.runner import run_scenario
+
+    scenario = load_scenario(args.scenario, parameter_file=args.params, allow_paths=args.allow_path)
     out = args.out or Path("results") / scenario.name
-    check_replaceable(out, RUN_FILES)  # before hours of replicates, not after
-    try:
-        result = run_scenario(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                              progress=not args.quiet, scheduler=args.scheduler, out_dir=out, resume=args.resume)
-    except KeyboardInterrupt:
-        kept = sorted(out.resolve().parent.glob(f".{out.resolve().name}.partial-*"))
-        where = f" and kept in {kept[0]}" if kept else ""
-        print(f"interrupted; no results were written. Finished replicates are on disk{where}; run the same "
-              "command with --resume to reuse them", file=sys.stderr)
-        return 130
+    # claimed before hours of replicates, not after: locked, checked, and what dead runs left dealt with
+    with claim(out, RUN, force=args.force, option="--out") as held:
+        result = None
+        interrupted = False
+        try:
+            result = run_scenario(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
+                                  progress=not args.quiet, scheduler=args.scheduler, out_dir=out,
+                                  resume=args.resume)
+            result.save(out, charts=not args.no_charts, lang=args.lang, force=args.force)
+        except BaseException as err:
+            # an interrupt, or an error a library raised instead of it (matplotlib's renderer does)
+            if not (isinstance(err, KeyboardInterrupt) or (isinstance(err, Exception) and interrupt_requested())):
+                raise
+            if not held.committed:
+                with uninterruptible():
+                    _report_interrupted(held.target, finished=result is not None)
+                return EXIT_INTERRUPTED
+            interrupted = True  # after the results were in place: they are complete
+        with uninterruptible():
+            result.store.discard()  # the part files are in the run directory now
+            return _report_run(args, out, result, interrupted)
+
+
+def _report_interrupted(target: Path, finished: bool) -> None:
+    kept = sorted(glob.glob(os.path.join(glob.escape(str(target.parent)), f".{glob.escape(target.name)}.partial-*")),
+                  key=lambda p: os.path.getmtime(p) if os.path.exists(p) else 0)
+    state = "all replicates had finished, but " if finished else ""
+    if kept:
+        print(f"interrupted; {state}no results were written. Finished replicates are on disk in {kept[-1]}; run "
+              "the same command with --resume to reuse them", file=sys.stderr)
+    else:
+        print(f"interrupted; {state}no results were written (no replicate had finished)", file=sys.stderr)
+
+
+def _report_run(args: argparse.Namespace, out: Path, result, interrupted: bool) -> int:
     resumed = result.meta["replicates_resumed"]
     if args.resume and not resumed:
         print("--resume: no finished replicates of this scenario, seed, replicate count and code version were "
               "found; all replicates were run", file=sys.stderr)
-    result.save(out, charts=not args.no_charts, lang=args.lang)
-    result.store.discard()  # the part files are in the run directory now
     print(f"wrote {out}/ ({result.meta['replicates_ok']}/{result.meta['replicates']} replicates"
           f"{f', {resumed} resumed' if resumed else ''}, {result.meta['wall_time_s']:.1f} s)")
+    if interrupted:
+        print("interrupted after the results were written; they are complete", file=sys.stderr)
     if result.failures:
         print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json",
               file=sys.stderr)
@@ -117,10 +239,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.outputs.compare import compare
+    from sim.runs.compare import COMPARISON, compare
+    from sim.runs.rundir import claim
 
-    table = compare(args.runs, args.out, lang=args.lang)
-    scenarios = list(dict.fromkeys(table["scenario"]))
+    with claim(args.out, COMPARISON, force=args.force, option="--out") as held:
+        try:
+            table = compare(args.runs, args.out, lang=args.lang, force=args.force)
+            interrupted = False
+        except KeyboardInterrupt:
+            if not held.committed:
+                raise
+            interrupted = True
+    scenarios = list(dict.fromkeys(table["scenario"])) if not interrupted else []
+    if interrupted:
+        print(f"wrote {args.out}/; interrupted after it was written: it is complete", file=sys.stderr)
+        return EXIT_OK
     print(f"wrote {args.out}/ (comparison.csv, comparison.xlsx, charts/) comparing {', '.join(scenarios)} "
           f"with the baseline {scenarios[0]}")
     return EXIT_OK
@@ -129,30 +262,67 @@ def _compare(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from sim.inputs.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario, parameter_file=args.params)
+    scenario = load_scenario(args.scenario, parameter_file=args.params, allow_paths=args.allow_path)
     print(f"{args.scenario}: ok (scenario '{scenario.name}', {scenario.n_months} months, "
           f"{scenario.replicates} replicate(s), parameters from {scenario.parameter_file or 'defaults'})")
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from calibration.fit import run_calibrate
+    """Run the command line; ``argv`` None means this is the program (``sys.argv``)."""
+    from sim.runs.rundir import interrupts_recorded
 
-    verbs = {"run": _run, "compare": _compare, "check": _check, "calibrate": run_calibrate}
+    with interrupts_recorded(program=argv is None) as settle:
+        code = _main(argv)
+        settle()
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
+    from sim.runs.rundir import committed_targets, interrupt_requested
+
+    command = "?"
     try:
-        return verbs[args.command](args)
+        args = build_parser().parse_args(argv)
+        command = args.command
+        verbs = {"run": _run, "compare": _compare, "check": _check, "calibrate": _calibrate}
+        return verbs[command](args)
     except InputError as err:
-        print(f"lithium-sim {args.command}: {err.message}", file=sys.stderr)
+        print(f"lithium-sim {command}: {err.message}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("interrupted; no results were written", file=sys.stderr)
-        return 130
-    except Exception:  # an internal error: the traceback is for a bug report
-        traceback.print_exc()
-        print(f"lithium-sim {args.command}: internal error (exit {EXIT_INTERNAL}); please report it with the "
-              "traceback above", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _interrupted(committed_targets())
+    except OSError as err:
+        if interrupt_requested():
+            return _interrupted(committed_targets())
+        if err.errno not in _INPUT_ERRNOS or not err.filename:
+            return _internal(command)
+        from sim.inputs.files import describe_os_error
+
+        # a path the user chose that the operating system refuses: input, not a bug
+        print(f"lithium-sim {command}: {clip(f'{err.filename} {describe_os_error(err)}')}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception:
+        if interrupt_requested():  # a library turned the KeyboardInterrupt into another error
+            return _interrupted(committed_targets())
+        return _internal(command)
+
+
+def _interrupted(written: list[Path]) -> int:
+    """The message after an interrupt: what was written is complete (exit 0), else nothing was (exit 130)."""
+    if written:
+        print(f"interrupted after {', '.join(map(str, written))} had been written completely", file=sys.stderr)
+        return EXIT_OK
+    print("interrupted; no results were written", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _internal(command: str) -> int:
+    """An internal error: the traceback is for a bug report."""
+    traceback.print_exc()
+    print(f"lithium-sim {command}: internal error (exit {EXIT_INTERNAL}); please report it with the "
+          "traceback above", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -56,7 +56,11 @@ class Param:
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "an integer" if self.integer else "a number"
             return f"must be {kind} in [{self.low:g}, {self.high:g}] ({self.unit})"
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            return f"{str(value)[:20]}... is out of range; allowed [{self.low:g}, {self.high:g}] ({self.unit})"
+        if not finite:
             return f"must be a finite number in [{self.low:g}, {self.high:g}] ({self.unit})"
         if self.integer and value != int(value):
             return f"must be a whole number in [{self.low:g}, {self.high:g}] ({self.unit}), got {value!r}"

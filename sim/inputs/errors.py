@@ -2,9 +2,43 @@
 
 from __future__ import annotations
 
+import re
+
+MAX_VALUE = 80  # characters of a quoted value from input that a message repeats; longer ones are cut
+MAX_PATH = 256  # the same for a file name, or anything else unbroken by spaces (paths are long, values short)
+_MAX_MESSAGE = 2000  # a message as a whole, whatever it holds
+_QUOTED = MAX_VALUE - 1
+_LONG = re.compile(rf"'[^'\n]{{{_QUOTED},}}'|\"[^\"\n]{{{_QUOTED},}}\"|\S{{{MAX_PATH + 1},}}")
+
+
+def cut(value: str, limit: int = MAX_VALUE) -> str:
+    """A value from input as a message shows it: control characters escaped, and when it is longer than
+    ``limit``, its head and tail around an ellipsis that says how long it was."""
+    if len(value) <= limit and value.isprintable():
+        return value
+    if len(value) <= limit:
+        return _printable(value)
+    head, tail = _printable(value[: limit * 2 // 3]), _printable(value[-(limit // 3) :])
+    return f"{head[: limit * 2 // 3]}…{tail[-(limit // 3) :]} ({len(value):,} characters)"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def clip(text: str) -> str:
+    """A message safe to print: each long value in it cut (see `cut`), and the whole bounded."""
+    text = _LONG.sub(lambda m: cut(m.group(0), MAX_VALUE if m.group(0)[0] in "'\"" else MAX_PATH), text)
+    text = _printable(text)  # one line, whatever the values held
+    return text if len(text) <= _MAX_MESSAGE else cut(text, _MAX_MESSAGE)
+
 
 class InputError(Exception):
     """Bad input from a user's file or argument: names the file, the key and what is allowed.
+
+    The message repeats what came from the input (a file name, a key, an offending value) cut to a few
+    dozen characters, with control characters escaped: `message` is the one place where that happens, so
+    whatever a caller puts in ``detail``, a message stays a paragraph.
 
     Args:
         detail: what is wrong and what is allowed.
@@ -22,8 +56,11 @@ class InputError(Exception):
     def message(self) -> str:
         where = []
         if self.file:
-            where.append(f"in {self.file}")
-        if self.key:
-            where.append(f"at key '{self.key}'")
+            where.append(f"in {cut(str(self.file), MAX_PATH)}")
+        if self.key and str(self.key).startswith("--"):  # a command-line option, not a key in a file
+            where.append(f"(given by {cut(str(self.key))})")
+        elif self.key:
+            where.append(f"at key '{cut(str(self.key))}'")
         prefix = " ".join(where)
-        return f"{prefix}: {self.detail}" if prefix else self.detail
+        detail = clip(self.detail)
+        return f"{prefix}: {detail}" if prefix else detail

@@ -11,10 +11,10 @@ and key named. docs/model.md lists every parameter with its unit and reason.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from sim.inputs import files
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.declare import Param
 from sim.inputs.errors import InputError
@@ -237,17 +237,16 @@ def build_params(overrides: dict[str, Any], source: str, base: Any = None) -> An
     return dataclasses.replace(base, **changes)
 
 
+def read_param_file(path: str | Path) -> tuple[Any, dict[str, Any], files.TextFile]:
+    """Read a parameter file: the parameters, every table of the file, and its text and hash."""
+    resolved = files.resolve(path, what="parameter file")
+    data, text = files.read_toml(resolved, what="parameter file")
+    if "parameters" not in data or not isinstance(data["parameters"], dict):
+        raise InputError("a parameter file needs a [parameters] table", file=str(resolved), key="parameters")
+    return build_params(data["parameters"], str(resolved)), data, text
+
+
 def load_param_file(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """Read a parameter file: a top-level ``[parameters]`` table (other tables are metadata, kept)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("parameter file not found", file=str(path))
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"not valid TOML: {err}", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=str(path)) from None
-    if "parameters" not in data or not isinstance(data["parameters"], dict):
-        raise InputError("a parameter file needs a [parameters] table", file=str(path), key="parameters")
-    return build_params(data["parameters"], str(path)), data
+    params, data, _ = read_param_file(path)
+    return params, data

@@ -13,23 +13,28 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
 import re
-import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim.inputs import files
 from sim.inputs.chain import DEFAULT_CHAIN
 from sim.inputs.declare import Param
 from sim.inputs.errors import InputError
+from sim.inputs.files import Roots, TextFile, library_dirs
 from sim.inputs.levers import LEVERS, PROJECT_FIELDS, Policy, parse_policy
-from sim.inputs.params import ModelParams, build_params, load_param_file
+from sim.inputs.params import ModelParams, build_params, read_param_file
 from sim.inputs.units import MAX_END_YEAR, MODEL_START
 
 MAX_REPLICATES = 100_000
-_MONTH_RE = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+MAX_EXTENDS = 50  # files in one 'extends' chain, the scenario itself included
+MAX_NAME = 100  # characters of a scenario name (it names the results directory)
+_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits only, nothing before or after
 
 
 def month_index(text: str) -> int:
@@ -305,27 +310,37 @@ class Scenario:
 # ---------------------------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------------------------
-def _read_toml(path: Path, chain: list[Path], seen: list[Path] | None = None) -> dict[str, Any]:
-    if path in chain:
-        cycle = " -> ".join(p.name for p in [*chain, path])
-        raise InputError(f"'extends' forms a cycle: {cycle}", file=str(chain[-1]), key="extends")
-    if not path.is_file():
-        where = {"file": str(chain[-1]), "key": "extends"} if chain else {"file": str(path)}
-        raise InputError(f"scenario file {path} does not exist", **where)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"not valid TOML: {err}", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=str(path)) from None
-    _check_keys(data, SCHEMA, str(path), "")
+def _read_chain(
+    first: TextFile, data: dict[str, Any], roots: Roots, seen: list[TextFile] | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Follow ``extends`` from a checked scenario (``first``, parsed as ``data``) and merge the chain.
+
+    The chain is walked in a loop, at most `MAX_EXTENDS` files long; each parent is resolved relative to
+    the file that names it, within ``roots``, and checked before its own parent is read. ``label`` names
+    the first file in messages (default: its path).
+    """
+    chain: list[tuple[TextFile, dict[str, Any]]] = [(first, data)]
+    while "extends" in chain[-1][1]:
+        child, child_data = chain[-1]
+        name = label if label is not None and len(chain) == 1 else str(child.path)
+        where = {"file": name, "key": "extends"}
+        if len(chain) >= MAX_EXTENDS:
+            raise InputError(f"'extends' chains may be at most {MAX_EXTENDS} files long; this one is longer",
+                             **where)
+        path = files.resolve(child_data["extends"], base=child.path.parent, roots=roots, what="scenario file",
+                             **where)
+        if any(path == f.path for f, _ in chain):
+            cycle = " -> ".join(p.name for p in [*(f.path for f, _ in chain), path])
+            raise InputError(f"'extends' forms a cycle: {cycle}", **where)
+        parent_data, parent = files.read_toml(path, what="scenario file")
+        _check_keys(parent_data, SCHEMA, str(path), "", extended=True)
+        chain.append((parent, parent_data))
     if seen is not None:
-        seen.append(path)
-    parent = data.get("extends")
-    if parent is None:
-        return data
-    base = _read_toml((path.parent / parent).resolve(), [*chain, path], seen)
-    merged = _merge(base, data)
+        seen.extend(f for f, _ in chain)
+    merged = chain[-1][1]
+    for _, layer in reversed(chain[:-1]):
+        merged = _merge(merged, layer)
     merged.pop("extends", None)
     return merged
 
@@ -345,8 +360,14 @@ def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 _REPLACE_WHOLE = {"points", "levels", "growth", "projects"}
 
 
-def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: str) -> None:
-    """Reject unknown keys and wrong types, recursively (ranges are checked after merging)."""
+def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: str, extended: bool = False) -> None:
+    """Reject unknown keys and wrong types, recursively (ranges are checked after merging).
+
+    A file reached through ``extends`` (``extended``) whose top-level keys are none of a scenario's is not
+    described key by key: it is not a scenario, and its content stays out of the message.
+    """
+    if extended and data and not set(data) & set(SCHEMA):
+        raise InputError("is not a scenario file (none of its top-level keys is a scenario key)", file=file)
     for key, value in data.items():
         dotted = f"{prefix}{key}"
         if prefix == "" and key == "parameters":
@@ -355,7 +376,7 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
             continue
         rule = spec.get(key, spec.get("*"))
         if rule is None:
-            allowed = ", ".join(sorted(spec)) or "(none)"
+            allowed = ", ".join(sorted(k for k in spec if k != "*")) or "(none)"
             raise InputError(f"unknown key '{key}'; allowed here: {allowed}", file=file, key=dotted)
         if isinstance(rule, dict):
             if not isinstance(value, dict):
@@ -376,7 +397,9 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _check_leaf(value: Any, rule: Leaf, file: str, key: str) -> None:
@@ -413,7 +436,7 @@ def _check_table(value: Any, rule: YearTable | MonthTable, file: str, key: str) 
     for k, v in value.items():
         sub = f"{key}.{k}"
         if isinstance(rule, YearTable):
-            if not re.fullmatch(r"\d{4}", k) or not MODEL_START[0] - 1 <= int(k) <= MAX_END_YEAR:
+            if not re.fullmatch(r"[0-9]{4}", k) or not MODEL_START[0] - 1 <= int(k) <= MAX_END_YEAR:
                 raise InputError(f"'{k}' is not a year from 2021 to {MAX_END_YEAR}", file=file, key=sub)
             order = int(k)
         else:
@@ -457,7 +480,7 @@ def _years(table: dict[str, float]) -> dict[int, float]:
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+    return files.project_root()
 
 
 def default_parameter_file() -> Path:
@@ -467,22 +490,190 @@ def default_parameter_file() -> Path:
     return calibrated if calibrated.is_file() else root / "parameters.toml"
 
 
-def load_scenario(path: str | Path, parameter_file: str | Path | None = None) -> Scenario:
+def default_roots(scenario: str | Path | None, allow: Iterable[str | Path] = ()) -> Roots:
+    """Where a scenario's ``extends`` and ``parameter_file`` may lead: the scenario's own directory tree,
+    the project's scenario library and calibration files, and the directories in ``allow``."""
+    own = [Path(os.path.realpath(scenario)).parent] if scenario is not None else []
+    return Roots.of([*own, *library_dirs(), *allow])
+
+
+def load_scenario(
+    path: str | Path, parameter_file: str | Path | None = None, *, allow_paths: Iterable[str | Path] = ()
+) -> Scenario:
     """Read, merge (``extends``) and validate a scenario file.
 
     Args:
         path: the scenario TOML.
         parameter_file: overrides the scenario's ``parameter_file`` and the default
             (``calibration/calibrated.toml`` if present, else ``calibration/parameters.toml``).
+        allow_paths: directories beyond the defaults (`default_roots`) that the files a scenario names,
+            through ``extends`` and ``parameter_file``, may lie in.
 
     Raises:
         InputError: naming the file, the key and what is allowed.
     """
-    path = Path(path).resolve()
-    files: list[Path] = []
-    data = _read_toml(path, [], files)
-    lineage = tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)
-    return scenario_from_data(data, str(path), path.parent, lineage, parameter_file)
+    top = files.resolve(path, what="scenario file")
+    roots = default_roots(top, allow_paths)
+    data, text = files.read_toml(top, what="scenario file")
+    _check_keys(data, SCHEMA, str(top), "")
+    chain: list[TextFile] = []
+    merged = _read_chain(text, data, roots, chain)
+    given = files.resolve(parameter_file, what="parameter file") if parameter_file is not None else None
+    return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
+
+
+def load_scenario_text(
+    text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None
+) -> Scenario:
+    """Validate a scenario given as TOML text (e.g. uploaded to the workbench) rather than as a file.
+
+    Such a scenario reads no file but the project's own: ``extends`` may name only scenarios of the library
+    (``scenarios/``, relative paths taken from there) and ``parameter_file`` only the calibration's
+    parameter files (``calibration/``).
+
+    Args:
+        text: the TOML text.
+        name: how messages name the text (e.g. the uploaded file's name).
+        parameter_file: a parameter file of ``calibration/`` overriding the scenario's and the default.
+
+    Raises:
+        InputError: naming ``name``, the key and what is allowed.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"scenario text must be a string, got {type(text).__name__}", file=name)
+    if len(text) > files.MAX_FILE_BYTES:
+        raise InputError(f"is larger than {files.MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text",
+                         file=name)
+    text = text.removeprefix("\ufeff")
+    scenarios, calibration = library_dirs()
+    data = files.parse_toml(text, name)
+    _check_keys(data, SCHEMA, name, "")
+    source = TextFile(scenarios / "<text>", text, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    chain: list[TextFile] = []
+    merged = _read_chain(source, data, Roots.of([scenarios]), chain, label=name)
+    given = None
+    if parameter_file is not None:
+        given = files.resolve(parameter_file, base=project_root(), roots=Roots.of([calibration]),
+                              what="parameter file", file=name, key="parameter_file")
+    return _build(merged, name, source, chain, given, (project_root(),), Roots.of([calibration]), from_text=True)
+
+
+def _build(
+    data: dict[str, Any],
+    file: str,
+    source: TextFile,
+    chain: list[TextFile],
+    given_parameter_file: Path | None,
+    parameter_bases: tuple[Path, ...],
+    roots: Roots,
+    from_text: bool = False,
+) -> Scenario:
+    """Validate the merged tables of a scenario and build it (ranges, months, the parameter file)."""
+    name = _require(data, "name", file)
+    if not re.fullmatch(rf"[A-Za-z0-9_\-]{{1,{MAX_NAME}}}", name):
+        raise InputError(f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file,
+                         key="name")
+    start = month_index(_require(data, "start", file))
+    if start != 0:
+        raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
+    end = month_index(_require(data, "end", file))
+    if not 23 <= end <= (MAX_END_YEAR - MODEL_START[0]) * 12 + 11 or end % 12 != 11:
+        raise InputError(f"end must be a December from 2023-12 to {MAX_END_YEAR}-12", file=file, key="end")
+
+    cp = _require(data, "carbonate_price", file)
+    points = [(month_index(k), float(v)) for k, v in _require(data, "carbonate_price.points", file).items()]
+    if points[0][0] > 0:
+        raise InputError("the first price point must be at or before 2022-01", file=file, key="carbonate_price.points")
+    if points[-1][0] > end:
+        raise InputError("price points must lie within the run (start to end)", file=file,
+                         key=f"carbonate_price.points.{month_label(points[-1][0])}")
+    after = cp.get("after", "flat")
+    if after == "growth" and "growth_rate" not in cp:
+        raise InputError("after = 'growth' needs growth_rate", file=file, key="carbonate_price.growth_rate")
+    if after == "revert":
+        for k in ("revert_level", "revert_half_life_months"):
+            if k not in cp:
+                raise InputError(f"after = 'revert' needs {k}", file=file, key=f"carbonate_price.{k}")
+    shocks_from = month_index(cp.get("shocks_from", month_label(points[-1][0] + 1)))
+
+    demand = _require(data, "demand", file)
+    for series in ("battery", "lfp_share", "non_lfp_lithium"):
+        _require(data, f"demand.{series}.levels", file)
+    for series, table in demand.items():
+        if "levels" in table and int(next(iter(table["levels"]))) > MODEL_START[0]:
+            raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
+    mode = cp.get("mode", "path")
+    if mode == "market" and "rest_of_world_lithium" not in demand:
+        raise InputError("the market mode needs the lithium demand served outside China's salt makers",
+                         file=file, key="demand.rest_of_world_lithium")
+
+    _months_in_run(data, end, file)
+    policy_table = data.get("policy", {})
+    project_names = [p["name"] for p in policy_table.get("projects", [])]
+    for i, project in enumerate(project_names):
+        if not project.strip() or not project.isprintable():
+            raise InputError("a project needs a name: printable text, not empty", file=file,
+                             key=f"policy.projects[{i}].name")
+        if project in project_names[:i]:
+            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
+                             key=f"policy.projects[{i}].name")
+    policy = parse_policy(policy_table, month_index)
+    events = _supply_events(data, end, file)
+
+    pfile = given_parameter_file
+    if pfile is None and "parameter_file" in data:
+        pfile = _parameter_file(data["parameter_file"], parameter_bases, roots, file)
+    if pfile is None and given_parameter_file is None:
+        default = default_parameter_file()
+        pfile = default if default.is_file() else None
+    if pfile is not None:
+        params, _, ptext = read_param_file(pfile)
+        pfile_str, pfile_hash = str(pfile), ptext.sha256
+    else:
+        params, pfile_str, pfile_hash = ModelParams(), None, None
+    params = build_params(data.get("parameters", {}), f"{file} [parameters]", base=params)
+
+    def levels(series: str, default: float = 0.0) -> dict[int, float]:
+        return _years(demand[series]["levels"]) if series in demand else {MODEL_START[0]: default}
+
+    def growth(series: str) -> dict[int, float]:
+        return _years(demand[series].get("growth", {})) if series in demand else {}
+
+    return Scenario(
+        name=name,
+        description=data.get("description", ""),
+        end_month=end,
+        seed=int(data.get("seed", 0)),
+        replicates=int(data.get("replicates", 1)),
+        carbonate_points=tuple(points),
+        price_after=after,
+        price_growth_rate=float(cp.get("growth_rate", 0.0)),
+        price_revert_level=float(cp.get("revert_level", points[-1][1])),
+        price_revert_half_life=float(cp.get("revert_half_life_months", 12.0)),
+        volatility=float(cp.get("volatility", 0.0)),
+        persistence=float(cp.get("persistence", 0.9)),
+        shocks_from=shocks_from,
+        battery_levels=levels("battery"),
+        battery_growth=growth("battery"),
+        lfp_share_levels=levels("lfp_share"),
+        non_lfp_levels=levels("non_lfp_lithium"),
+        non_lfp_growth=growth("non_lfp_lithium"),
+        price_mode=mode,
+        storage_share_levels=levels("storage_share"),
+        rest_of_world_levels=levels("rest_of_world_lithium"),
+        rest_of_world_growth=growth("rest_of_world_lithium"),
+        supply_events=events,
+        city_other_growth=float(data.get("city", {}).get("other_growth_real", 0.06)),
+        city_deflator=float(data.get("city", {}).get("deflator", 0.0)),
+        project_probability={k: float(v) for k, v in data.get("market", {}).get("project_probability", {}).items()},
+        policy=policy,
+        params=params,
+        parameter_file=pfile_str,
+        parameter_file_sha256=pfile_hash,
+        source=None if from_text else file,
+        source_sha256=source.sha256,
+        lineage=tuple((file if from_text and f is source else str(f.path), f.sha256) for f in chain),
+    )
 
 
 def _months_in_run(data: dict[str, Any], end: int, file: str) -> None:
@@ -537,107 +728,13 @@ def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEve
     return tuple(events)
 
 
-def scenario_from_data(data: dict[str, Any], file: str, directory: Path, lineage: tuple[tuple[str, str], ...],
-                       parameter_file: str | Path | None = None) -> Scenario:
-    """Validate a merged scenario table and build the `Scenario` (``file`` names it in errors)."""
-    name = _require(data, "name", file)
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name, re.ASCII):
-        raise InputError("is not allowed; use letters, digits, '_' or '-'", file=file, key="name")
-    start = month_index(_require(data, "start", file))
-    if start != 0:
-        raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
-    end = month_index(_require(data, "end", file))
-    if not 23 <= end <= (MAX_END_YEAR - MODEL_START[0]) * 12 + 11 or end % 12 != 11:
-        raise InputError(f"end must be a December from 2023-12 to {MAX_END_YEAR}-12", file=file, key="end")
-
-    cp = _require(data, "carbonate_price", file)
-    points = [(month_index(k), float(v)) for k, v in _require(data, "carbonate_price.points", file).items()]
-    if points[0][0] > 0:
-        raise InputError("the first price point must be at or before 2022-01", file=file, key="carbonate_price.points")
-    if points[-1][0] > end:
-        raise InputError("price points must lie within the run (start to end)", file=file,
-                         key=f"carbonate_price.points.{month_label(points[-1][0])}")
-    after = cp.get("after", "flat")
-    if after == "growth" and "growth_rate" not in cp:
-        raise InputError("after = 'growth' needs growth_rate", file=file, key="carbonate_price.growth_rate")
-    if after == "revert":
-        for k in ("revert_level", "revert_half_life_months"):
-            if k not in cp:
-                raise InputError(f"after = 'revert' needs {k}", file=file, key=f"carbonate_price.{k}")
-    shocks_from = month_index(cp.get("shocks_from", month_label(points[-1][0] + 1)))
-
-    demand = _require(data, "demand", file)
-    for series in ("battery", "lfp_share", "non_lfp_lithium"):
-        _require(data, f"demand.{series}.levels", file)
-    for series, table in demand.items():
-        if "levels" in table and int(next(iter(table["levels"]))) > MODEL_START[0]:
-            raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
-    mode = cp.get("mode", "path")
-    if mode == "market" and "rest_of_world_lithium" not in demand:
-        raise InputError("the market mode needs the lithium demand served outside China's salt makers",
-                         file=file, key="demand.rest_of_world_lithium")
-
-    _months_in_run(data, end, file)
-    policy_table = data.get("policy", {})
-    project_names = [p["name"] for p in policy_table.get("projects", [])]
-    for i, project in enumerate(project_names):
-        if not project.strip():
-            raise InputError("a project needs a name", file=file, key=f"policy.projects[{i}].name")
-        if project in project_names[:i]:
-            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
-                             key=f"policy.projects[{i}].name")
-    policy = parse_policy(policy_table, month_index)
-    events = _supply_events(data, end, file)
-
-    if parameter_file is None and "parameter_file" in data:
-        candidate = project_root() / data["parameter_file"]
-        parameter_file = candidate if candidate.is_file() else directory / data["parameter_file"]
-    pfile = Path(parameter_file) if parameter_file else default_parameter_file()
-    if pfile.is_file() or parameter_file is not None:
-        params, _ = load_param_file(pfile)
-        pfile_str, pfile_hash = str(pfile), hashlib.sha256(pfile.read_bytes()).hexdigest()
-    else:
-        params, pfile_str, pfile_hash = ModelParams(), None, None
-    params = build_params(data.get("parameters", {}), f"{file} [parameters]", base=params)
-
-    def levels(series: str, default: float = 0.0) -> dict[int, float]:
-        return _years(demand[series]["levels"]) if series in demand else {MODEL_START[0]: default}
-
-    def growth(series: str) -> dict[int, float]:
-        return _years(demand[series].get("growth", {})) if series in demand else {}
-
-    return Scenario(
-        name=name,
-        description=data.get("description", ""),
-        end_month=end,
-        seed=int(data.get("seed", 0)),
-        replicates=int(data.get("replicates", 1)),
-        carbonate_points=tuple(points),
-        price_after=after,
-        price_growth_rate=float(cp.get("growth_rate", 0.0)),
-        price_revert_level=float(cp.get("revert_level", points[-1][1])),
-        price_revert_half_life=float(cp.get("revert_half_life_months", 12.0)),
-        volatility=float(cp.get("volatility", 0.0)),
-        persistence=float(cp.get("persistence", 0.9)),
-        shocks_from=shocks_from,
-        battery_levels=levels("battery"),
-        battery_growth=growth("battery"),
-        lfp_share_levels=levels("lfp_share"),
-        non_lfp_levels=levels("non_lfp_lithium"),
-        non_lfp_growth=growth("non_lfp_lithium"),
-        price_mode=mode,
-        storage_share_levels=levels("storage_share"),
-        rest_of_world_levels=levels("rest_of_world_lithium"),
-        rest_of_world_growth=growth("rest_of_world_lithium"),
-        supply_events=events,
-        city_other_growth=float(data.get("city", {}).get("other_growth_real", 0.06)),
-        city_deflator=float(data.get("city", {}).get("deflator", 0.0)),
-        project_probability={k: float(v) for k, v in data.get("market", {}).get("project_probability", {}).items()},
-        policy=policy,
-        params=params,
-        parameter_file=pfile_str,
-        parameter_file_sha256=pfile_hash,
-        source=file,
-        source_sha256=lineage[0][1] if lineage else None,
-        lineage=lineage,
-    )
+def _parameter_file(ref: Any, bases: tuple[Path, ...], roots: Roots, file: str) -> Path:
+    """A scenario's ``parameter_file``: relative to the project root if it names a file there, else to the
+    scenario's directory (the last of ``bases``); always within ``roots``."""
+    for base in bases[:-1]:
+        try:
+            return files.resolve(ref, base=base, roots=roots, what="parameter file", file=file,
+                                 key="parameter_file")
+        except InputError:
+            continue
+    return files.resolve(ref, base=bases[-1], roots=roots, what="parameter file", file=file, key="parameter_file")

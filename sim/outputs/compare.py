@@ -8,14 +8,12 @@ the run's mean and P5/P50/P95 across replicates and
                 so percentage points for the percent metrics),
     diff_pct  = 100 x diff_mean / |mean of the baseline| (empty where the baseline is 0 or missing).
 
-Runs are run directories (``lithium-sim compare``) or `RunResult` objects in memory (the Python API), in
-any mix. A comparison directory holds ``comparison.csv``, ``comparison.xlsx`` and ``charts/``; it is
-written atomically, like a run directory, and only after every input has been checked.
+This module makes the tables and files from summaries; `sim.runs.compare` gathers the runs (run directories or
+finished runs) and writes the comparison directory.
 """
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,58 +21,52 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.outputs.charts import SEGMENTS, comparison_charts, labels, metric_label, unit_label
+from sim.inputs import files
+from sim.inputs.chain import DEFAULT_CHAIN
 from sim.inputs.errors import InputError
-from sim.outputs.results import SUMMARY_COLUMNS
-from sim.runs.runner import RunResult, write_directory
+from sim.outputs.charts import comparison_charts, scoreboard_comparison
+from sim.outputs.labels import metric_label, segment_label, text, unit_label
+from sim.outputs.scoreboard import scoreboard_table
+from sim.outputs.tables import SUMMARY_COLUMNS
 
 COMPARISON_COLUMNS = [*SUMMARY_COLUMNS, "diff_mean", "diff_pct"]
 COMPARISON_FILES = ("comparison.csv",)  # a directory holding these is a comparison directory
+MAX_LABEL = 200  # characters of a scenario label (a workbook cell, a chart legend)
 ROW_KEY = ["year", "region", "segment", "metric"]
-REGIONS = ("suining", "china")
-SEGMENT_KEYS = (*SEGMENTS, "all")
+REGIONS = ("suining", "china", "world")
+SEGMENT_KEYS = (*DEFAULT_CHAIN.keys, "all")
 STATISTICS = ("mean", "p05", "p50", "p95")
+FIRM_STAGES = tuple(s.key for s in DEFAULT_CHAIN.firm_stages)
 # the figures the headline sheet and the charts need (the run-directory interface of the README promises them)
 REQUIRED_METRICS = ("output", "value_added", "value_added_real", "national_share", "employment", "profit")
 
 # the headline sheet: Suining's figures a planning office asks for first, as (segment, metric)
 HEADLINE = [
     ("all", "value_added"),
-    ("all", "value_added_real"),
     ("all", "value_added_real_growth"),
-    *[(seg, "output") for seg in SEGMENTS],
-    *[(seg, "national_share") for seg in SEGMENTS],
+    ("all", "output_value"),
+    *[(seg, "output") for seg in FIRM_STAGES],
+    *[(seg, "national_share") for seg in FIRM_STAGES],
     ("all", "employment"),
     ("all", "profit"),
+    ("all", "taxes"),
+    ("all", "fixed_asset_investment"),
+    ("all", "local_fiscal_revenue"),
+    ("all", "gdp_share"),
+    ("all", "gdp_growth_contribution"),
 ]
-DECIMALS = {"t LCE": 0, "t": 0, "GWh": 1, "persons": 0, "亿元": 2, "亿元 (2022 prices)": 2, "%": 2}
+DECIMALS = {"t LCE": 0, "t": 0, "GWh": 1, "persons": 0, "亿元": 2, "亿元 (2022 prices)": 2, "%": 2,
+            "percentage points": 2}
 
 
-def load_run(run_dir: str | Path) -> tuple[str, pd.DataFrame]:
-    """The scenario name (from ``meta.json``) and the checked ``summary.csv`` of a run directory.
-
-    Raises:
-        InputError: naming the file and what is wrong when ``run_dir`` is not a run directory.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        what = "does not exist" if not run_dir.exists() else "is not a directory"
-        raise InputError(f"{what}; give run directories written by `lithium-sim run`", file=str(run_dir))
-    for name in ("summary.csv", "meta.json"):
-        if not (run_dir / name).is_file():
-            raise InputError(
-                f"is not a run directory: {name} is missing (a run directory written by `lithium-sim run` "
-                "holds summary.csv, firms.csv, meta.json and charts/)",
-                file=str(run_dir),
-            )
-    meta_file = run_dir / "meta.json"
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"is not valid JSON ({err})", file=str(meta_file)) from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("scenario"), str) or not meta["scenario"]:
-        raise InputError("must name the run's scenario (a non-empty string)", file=str(meta_file), key="scenario")
-    return meta["scenario"], read_summary(run_dir / "summary.csv")
+def check_label(name: str, file: str, key: str | None) -> None:
+    """Scenario names become workbook cells and chart labels: printable text of a reasonable length."""
+    if not name.isprintable() or len(name) > MAX_LABEL or not name.strip():
+        raise InputError(
+            f"the scenario name '{name}' cannot label a comparison: it must be 1 to {MAX_LABEL} printable "
+            "characters (no control characters)",
+            file=file, key=key,
+        )
 
 
 def read_summary(path: str | Path) -> pd.DataFrame:
@@ -84,6 +76,10 @@ def read_summary(path: str | Path) -> pd.DataFrame:
         summary = pd.read_csv(path, dtype={c: str for c in SUMMARY_COLUMNS[:6]})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise InputError(f"is not a readable CSV table ({err})", file=file) from None
+    except OSError as err:
+        raise InputError(files.describe_os_error(err), file=file) from None
+    except (ValueError, OverflowError, RecursionError) as err:
+        raise InputError(f"is not a readable CSV table ({type(err).__name__})", file=file) from None
     missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
     if missing:
         raise InputError(
@@ -150,7 +146,7 @@ def headline_tables(table: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFrame
     Returns:
         The scenarios' means, and their differences from the baseline (without the baseline's own rows).
     """
-    lab = labels(lang)
+    lab = text(lang)
     scenarios = list(dict.fromkeys(table["scenario"]))
     suining = table[table.region == "suining"]
     blocks, order = [], []
@@ -159,7 +155,8 @@ def headline_tables(table: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFrame
         if rows.empty:
             continue
         unit = str(rows["unit"].iloc[0])
-        name = metric_label(lang, metric) if segment == "all" else f"{metric_label(lang, metric)} — {lab[segment]}"
+        name = (metric_label(lang, metric) if segment == "all"
+                else f"{metric_label(lang, metric)} — {segment_label(lang, segment)}")
         indicator = lab["with_unit"].format(name=name, unit=unit_label(lang, unit))
         decimals = DECIMALS.get(unit, 3)
         blocks.append(rows.assign(indicator=indicator, mean=rows["mean"].round(decimals),
@@ -180,10 +177,10 @@ def headline_tables(table: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFrame
 
 def readable_table(table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """The comparison table with names and headers a reader understands (for the workbook)."""
-    lab = labels(lang)
+    lab = text(lang)
     out = table.copy()
     out["region"] = out["region"].map(lambda key: lab.get(key, key))
-    out["segment"] = out["segment"].map(lambda key: lab.get(key, key))
+    out["segment"] = out["segment"].map(lambda key: segment_label(lang, key))
     out["metric"] = out["metric"].map(lambda key: metric_label(lang, key))
     out["unit"] = out["unit"].map(lambda key: unit_label(lang, key))
     return out.rename(columns=lab["columns"])
@@ -201,9 +198,11 @@ def _fit_columns(sheet, first_row: int = 1) -> None:
         sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
 
 
-def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en") -> Path:
-    """``comparison.xlsx``: the headline sheet, the differences from the baseline, and the full table."""
-    lab = labels(lang)
+def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en", scoreboard: pd.DataFrame | None = None
+                   ) -> Path:
+    """``comparison.xlsx``: the headline sheet, the differences from the baseline, the report's scoreboard and
+    the full table."""
+    lab = text(lang)
     sheets = lab["sheets"]
     baseline = table["scenario"].iloc[0]
     head, difference = headline_tables(table, lang)
@@ -215,6 +214,13 @@ def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en") -> P
             writer.sheets[sheets["difference"]].cell(
                 row=1, column=1, value=lab["difference_title"].format(baseline=baseline)
             )
+        if scoreboard is not None and len(scoreboard):
+            score = scoreboard.assign(indicator=scoreboard["indicator"].map(lab["indicators"]),
+                                      lithium_metric=scoreboard["lithium_metric"].map(
+                                          lambda m: metric_label(lang, m)))
+            score.rename(columns=lab["score_columns"]).to_excel(writer, sheet_name=sheets["scoreboard"], startrow=2,
+                                                                 index=False)
+            writer.sheets[sheets["scoreboard"]].cell(row=1, column=1, value=lab["score_cmp_title"])
         readable_table(table, lang).to_excel(writer, sheet_name=sheets["comparison"], index=False,
                                              freeze_panes=(1, 0))
         for name, sheet in writer.sheets.items():
@@ -222,16 +228,15 @@ def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en") -> P
     return Path(path)
 
 
-def write_comparison(table: pd.DataFrame, out_dir: str | Path, lang: str = "en") -> Path:
-    """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` into ``out_dir``, atomically."""
-    labels(lang)  # an unknown language fails before anything is written
-
-    def fill(tmp: Path) -> None:
-        table.to_csv(tmp / "comparison.csv", index=False)
-        write_workbook(table, tmp / "comparison.xlsx", lang)
-        comparison_charts(table, tmp / "charts", lang)
-
-    return write_directory(out_dir, fill, COMPARISON_FILES)
+def fill_comparison(table: pd.DataFrame, directory: Path, lang: str = "en", city: dict | None = None,
+                    projects: dict[str, int] | None = None) -> None:
+    """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` (with the scoreboard) into ``directory``."""
+    table.to_csv(directory / "comparison.csv", index=False)
+    score = scoreboard_table(table, city or {}, projects) if city else None
+    write_workbook(table, directory / "comparison.xlsx", lang, score)
+    comparison_charts(table, directory / "charts", lang)
+    if city:
+        scoreboard_comparison(table, city, directory / "charts", lang)
 
 
 def unique_labels(names: Sequence[str], sources: Sequence[str]) -> list[str]:
@@ -246,57 +251,30 @@ def unique_labels(names: Sequence[str], sources: Sequence[str]) -> list[str]:
     return out
 
 
-def check_out_dir(out_dir: str | Path, run_dirs: Sequence[str | Path]) -> None:
-    """The output directory must not be, or contain, a run being compared (it is replaced whole)."""
-    out = Path(out_dir).resolve()
-    for run_dir in run_dirs:
-        run = Path(run_dir).resolve()
-        if run == out or out in run.parents:
+def check_comparable(gathered: Sequence[tuple[str, pd.DataFrame, dict, str]]) -> list[str]:
+    """Refuse runs over different years (their differences would be blank); return warnings for runs with
+    different replicate counts or seeds (their differences mix scenario effects with sampling noise)."""
+    base_label, base_summary, base_meta, _ = gathered[0]
+    base_years = sorted(set(base_summary["year"].astype(int)))
+    warnings = []
+    for label, summary, meta, origin in gathered[1:]:
+        years = sorted(set(summary["year"].astype(int)))
+        if years != base_years:
             raise InputError(
-                f"the output directory would replace the run directory {run_dir}; choose another --out",
-                file=str(out_dir),
+                f"covers {_span(years)} but the baseline {base_label} covers {_span(base_years)}; runs compared "
+                "must cover the same years (give their scenarios the same end)",
+                file=origin,
             )
+        for key, what in (("replicates", "replicate counts"), ("seed", "master seeds")):
+            if meta.get(key) != base_meta.get(key):
+                warnings.append(
+                    f"warning: {label} and the baseline {base_label} have different {what} ({meta.get(key)} and "
+                    f"{base_meta.get(key)}): their differences mix the scenarios' effects with sampling noise"
+                )
+    return warnings
 
 
-def gather(runs: Sequence[RunResult | str | Path]) -> list[tuple[str, pd.DataFrame]]:
-    """(label, summary) of each run: finished `RunResult` objects or run directories, in any mix.
-
-    Labels are the scenario names, disambiguated by the directory name (or position) where they repeat.
-    """
-    names, summaries, sources = [], [], []
-    for position, run in enumerate(runs, start=1):
-        if isinstance(run, RunResult):
-            name, summary, source = run.scenario.name, run.summary, f"run {position}"
-        else:
-            (name, summary), source = load_run(run), Path(run).resolve().name
-        names.append(name)
-        summaries.append(summary)
-        sources.append(source)
-    return list(zip(unique_labels(names, sources), summaries, strict=True))
+def _span(years: list[int]) -> str:
+    return f"{years[0]}-{years[-1]}" if years else "no years"
 
 
-def compare(
-    runs: Sequence[RunResult | str | Path], out_dir: str | Path | None = None, lang: str = "en"
-) -> pd.DataFrame:
-    """Compare runs; write the comparison directory when ``out_dir`` is given; return the comparison table.
-
-    Args:
-        runs: `RunResult` objects (in memory) or run directories written by `lithium-sim run`, in any mix;
-            the first is the baseline.
-        out_dir: the comparison directory to write (an earlier comparison there is replaced).
-        lang: language of the workbook and charts, "en" or "zh".
-
-    Raises:
-        InputError: a directory that is not a run directory, a bad summary, or an output directory that
-            would replace a run or something that is not an earlier comparison. Nothing is written then.
-    """
-    runs = list(runs)
-    if not runs:
-        raise InputError("give at least one run to compare")
-    labels(lang)
-    if out_dir is not None:
-        check_out_dir(out_dir, [r for r in runs if not isinstance(r, RunResult)])
-    table = comparison_table(gather(runs))
-    if out_dir is not None:
-        write_comparison(table, out_dir, lang)
-    return table

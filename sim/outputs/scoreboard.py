@@ -126,10 +126,11 @@ def scoreboard_metrics(reg: dict, years: list[int], params, city: dict[str, dict
     }
 
 
-def scoreboard_table(summary: pd.DataFrame, city: dict[str, dict[int, float]], scenario_projects: int = 0
-                     ) -> pd.DataFrame:
+def scoreboard_table(summary: pd.DataFrame, city: dict[str, dict[int, float]],
+                     projects: dict[str, int] | None = None) -> pd.DataFrame:
     """The scoreboard of a run (or of several: the summary may hold many scenarios): for each indicator and
-    year, the report's target, the city's record, lithium's figure and its contribution (mean, P5, P95)."""
+    year, the report's target, the city's record, lithium's figure and its contribution (mean, P5, P95);
+    ``projects`` gives each scenario's count of lithium projects in its pipeline (beside projects signed)."""
     rows = []
     suining = summary[(summary.region == "suining") & (summary.segment == "all")]
     figures = {"gdp_growth": "gdp_share", "fai_growth": "fixed_asset_investment",
@@ -154,7 +155,8 @@ def scoreboard_table(summary: pd.DataFrame, city: dict[str, dict[int, float]], s
             rows.append({"scenario": scenario, "year": int(year), "indicator": "projects_signed",
                          "target": city.get("target_projects_signed", {}).get(int(year), np.nan),
                          "city_record": city.get("projects_signed", {}).get(int(year), np.nan),
-                         "lithium_metric": "pipeline_projects", "lithium_value": float(scenario_projects),
+                         "lithium_metric": "pipeline_projects",
+                         "lithium_value": float((projects or {}).get(scenario, 0)),
                          "lithium_unit": "projects", "contribution_mean": np.nan, "contribution_p05": np.nan,
                          "contribution_p95": np.nan})
     return pd.DataFrame(rows)

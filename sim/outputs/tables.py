@@ -35,6 +35,7 @@ class BatchTables:
             growth rate).
         firms: per-firm years of the kept replicates (may be empty).
         market: monthly market series of every replicate.
+        supply: world supply by replicate, year and cohort (market mode).
     """
 
     replicates: list[int]
@@ -42,6 +43,7 @@ class BatchTables:
     values: np.ndarray
     firms: pd.DataFrame
     market: pd.DataFrame
+    supply: pd.DataFrame | None = None
 
 
 def batch_tables(record: BatchRecord, replicates: list[int], chain: Chain = DEFAULT_CHAIN) -> BatchTables:
