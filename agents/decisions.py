@@ -15,9 +15,15 @@ def offer_fraction(margin: np.ndarray, min_utilization: float, cut_margin: float
     return np.clip(1.0 + margin / cut_margin, min_utilization, 1.0)
 
 
-def loss_streaks(loss_months: np.ndarray, cash_flow: np.ndarray, margin: np.ndarray, active: np.ndarray,
-                 idle: np.ndarray, idle_after: float, exit_after: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def loss_streaks(
+    loss_months: np.ndarray,
+    cash_flow: np.ndarray,
+    margin: np.ndarray,
+    active: np.ndarray,
+    idle: np.ndarray,
+    idle_after: float,
+    exit_after: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count consecutive months of negative operating cash flow; decide who idles and who exits.
 
     A month whose cash flow (net income plus depreciation) is negative adds one; a positive one resets the
@@ -34,9 +40,15 @@ def loss_streaks(loss_months: np.ndarray, cash_flow: np.ndarray, margin: np.ndar
     return counts, idle_now, exit_now
 
 
-def return_on_capital(expected_margin: np.ndarray, price: float, utilization: np.ndarray,
-                      labour: np.ndarray, annual_wage: float, capex: float, depreciation_years: float
-                      ) -> np.ndarray:
+def return_on_capital(
+    expected_margin: np.ndarray,
+    price: float,
+    utilization: np.ndarray,
+    labour: np.ndarray,
+    annual_wage: float,
+    capex: float,
+    depreciation_years: float,
+) -> np.ndarray:
     """Expected annual return on a unit of new capacity, net of depreciation, 1/yr.
 
     ``(E[m] x P x u - labour x wage) / capex - 1 / depreciation_years``: the variable margin earned at the
@@ -46,9 +58,16 @@ def return_on_capital(expected_margin: np.ndarray, price: float, utilization: np
     return operating / capex - 1.0 / depreciation_years
 
 
-def investment_orders(capacity: np.ndarray, expected_return: np.ndarray, utilization: np.ndarray,
-                      eligible: np.ndarray, hurdle: float, sensitivity: float, max_share: float,
-                      min_utilization: float) -> np.ndarray:
+def investment_orders(
+    capacity: np.ndarray,
+    expected_return: np.ndarray,
+    utilization: np.ndarray,
+    eligible: np.ndarray,
+    hurdle: float,
+    sensitivity: float,
+    max_share: float,
+    min_utilization: float,
+) -> np.ndarray:
     """Capacity ordered this quarter, u/yr.
 
     ``capacity x min(max_share, sensitivity x (return - hurdle))`` for eligible firms whose expected

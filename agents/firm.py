@@ -1,7 +1,7 @@
 """Firms: lithium salt makers, LFP cathode makers and cell makers, as Mesa agents.
 
 Each firm is a `mesa.Agent` with an identity (id, name, region) and decision rules. Its state lives in its
-stage's `FirmBook` (``sim.engine.book``), a struct of ``(R, N)`` numpy arrays: column ``column`` holds this firm
+stage's `FirmBook` (``agents.book``), a struct of ``(R, N)`` numpy arrays: column ``column`` holds this firm
 in each of the batch's R replicates, so the monthly step and the decisions run vectorised over all firms of a
 stage and all replicates at once. The decision rules are class methods over the whole book (pure numpy, in
 `agents.decisions`); an agent is the firm's identity and a view on its column (docs/model.md, "Entities,
@@ -10,15 +10,13 @@ state variables and scales").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
 
+from agents.book import FirmBook
 from agents.decisions import investment_orders, loss_streaks, offer_fraction, return_on_capital
-
-if TYPE_CHECKING:
-    from sim.engine.book import FirmBook
 
 
 class Firm(mesa.Agent):
@@ -75,18 +73,25 @@ class Firm(mesa.Agent):
         return np.where(book.active & ~book.idle, available / 12.0 * frac, 0.0)
 
     @classmethod
-    def update_after_month(cls, book: FirmBook, margin: np.ndarray, cash_flow: np.ndarray, params: Any
-                           ) -> tuple[np.ndarray, np.ndarray]:
+    def update_after_month(
+        cls, book: FirmBook, margin: np.ndarray, cash_flow: np.ndarray, params: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Update expectations and loss streaks; return the masks of firms that idle and that exit now."""
         w = params.expectation_weight
         book.expected_margin = np.where(
             book.active, book.expected_margin + w * (margin - book.expected_margin), book.expected_margin
         )
-        book.margin_year = np.where(book.active, book.margin_year + (margin - book.margin_year) / 12.0,
-                                    book.margin_year)
+        book.margin_year = np.where(
+            book.active, book.margin_year + (margin - book.margin_year) / 12.0, book.margin_year
+        )
         book.loss_months, idle_now, exit_now = loss_streaks(
-            book.loss_months, cash_flow, margin, book.active, book.idle,
-            params.idle_after_loss_months, params.exit_after_loss_months,
+            book.loss_months,
+            cash_flow,
+            margin,
+            book.active,
+            book.idle,
+            params.idle_after_loss_months,
+            params.exit_after_loss_months,
         )
         # a firm closes when it has run out of road: a long streak and debts beyond what the plant would fetch
         insolvent = book.debt > book.cash + params.liquidation_value * book.capital
@@ -109,26 +114,38 @@ class Firm(mesa.Agent):
         running = book.active & (book.capacity > 0)
         cap = np.where(running, book.capacity, 0.0)
         total = cap.sum(axis=-1, keepdims=True)
-        stage = np.divide((cap * book.utilization_q).sum(axis=-1, keepdims=True), total,
-                          out=np.zeros_like(total), where=total > 0)
+        stage = np.divide(
+            (cap * book.utilization_q).sum(axis=-1, keepdims=True), total, out=np.zeros_like(total), where=total > 0
+        )
         w = params.own_utilization_weight
         return w * book.utilization_q + (1.0 - w) * stage
 
     @classmethod
     def expected_return(cls, book: FirmBook, price: np.ndarray, capex: float, params: Any) -> np.ndarray:
         """Expected annual return on the capital of new capacity, 1/yr (see `agents.decisions`)."""
-        return return_on_capital(cls.expected_margin(book, params), price[:, None],
-                                 cls.expected_utilization(book, params), book.labour, params.annual_wage,
-                                 cls.own_capex(book, capex, params), params.depreciation_years)
+        return return_on_capital(
+            cls.expected_margin(book, params),
+            price[:, None],
+            cls.expected_utilization(book, params),
+            book.labour,
+            params.annual_wage,
+            cls.own_capex(book, capex, params),
+            params.depreciation_years,
+        )
 
     @classmethod
     def plan_investment(cls, book: FirmBook, price: np.ndarray, capex: float, params: Any) -> np.ndarray:
         """Capacity each firm orders this quarter, u/yr (see `agents.decisions.investment_orders`)."""
         bankable = book.debt <= params.max_leverage * (book.capital + book.cash)
         return investment_orders(
-            book.capacity, cls.expected_return(book, price, capex, params), book.utilization_q,
-            book.active & ~book.idle & bankable, params.investment_hurdle, params.investment_sensitivity,
-            params.max_expansion_share, params.investment_utilization,
+            book.capacity,
+            cls.expected_return(book, price, capex, params),
+            book.utilization_q,
+            book.active & ~book.idle & bankable,
+            params.investment_hurdle,
+            params.investment_sensitivity,
+            params.max_expansion_share,
+            params.investment_utilization,
         )
 
 

@@ -14,13 +14,10 @@ Decisions (docs/model.md, "Submodels: world lithium supply"):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import mesa
 import numpy as np
-
-if TYPE_CHECKING:
-    from sim.engine.supply import SupplyBook
 
 
 class Producer(mesa.Agent):
@@ -33,7 +30,8 @@ class Producer(mesa.Agent):
         region: where it produces.
     """
 
-    def __init__(self, model: mesa.Model, book: SupplyBook, column: int) -> None:
+    def __init__(self, model: mesa.Model, book: Any, column: int) -> None:
+        """``book`` is the batch's `sim.engine.supply.SupplyBook` (the engine owns it)."""
         super().__init__(model)
         cohort = book.cohorts[column]
         self.book = book
@@ -50,8 +48,9 @@ class Producer(mesa.Agent):
 
     # --- decisions, vectorised over cohorts and replicates ---------------------------------------------------
     @staticmethod
-    def running_target(smoothed_price: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray,
-                       price_linked: np.ndarray) -> np.ndarray:
+    def running_target(
+        smoothed_price: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray, price_linked: np.ndarray
+    ) -> np.ndarray:
         """Share of each cohort whose cash cost the smoothed price covers, ``(R, K)``.
 
         A unit with fixed cost c and price-linked share l runs when ``P >= c + l P``, i.e. ``c <= P (1 - l)``.
@@ -66,9 +65,15 @@ class Producer(mesa.Agent):
         return np.where(target < running, target, np.minimum(target, running + 1.0 / restart_months))
 
     @staticmethod
-    def expansion_orders(capacity: np.ndarray, expected_price: np.ndarray, cost_low: np.ndarray,
-                         cost_high: np.ndarray, price_linked: np.ndarray, hurdle: float, sensitivity: float
-                         ) -> np.ndarray:
+    def expansion_orders(
+        capacity: np.ndarray,
+        expected_price: np.ndarray,
+        cost_low: np.ndarray,
+        cost_high: np.ndarray,
+        price_linked: np.ndarray,
+        hurdle: float,
+        sensitivity: float,
+    ) -> np.ndarray:
         """Capacity ordered this quarter, t LCE/yr: ``capacity x min(0.1, s x (margin - hurdle))`` when the
         expected margin over the cohort's mid cost, ``P (1 - l) / c_mid - 1``, clears the hurdle."""
         mid = 0.5 * (cost_low + cost_high)

@@ -30,6 +30,7 @@ import numpy as np
 from sim.engine.model import simulate_batch
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.errors import InputError
+from sim.inputs.files import project_root
 from sim.inputs.levers import LEVERS, Policy
 from sim.inputs.params import PARAMETERS, ModelParams, build_params, load_param_file
 from sim.inputs.scenario import (
@@ -43,34 +44,67 @@ from sim.inputs.scenario import (
     override_policy,
 )
 from sim.inputs.units import BASE_YEAR, YI
-from sim.runs.compare import compare
+from sim.outputs.charts import use_bundled_font
 from sim.outputs.metrics import batch_metrics, metric_catalogue
-from sim.inputs.files import project_root
+from sim.runs.compare import compare
 from sim.runs.executors import Executor
 from sim.runs.provenance import code_version
 from sim.runs.rundir import write_directory
 from sim.runs.runner import RunResult, run_scenario
 
 __all__ = [
-    "BASE_YEAR", "DEFAULT_CHAIN", "LEVERS", "PARAMETERS", "YI", "Chain", "Executor", "InputError", "Leaf",
-    "ModelParams", "Policy", "RunResult", "Scenario", "Stage", "build_params", "code_version", "compare",
-    "load_param_file", "load_scenario", "load_scenario_text", "metric_catalogue", "month_index", "month_label",
-    "override", "project_root", "run", "simulate_metrics", "write_directory",
+    "BASE_YEAR",
+    "DEFAULT_CHAIN",
+    "LEVERS",
+    "PARAMETERS",
+    "YI",
+    "Chain",
+    "Executor",
+    "InputError",
+    "Leaf",
+    "ModelParams",
+    "Policy",
+    "RunResult",
+    "Scenario",
+    "Stage",
+    "build_params",
+    "code_version",
+    "compare",
+    "load_param_file",
+    "load_scenario",
+    "load_scenario_text",
+    "metric_catalogue",
+    "month_index",
+    "month_label",
+    "override",
+    "project_root",
+    "run",
+    "simulate_metrics",
+    "use_bundled_font",
+    "write_directory",
 ]
 
 # scenario fields ``override`` may change, with the schema rule that checks them
 _FIELD_RULES = {
-    "name": SCHEMA["name"], "description": SCHEMA["description"], "seed": SCHEMA["seed"],
-    "replicates": SCHEMA["replicates"], "volatility": SCHEMA["carbonate_price"]["volatility"],
+    "name": SCHEMA["name"],
+    "description": SCHEMA["description"],
+    "seed": SCHEMA["seed"],
+    "replicates": SCHEMA["replicates"],
+    "volatility": SCHEMA["carbonate_price"]["volatility"],
     "persistence": SCHEMA["carbonate_price"]["persistence"],
     "price_revert_level": SCHEMA["carbonate_price"]["revert_level"],
     "price_revert_half_life": SCHEMA["carbonate_price"]["revert_half_life_months"],
     "price_growth_rate": SCHEMA["carbonate_price"]["growth_rate"],
-    "price_mode": SCHEMA["carbonate_price"]["mode"], "price_after": SCHEMA["carbonate_price"]["after"],
-    "city_other_growth": SCHEMA["city"]["other_growth_real"], "city_deflator": SCHEMA["city"]["deflator"],
+    "price_mode": SCHEMA["carbonate_price"]["mode"],
+    "price_after": SCHEMA["carbonate_price"]["after"],
+    "city_other_growth": SCHEMA["city"]["other_growth_real"],
+    "city_deflator": SCHEMA["city"]["deflator"],
 }
-_TABLE_FIELDS = {f.name for f in dataclasses.fields(Scenario)} - set(_FIELD_RULES) - {
-    "params", "policy", "source", "source_sha256", "lineage", "parameter_file", "parameter_file_sha256"}
+_TABLE_FIELDS = (
+    {f.name for f in dataclasses.fields(Scenario)}
+    - set(_FIELD_RULES)
+    - {"params", "policy", "source", "source_sha256", "lineage", "parameter_file", "parameter_file_sha256"}
+)
 
 
 def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **changes: Any) -> Scenario:
@@ -96,15 +130,20 @@ def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **c
         raise InputError(
             f"unknown name(s) {', '.join(unknown)}: give model parameters (docs/model.md, 'Parameters') or "
             f"scenario fields ({', '.join(sorted(set(_FIELD_RULES) | _TABLE_FIELDS))})",
-            file="override()", key=unknown[0])
+            file="override()",
+            key=unknown[0],
+        )
     for name, value in fields.items():
         if name in _FIELD_RULES:
             _check_leaf(value, _FIELD_RULES[name], "override()", name)
     if "end_month" in fields:
         end = fields["end_month"]
         if not isinstance(end, int) or isinstance(end, bool) or end < 23 or end % 12 != 11:
-            raise InputError("end_month must be the index of a December from 2023-12 on (23, 35, ...)",
-                             file="override()", key="end_month")
+            raise InputError(
+                "end_month must be the index of a December from 2023-12 on (23, 35, ...)",
+                file="override()",
+                key="end_month",
+            )
     if params:
         fields["params"] = build_params(params, "override()", base=scenario.params)
     result = scenario.with_changes(**fields)
@@ -113,8 +152,15 @@ def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **c
     return result
 
 
-def run(scenario: Scenario | str | Path, replicates: int | None = None, seed: int | None = None, workers: int = 1,
-        scheduler: Any = None, progress: bool = False, **options: Any) -> RunResult:
+def run(
+    scenario: Scenario | str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    scheduler: Any = None,
+    progress: bool = False,
+    **options: Any,
+) -> RunResult:
     """Run a scenario (a `Scenario` or the path of its TOML file) and return the `RunResult`.
 
     Args:
@@ -131,12 +177,14 @@ def run(scenario: Scenario | str | Path, replicates: int | None = None, seed: in
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    return run_scenario(scenario, replicates=replicates, seed=seed, workers=workers, scheduler=scheduler,
-                        progress=progress, **options)
+    return run_scenario(
+        scenario, replicates=replicates, seed=seed, workers=workers, scheduler=scheduler, progress=progress, **options
+    )
 
 
-def simulate_metrics(scenario: Scenario, params: ModelParams | None = None, seeds=None, *, months: int | None = None
-                     ) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+def simulate_metrics(
+    scenario: Scenario, params: ModelParams | None = None, seeds=None, *, months: int | None = None
+) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
     """The summary's figures of one batch of replicates, one per seed: ``(region, segment, metric) -> (unit,
     (R, Y) values)``; with ``months``, the first whole years only (the same draws as a full run). Calibration's
     moments come from here, so they are the summary's by construction."""

@@ -1,4 +1,4 @@
-"""Shared fixtures: the baseline scenario, a short variant, and one finished run of each."""
+"""Shared fixtures: the library's scenarios, a short variant, and helpers that run batches."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine.model import LithiumModel
-from sim.outputs.results import collect
-from sim.runs.runner import release, replicate_seeds
+from sim.engine.model import LithiumModel, release, simulate_batch
 from sim.inputs.scenario import load_scenario, month_index
+from sim.outputs.metrics import batch_metrics
+from sim.runs.provenance import replicate_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "baseline.toml"
+LIBRARY = sorted(p for p in SCENARIOS.glob("*.toml"))
 
 
 @pytest.fixture(scope="session")
@@ -22,23 +24,41 @@ def baseline():
 
 
 @pytest.fixture(scope="session")
+def market_baseline():
+    return load_scenario(SCENARIOS / "baseline_market.toml")
+
+
+@pytest.fixture(scope="session")
 def short(baseline):
     """Baseline cut at 2024-12: the base years plus one, fast enough for property tests."""
     return baseline.with_changes(end_month=month_index("2024-12"))
 
 
-def run_model(scenario, params=None, seed=1):
-    model = LithiumModel(scenario, params=params, rng=seed).run()
+def seeds(n: int = 1, master: int = 20240101) -> list[np.random.SeedSequence]:
+    return replicate_seeds(master, n)
+
+
+def run(scenario, n: int = 1, params=None, master: int = 20240101, **kw):
+    """A batch's record."""
+    return simulate_batch(scenario, params=params, seeds=seeds(n, master), **kw)
+
+
+def metrics(scenario, n: int = 1, params=None, master: int = 20240101, **kw):
+    """(region, segment, metric) -> (R, Y) values of a batch."""
+    return {k: v for k, (_, v) in batch_metrics(run(scenario, n, params, master, **kw)).items()}
+
+
+def traced(
+    scenario, fields=("unit_cost", "prices", "quantity", "available"), n: int = 1, params=None, master: int = 20240101
+) -> LithiumModel:
+    """A finished model that kept per-firm monthly fields (``model.monthly[stage][field]``, (R, N) a month)."""
+    model = LithiumModel(scenario, params=params, seeds=seeds(n, master), trace=tuple(fields))
+    model.run()
     release(model)
     return model
 
 
 @pytest.fixture(scope="session")
-def baseline_model(baseline):
-    """Replicate 0 of the baseline, seeded exactly as `lithium-sim run scenarios/baseline.toml` seeds it."""
-    return run_model(baseline, seed=np.random.default_rng(replicate_seeds(baseline.seed, 1)[0]))
-
-
-@pytest.fixture(scope="session")
-def baseline_result(baseline_model):
-    return collect(baseline_model)
+def baseline_record(baseline):
+    """Four replicates of the baseline, as `lithium-sim run` seeds them."""
+    return run(baseline, 4, firm_detail=2)

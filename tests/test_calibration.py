@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sim.outputs.results import collect
 
 from calibration import fit
 from calibration.moments import METRICS, REGIONS, SEGMENTS_ALL, MomentSpec, model_moments, simulate_moments
@@ -20,12 +21,11 @@ from calibration.optimise import Evaluator, SearchSpace, atomic_write_text, sear
 from calibration.parallel import DaskExecutor, LocalExecutor, SerialExecutor
 from calibration.recovery import QUICK_RECOVERY, RECOVERY_TOLERANCE, RECOVERY_TRUTH, recover
 from calibration.targets import load_free_parameters, load_targets
-from sim.inputs.errors import InputError
 from sim.engine.model import LithiumModel
+from sim.inputs.errors import InputError
 from sim.inputs.params import PARAM_FIELDS, load_param_file
-from sim.outputs.results import collect
-from sim.runs.runner import release
 from sim.inputs.scenario import load_scenario
+from sim.runs.runner import release
 from tests.conftest import BASELINE
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 
 import sim
+from sim.inputs.errors import InputError
 from sim.outputs.charts import COMPARISON_CHARTS, FONT_DIR, LABELS, run_charts
 from sim.outputs.compare import COMPARISON_COLUMNS, compare
-from sim.inputs.errors import InputError
 from sim.runs.runner import run_scenario
 
 # 锂 (lithium) is a level-2 GB 2312 character, so the bundled subset lacks it until sim/outputs/fonts/make_subset.py

@@ -1,4 +1,8 @@
-"""The market kernels: water-filling allocation and logit weights, over generated inputs."""
+"""The market kernels over generated inputs: water-filling, logit weights, fees, the cost curve, the clearing price.
+
+Kernels work on batches (one row per replicate); every property is checked row by row, and each row's result
+must not depend on the other rows of its batch.
+"""
 
 import numpy as np
 import pytest
@@ -7,74 +11,158 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from agents.decisions import investment_orders, offer_fraction
-from sim.engine.market import allocate, logit_weights, processing_fee
+from agents.producer import Producer
+from sim.engine.market import (
+    allocate,
+    clearing_price,
+    clearing_target,
+    logit_weights,
+    marginal_cost,
+    processing_fee,
+    supply_curve_quantity,
+)
 
 positive = st.one_of(st.just(0.0), st.floats(1e-6, 1e6))  # quantities: zero, or at least a gram
-offers_st = arrays(np.float64, st.integers(1, 40), elements=positive)
+rows = st.integers(1, 5)
+firms = st.integers(1, 40)
 
 
-@given(offers=offers_st, demand_share=st.floats(0.0, 1.5), data=st.data())
+@st.composite
+def books(draw):
+    r, n = draw(rows), draw(firms)
+    offers = draw(arrays(np.float64, (r, n), elements=positive))
+    costs = draw(arrays(np.float64, (r, n), elements=st.floats(1.0, 1e6)))
+    share = draw(arrays(np.float64, (r,), elements=st.floats(0.0, 1.5)))
+    return offers, costs, share * offers.sum(axis=1)
+
+
+@given(book=books(), elasticity=st.sampled_from([0.5, 5.0, 30.0, 300.0]))
 @settings(max_examples=300, deadline=None)
-def test_allocation_respects_caps_and_clears(offers, demand_share, data):
-    costs = data.draw(arrays(np.float64, offers.shape, elements=st.floats(1.0, 1e6)))
-    weights = logit_weights(offers, costs, elasticity=5.0)
-    demand = demand_share * offers.sum()
+def test_allocation_respects_caps_and_clears(book, elasticity):
+    offers, costs, demand = book
+    weights = logit_weights(offers, costs, elasticity)
     q = allocate(demand, offers, weights)
     assert np.all(q >= -1e-9)
     assert np.all(q <= offers * (1 + 1e-9) + 1e-9)
-    assert np.isclose(q.sum(), min(demand, offers.sum()), rtol=1e-9, atol=1e-6)
+    assert np.allclose(q.sum(axis=1), np.minimum(demand, offers.sum(axis=1)), rtol=1e-9, atol=1e-6)
 
 
-@given(offers=offers_st, data=st.data())
-@settings(max_examples=200, deadline=None)
-def test_uncapped_firms_share_in_proportion_to_weight(offers, data):
-    weights = data.draw(arrays(np.float64, offers.shape, elements=st.floats(0.01, 10.0)))
-    weights = np.where(offers > 0, weights, 0.0)
-    demand = 0.5 * offers.sum()
+@given(book=books(), elasticity=st.sampled_from([0.5, 5.0, 30.0]))
+@settings(max_examples=150, deadline=None)
+def test_each_row_is_independent_of_its_batch(book, elasticity):
+    offers, costs, demand = book
+    weights = logit_weights(offers, costs, elasticity)
     q = allocate(demand, offers, weights)
-    free = (offers > 0) & (q < offers * (1 - 1e-9))
+    for r in range(offers.shape[0]):
+        w = logit_weights(offers[r : r + 1], costs[r : r + 1], elasticity)
+        assert np.array_equal(w[0], weights[r])
+        assert np.array_equal(allocate(demand[r : r + 1], offers[r : r + 1], w)[0], q[r])
+
+
+@given(n=firms, data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_uncapped_firms_share_in_proportion_to_weight(n, data):
+    offers = data.draw(arrays(np.float64, (1, n), elements=positive))
+    weights = data.draw(arrays(np.float64, (1, n), elements=st.floats(0.01, 10.0)))
+    weights = np.where(offers > 0, weights, 0.0)
+    q = allocate(0.5 * offers.sum(axis=1), offers, weights)[0]
+    o, w = offers[0], weights[0]
+    free = (o > 0) & (q < o * (1 - 1e-9))
     if free.sum() >= 2:
-        ratio = q[free] / weights[free]
+        ratio = q[free] / w[free]
         assert np.allclose(ratio, ratio[0], rtol=1e-7)
-    # a capped firm would have got at least as much as its offer at the common ratio
-    if free.any():
-        lam = (q[free] / weights[free])[0]
-        capped = (offers > 0) & ~free
-        assert np.all(offers[capped] <= lam * weights[capped] * (1 + 1e-7) + 1e-9)
+    if free.any():  # a capped firm would have got at least its offer at the common ratio
+        lam = (q[free] / w[free])[0]
+        capped = (o > 0) & ~free
+        assert np.all(o[capped] <= lam * w[capped] * (1 + 1e-7) + 1e-9)
 
 
 def test_cheaper_firm_gets_more_at_equal_size():
-    offers = np.array([100.0, 100.0])
-    w = logit_weights(offers, np.array([90.0, 110.0]), elasticity=5.0)
-    q = allocate(100.0, offers, w)
-    assert q[0] > q[1]
-    assert np.isclose(q.sum(), 100.0)
+    offers = np.array([[100.0, 100.0]])
+    q = allocate(np.array([100.0]), offers, logit_weights(offers, np.array([[90.0, 110.0]]), 5.0))
+    assert q[0, 0] > q[0, 1] and np.isclose(q.sum(), 100.0)
 
 
 def test_logit_weights_ignore_firms_offering_nothing():
-    w = logit_weights(np.array([0.0, 10.0]), np.array([1.0, 100.0]), elasticity=30.0)
-    assert w[0] == 0.0 and w[1] > 0.0
+    w = logit_weights(np.array([[0.0, 10.0]]), np.array([[1.0, 100.0]]), 30.0)
+    assert w[0, 0] == 0.0 and w[0, 1] > 0.0
 
 
 @given(margin=st.floats(-2.0, 2.0))
 def test_offer_fraction_is_bounded_and_monotone(margin):
     f = offer_fraction(np.array([margin, margin + 0.01]), 0.25, 0.15)
-    assert 0.25 <= f[0] <= 1.0
-    assert f[1] >= f[0]
+    assert 0.25 <= f[0] <= 1.0 and f[1] >= f[0]
 
 
 def test_processing_fee_rises_with_tightness_and_steeply_in_shortage():
-    assert processing_fee(100.0, 0.9, 0.65, 1.0, 3.0) > processing_fee(100.0, 0.5, 0.65, 1.0, 3.0)
-    assert processing_fee(100.0, 0.65, 0.65, 1.0, 3.0) == 100.0
-    at_capacity = processing_fee(100.0, 1.0, 0.65, 1.0, 3.0)
-    assert processing_fee(100.0, 1.2, 0.65, 1.0, 3.0) == pytest.approx(at_capacity * 1.2**3)
+    fee = lambda x: processing_fee(100.0, np.array([x]), 0.65, 1.0, 3.0)[0]  # noqa: E731
+    assert fee(0.9) > fee(0.5) and fee(0.65) == pytest.approx(100.0)
+    assert fee(1.2) == pytest.approx(fee(1.0) * 1.2**3)
 
 
 def test_investment_only_above_hurdle_and_utilization():
     orders = investment_orders(
-        capacity=np.array([100.0, 100.0, 100.0, 100.0]), expected_return=np.array([0.5, 0.05, 0.5, 0.5]),
-        utilization=np.array([0.9, 0.9, 0.3, 0.9]), eligible=np.array([True, True, True, False]),
-        hurdle=0.12, sensitivity=0.3, max_share=0.1, min_utilization=0.6,
+        capacity=np.array([100.0, 100.0, 100.0, 100.0]),
+        expected_return=np.array([0.5, 0.05, 0.5, 0.5]),
+        utilization=np.array([0.9, 0.9, 0.3, 0.9]),
+        eligible=np.array([True, True, True, False]),
+        hurdle=0.12,
+        sensitivity=0.3,
+        max_share=0.1,
+        min_utilization=0.6,
     )
-    assert orders[0] == 10.0  # capped at max_share
-    assert orders[1:].sum() == 0.0
+    assert orders[0] == 10.0 and orders[1:].sum() == 0.0
+
+
+# --- the world market -------------------------------------------------------------------------------------------
+COHORTS = dict(
+    capacity=np.array([[100.0, 50.0, 80.0]]),
+    cost_low=np.array([[30.0, 50.0, 60.0]]),
+    cost_high=np.array([[40.0, 70.0, 90.0]]),
+)
+
+
+@given(quantity=st.floats(0.0, 300.0))
+def test_marginal_cost_inverts_the_supply_curve(quantity):
+    c = marginal_cost(np.array([quantity]), **COHORTS, scarcity_elasticity=2.0)
+    total = COHORTS["capacity"].sum()
+    if 0 < quantity <= total:
+        assert supply_curve_quantity(c, **COHORTS)[0] == pytest.approx(quantity, rel=1e-9, abs=1e-9)
+    if quantity > total:
+        assert c[0] >= 90.0
+
+
+@given(q1=st.floats(1.0, 220.0), q2=st.floats(1.0, 220.0))
+def test_marginal_cost_rises_with_quantity(q1, q2):
+    lo, hi = sorted((q1, q2))
+    c = marginal_cost(
+        np.array([lo, hi]),
+        np.repeat(COHORTS["capacity"], 2, 0),
+        np.repeat(COHORTS["cost_low"], 2, 0),
+        np.repeat(COHORTS["cost_high"], 2, 0),
+        2.0,
+    )
+    assert c[0] <= c[1] + 1e-9
+
+
+@given(cover=st.floats(0.0, 400.0), price=st.floats(1e3, 1e6), cost=st.floats(1e3, 2e5))
+def test_clearing_price_is_finite_positive_and_bounded(cover, price, cost):
+    target = clearing_target(np.array([cost]), np.array([cover]), 30.0, 1.0, 6.0, 0.7)
+    assert 0.7 * cost * (1 - 1e-12) <= target[0] <= 6.0 * cost * (1 + 1e-12)
+    new = clearing_price(np.array([price]), target, 0.35, 0.2)
+    assert np.isfinite(new[0]) and new[0] > 0
+    assert np.exp(-0.2) * (1 - 1e-12) <= new[0] / price <= np.exp(0.2) * (1 + 1e-12)
+
+
+@given(price=st.floats(1e3, 3e5), linked=st.floats(0.0, 0.5))
+def test_units_run_only_when_the_price_covers_their_cash_cost(price, linked):
+    low, high = np.array([40000.0]), np.array([80000.0])
+    share = Producer.running_target(np.array([price]), low, high, np.array([linked]))[0]
+    covered = price * (1 - linked)
+    # the running share is the share of the cohort's cost range at or below what the price covers
+    assert share == pytest.approx(np.clip((covered - 40000.0) / 40000.0, 0, 1))
+    # curtailing: a fall of the running share happens only to units whose cost the price no longer covers
+    after = Producer.next_running(np.array([[1.0]]), np.array([[share]]), 6.0)[0, 0]
+    assert after == pytest.approx(share)
+    restart = Producer.next_running(np.array([[0.0]]), np.array([[share]]), 6.0)[0, 0]
+    assert restart <= 1 / 6 + 1e-12

@@ -1,159 +1,220 @@
-"""Each policy lever moves what it should, in the direction it should, and leaves the rest of China alone.
+"""Each policy lever moves what it should, in the direction it should, through the mechanism the real policy
+uses, and leaves the rest of China alone (docs/model.md, "Submodels: policy levers").
 
-Runs share a seed; every source of randomness has its own stream, so a lever changes only what it acts on.
+Runs share their seeds and every source of randomness has its own stream, so a lever changes only what it
+acts on.
 """
 
 import numpy as np
 import pytest
 
-from sim.inputs.levers import (
-    EnergySupport,
-    Hedging,
-    Innovation,
-    InvestmentSupport,
-    LandEfficiency,
-    Policy,
-    Project,
-    TaxRelief,
-)
-from sim.outputs.results import collect
+from sim.api import InputError, override
 from sim.inputs.scenario import month_index
-from tests.conftest import run_model
+from sim.outputs.metrics import batch_metrics
+from tests.conftest import SCENARIOS, run, traced
 
-SEED = 11
 START = month_index("2024-01")
-
-
-def _with(scenario, **levers):
-    return scenario.with_changes(policy=Policy(**levers))
-
-
-def _suining_total(model, segment, field):
-    return sum(rec[field][model.books[segment].suining[: len(rec[field])]].sum() for rec in model.history[segment])
-
-
-def _rest_unit_costs(model, segment):
-    """Rest-of-China unit costs month by month, for the firms present from the start."""
-    book = model.books[segment]
-    n0 = len(model.history[segment][0]["unit_cost"])
-    rest = ~book.suining[:n0]
-    return np.array([rec["unit_cost"][:n0][rest] for rec in model.history[segment]])
 
 
 @pytest.fixture(scope="module")
 def plain(baseline):
-    scenario = baseline.with_changes(end_month=month_index("2026-12"))
-    return scenario, run_model(scenario, seed=SEED)
+    return baseline.with_changes(end_month=month_index("2026-12"))
+
+
+def _lever(scenario, **levers):
+    return override(scenario, policy=levers)
+
+
+def _stack(model, stage, field):
+    return np.stack(model.monthly[stage][field])  # (T, R, N)
 
 
 def test_energy_support_cuts_suining_costs_only(plain):
-    scenario, base = plain
-    model = run_model(_with(scenario, energy_support=EnergySupport(cost_cut=0.3, start=START)), seed=SEED)
-    for seg in ("lithium_salt", "lfp_cathode", "battery"):
-        book = model.books[seg]
-        rec_b, rec_p = base.history[seg][START + 1], model.history[seg][START + 1]
-        n = min(len(rec_b["unit_cost"]), len(rec_p["unit_cost"]))
-        s = book.suining[:n] & (rec_p["output"][:n] > 0)
-        assert np.all(rec_p["unit_cost"][:n][s] < rec_b["unit_cost"][:n][s])
-        # before the lever starts, nothing differs
-        assert np.array_equal(base.history[seg][START - 1]["unit_cost"], model.history[seg][START - 1]["unit_cost"])
-    # rest-of-China costs are what the market, not the subsidy, makes them: identical in the lever's first month
-    for seg in ("lithium_salt", "lfp_cathode", "battery"):
-        assert np.array_equal(_rest_unit_costs(base, seg)[: START + 1], _rest_unit_costs(model, seg)[: START + 1])
-    assert _suining_total(model, "lfp_cathode", "output") >= _suining_total(base, "lfp_cathode", "output")
+    base = traced(plain)
+    lever = traced(_lever(plain, energy_support={"cost_cut": 0.3, "from": "2024-01"}))
+    for stage, book in lever.books.items():
+        suining = book.suining
+        before, after = _stack(base, stage, "unit_cost"), _stack(lever, stage, "unit_cost")
+        producing = _stack(lever, stage, "quantity")[START, 0] > 0
+        assert np.all(after[START, 0, suining & producing] < before[START, 0, suining & producing])
+        # before the lever starts nothing differs; in its first month the rest of China is untouched
+        assert np.array_equal(before[:START], after[:START])
+        assert np.array_equal(before[START, :, ~suining], after[START, :, ~suining])
 
 
 def test_tax_relief_pays_suining_firms_and_raises_profit(plain):
-    scenario, base = plain
-    relief = TaxRelief(amount_yi={2024: 9.03, 2025: 9.03}, vat_refund_share=0.5, start=START)
-    model = run_model(_with(scenario, tax_relief=relief), seed=SEED)
-    support = collect(model).summary.query("metric == 'support' and region == 'suining' and segment == 'all'")
-    by_year = support.set_index("year")["value"]
-    assert by_year.loc[2024] >= 9.03 - 1e-9 and by_year.loc[2025] >= 9.03 - 1e-9  # plus any VAT refunds
-    assert by_year.loc[2023] == 0.0
-    profit = lambda m: sum(_suining_total(m, seg, "profit") for seg in m.books)  # noqa: E731
-    assert profit(model) > profit(base)
-    rest = collect(model).summary.query("metric == 'support' and region == 'china' and segment == 'all'")
-    assert np.allclose(rest.set_index("year")["value"], by_year)  # all support went to Suining firms
-    # prices are the scenario's and the market's: untouched
-    assert [r["carbonate_price"] for r in base.market_history] == [r["carbonate_price"] for r in model.market_history]
+    base = batch_metrics(run(plain, 2))
+    relief = batch_metrics(run(_lever(plain, tax_relief={"amount": {2024: 9.03, 2025: 9.03}, "from": "2024-01"}), 2))
+    support = relief[("suining", "all", "support")][1]
+    assert np.allclose(support[:, 2:4], 9.03, rtol=1e-9) and np.all(support[:, :2] == 0)
+    extra = relief[("china", "all", "support")][1] - base[("china", "all", "support")][1]
+    # all of it went to Suining (the rest of China moves only through the market: by less than 0.01 亿)
+    assert np.allclose(extra, support - base[("suining", "all", "support")][1], atol=0.01)
+    assert np.all(relief[("suining", "all", "profit")][1][:, 2] > base[("suining", "all", "profit")][1][:, 2])
+    assert np.array_equal(relief[("china", "lithium_salt", "price")][1], base[("china", "lithium_salt", "price")][1])
 
 
-def test_capex_subsidy_and_faster_land_supply_raise_suining_capacity(plain):
-    scenario, base = plain
-    lever = InvestmentSupport(capex_subsidy=0.4, lag_cut_months=9, start=month_index("2022-06"))
-    model = run_model(_with(scenario, investment_support=lever), seed=SEED)
-    cap = lambda m, seg: m.books[seg].capacity[m.books[seg].suining].sum()  # noqa: E731
-    assert sum(cap(model, s) for s in model.books) > sum(cap(base, s) for s in base.books) * 0.999
-    assert sum(_suining_total(model, s, "support") for s in model.books) > 0
+def test_vat_refunds_pay_out_input_vat_credit_from_capex(plain):
+    refunds = batch_metrics(run(_lever(plain, tax_relief={"vat_refund_share": 0.5, "from": "2023-01"}), 2))
+    support = refunds[("suining", "all", "support")][1]
+    assert np.all(support[:, 0] == 0) and np.all(support[:, 1] > 0)
+    # the report's city-wide 3.51 亿 of 2023; lithium, the city's most capex-heavy industry, holds most credits
+    assert 0.5 < support[:, 1].mean() < 3.51
 
 
-def test_shorter_construction_lag_brings_capacity_sooner(baseline):
+def test_capex_subsidy_and_standard_land_pay_suining_investment(plain):
+    base = run(plain, 2)
+    lever = run(_lever(plain, investment_support={"capex_subsidy": 0.4, "lag_cut_months": 6, "from": "2022-06"}), 2)
+    support = batch_metrics(lever)[("suining", "all", "support")][1]
+    assert support.sum() > 0
+    suining_capacity = lambda r: sum(
+        r.regional[("suining", s, "capacity")]
+        for s in ("lithium_salt", "lfp_cathode", "battery")  # noqa: E731
+    )
+    assert np.all(suining_capacity(lever) >= suining_capacity(base) * 0.999)
+
+
+def test_standard_land_shortens_suining_construction(baseline):
     from sim.engine.model import LithiumModel
+    from tests.conftest import seeds
 
-    scenario = baseline.with_changes(policy=Policy(investment_support=InvestmentSupport(lag_cut_months=6)))
-    model = LithiumModel(scenario, rng=SEED)
+    model = LithiumModel(_lever(baseline, investment_support={"lag_cut_months": 6}), seeds=seeds(1))
+    stage = model.chain["lfp_cathode"]
+    lag = model._lag(stage, 0)
     suining = model.books["lfp_cathode"].suining
-    lag = model._lag("lfp_cathode", suining, 0)
     assert np.all(lag[suining] == model.params.construction_lag_lfp - 6)
     assert np.all(lag[~suining] == model.params.construction_lag_lfp)
 
 
-def test_project_pipeline_adds_named_plants(plain):
-    scenario, base = plain
-    sure = Project("New LFP plant", "lfp_cathode", 100000.0, month_index("2025-01"), 1.0)
-    never = Project("Unlikely salt plant", "lithium_salt", 50000.0, month_index("2025-01"), 0.0)
-    model = run_model(_with(scenario, projects=(sure, never)), seed=SEED)
-    ids = [a.firm_id for a in model.books["lfp_cathode"].agents]
-    assert "project_new_lfp_plant" in ids
-    assert "project_unlikely_salt_plant" not in [a.firm_id for a in model.books["lithium_salt"].agents]
-    i = ids.index("project_new_lfp_plant")
-    cap = [rec["capacity"][i] for rec in model.history["lfp_cathode"]]
-    assert cap[month_index("2024-12")] == 0.0 and cap[month_index("2025-01")] >= 100000.0
-    # the rest-of-China population is the same draw with or without the pipeline
-    n0 = len(base.books["battery"])
-    assert np.array_equal(base.history["battery"][0]["unit_cost"][:n0], model.history["battery"][0]["unit_cost"][:n0])
-
-
-def test_land_efficiency_floor_upgrades_or_closes_underused_plants(plain):
-    scenario, base = plain
-    lever = LandEfficiency(min_utilization=0.95, upgrade_cost_share=0.2, upgrade_cost_cut=0.1, start=START)
-    model = run_model(_with(scenario, land_efficiency=lever), seed=SEED)
-    assert len(model.land_efficiency_log) == 3  # reviews in December 2024, 2025 and 2026
-    assert sum(e["upgrades"] + e["exits"] for e in model.land_efficiency_log) > 0
-    upgraded_or_closed = [
-        (~b.active & b.suining).sum() + (b.suining & (b.cost_factor < 1.0)).sum() for b in model.books.values()
+def test_the_project_pipeline_adds_named_plants(plain):
+    projects = [
+        {
+            "name": "New LFP plant",
+            "segment": "lfp_cathode",
+            "capacity": 100000,
+            "online": "2025-01",
+            "probability": 1.0,
+        },
+        {
+            "name": "Unlikely salt plant",
+            "segment": "lithium_salt",
+            "capacity": 50000,
+            "online": "2025-01",
+            "probability": 0.0,
+        },
     ]
-    assert sum(upgraded_or_closed) > 0
-    for seg, book in model.books.items():
-        assert np.all(book.cost_factor[~book.suining] == 1.0)  # rest-of-China plants are never reviewed
-        assert np.array_equal(_rest_unit_costs(base, seg)[: START + 12], _rest_unit_costs(model, seg)[: START + 12])
-
-
-def test_hedging_smooths_suining_salt_prices(plain):
-    scenario, base = plain
-    model = run_model(_with(scenario, hedging=Hedging(share=0.5, smoothing_months=6, start=0)), seed=SEED)
-    book = model.books["lithium_salt"]
-    spot = np.array([r["carbonate_price"] for r in model.market_history])
-    realised = np.array([rec["price"][book.suining[: len(rec["price"])]][0] for rec in model.history["lithium_salt"]])
-    rest = np.array([rec["price"][~book.suining[: len(rec["price"])]][0] for rec in model.history["lithium_salt"]])
-    assert np.array_equal(rest, spot)  # the rest of China sells at spot
-    falling = slice(month_index("2023-03"), month_index("2023-12") + 1)  # the 2023 collapse
-    assert np.all(realised[falling] > spot[falling])
-    assert np.std(np.diff(realised)) < np.std(np.diff(spot))
-    # in the year of the collapse the hedge raises Suining salt makers' output value
-    year = lambda m: sum(  # noqa: E731
-        rec["output_value"][m.books["lithium_salt"].suining[: len(rec["price"])]].sum()
-        for rec in m.history["lithium_salt"][falling]
+    model = traced(_lever(plain, projects=projects), fields=("available", "unit_cost"))
+    ids = model.books["lfp_cathode"].columns.firm_id
+    j = ids.index("project_new_lfp_plant")
+    assert model.books["lfp_cathode"].active[0, j]
+    k = model.books["lithium_salt"].columns.firm_id.index("project_unlikely_salt_plant")
+    assert not model.books["lithium_salt"].active[0, k]
+    available = _stack(model, "lfp_cathode", "available")[:, 0, j]
+    assert available[month_index("2024-12")] == 0.0 and available[month_index("2025-06")] > 0
+    # the rest of China is the same draw with or without the pipeline
+    base = traced(plain, fields=("available", "unit_cost"))
+    rest = ~model.books["battery"].suining
+    assert np.array_equal(
+        _stack(base, "battery", "unit_cost")[0][:, rest[: base.books["battery"].shape[1]]],
+        _stack(model, "battery", "unit_cost")[0][:, rest],
     )
-    assert year(model) > year(base)
+
+
+def test_land_efficiency_grades_suining_plants_and_prices_energy_by_grade(plain):
+    lever = {
+        "land_efficiency": {
+            "grade_a": 1.2,
+            "grade_c": 0.9,
+            "grade_d": 0.6,
+            "energy_surcharge_c": 0.2,
+            "energy_surcharge_d": 0.4,
+            "energy_discount_a": 0.1,
+            "upgrade_cost_share": 0.15,
+            "upgrade_cost_cut": 0.08,
+            "upgrade_support": 0.3,
+            "from": "2024-01",
+        }
+    }
+    record = run(override(plain, policy=lever), 2, firm_detail=2)
+    for stage, grades in record.grades.items():
+        suining = np.array([r == "suining" for r in record.columns[stage]["region"]])
+        graded = grades >= 0
+        assert not graded[:, :, ~suining].any()  # rest-of-China plants are never reviewed
+        assert not graded[:, :2].any()  # no review before the lever starts (2022, 2023)
+    assert sum(int((g[:, 2:] >= 0).sum()) for g in record.grades.values()) > 0
+    assert record.events["land_upgrades"].sum() > 0
+
+
+def test_listed_groups_carry_their_plants_through_a_harsh_review(plain):
+    """A plant of a listed group draws on its parent before it closes (Tianqi Anju survives a harsh review)."""
+    harsh = {
+        "land_efficiency": {
+            "grade_a": 3.0,
+            "grade_c": 2.0,
+            "grade_d": 2.0,
+            "energy_surcharge_d": 0.5,
+            "upgrade_cost_share": 0.15,
+            "exit_after_d_years": 1,
+            "from": "2022-01",
+        }
+    }
+    record = run(override(plain, policy=harsh), 4, firm_detail=4)
+    ids = record.columns["lithium_salt"]["firm_id"]
+    anju = ids.index("tianqi_anju")
+    assert np.all(record.firms["lithium_salt"]["active"][:, -1, anju] > 0)
+
+
+def test_hedging_never_raises_the_mean_price_received_and_steadies_cash_flow(baseline):
+    """Forward sales at the expected price: the mean realised price is spot's less costs; its variance falls."""
+    flat = baseline.with_changes(
+        carbonate_points=((0, 90000.0),),
+        price_after="flat",
+        volatility=0.15,
+        persistence=0.9,
+        shocks_from=0,
+        end_month=month_index("2025-12"),
+    )
+    hedged = _lever(flat, hedging={"share": 0.8, "horizon_months": 3, "from": "2022-01"})
+    base, lever = traced(flat, ("prices",), n=8), traced(hedged, ("prices",), n=8)
+    suining = lever.books["lithium_salt"].suining
+    spot = _stack(base, "lithium_salt", "prices")[6:, :, suining][..., 0]
+    realised = _stack(lever, "lithium_salt", "prices")[6:, :, suining][..., 0]
+    assert realised.mean() <= spot.mean()
+    assert np.std(np.diff(realised, axis=0)) < np.std(np.diff(spot, axis=0))
+
+
+def test_hedging_brings_no_windfall_in_the_2023_24_collapse(baseline):
+    hedged = _lever(baseline, hedging={"share": 0.3, "horizon_months": 3, "from": "2023-07"})
+    model = traced(hedged.with_changes(end_month=month_index("2024-12")), ("prices",))
+    suining = model.books["lithium_salt"].suining
+    prices = _stack(model, "lithium_salt", "prices")[:, 0]
+    jan24 = month_index("2024-01")
+    ratio = prices[jan24, suining][0] / prices[jan24, ~suining][0]
+    assert 0.85 < ratio < 1.05  # futures expect the known path: no 49% premium over spot
 
 
 def test_innovation_support_lowers_suining_costs_over_time(plain):
-    scenario, base = plain
-    model = run_model(_with(scenario, innovation=Innovation(extra_learning_rate=0.05, start=START)), seed=SEED)
+    model = traced(_lever(plain, innovation={"extra_learning_rate": 0.05, "from": "2024-01"}), ("unit_cost",))
     book = model.books["lfp_cathode"]
-    assert np.all(book.cost_factor[book.suining & book.active] < 1.0)
-    assert np.all(book.cost_factor[~book.suining] == 1.0)
-    for seg in model.books:
-        assert np.array_equal(_rest_unit_costs(base, seg)[: START + 1], _rest_unit_costs(model, seg)[: START + 1])
+    assert np.all(book.cost_factor[:, book.suining][book.active[:, book.suining]] < 1.0)
+    assert np.all(book.cost_factor[:, ~book.suining] == 1.0)
+
+
+def test_override_checks_levers_against_their_declarations(baseline):
+    with pytest.raises(InputError, match="tax_relief.amount.2026"):
+        override(baseline, policy={"tax_relief": {"amount": {2026: -500}}})
+    with pytest.raises(InputError, match="cost_cut"):
+        override(baseline, policy={"energy_support": {"cost_cut": 0.9}})
+    with pytest.raises(InputError, match="unknown key"):
+        override(baseline, policy={"energy_support": {"cut": 0.1}})
+    with pytest.raises(InputError, match="outside the run"):
+        override(baseline, policy={"energy_support": {"cost_cut": 0.1, "from": "2040-01"}})
+
+
+def test_the_policy_package_pays_the_report_s_magnitudes():
+    """Tax relief of 3.2 亿 a year is the report's 9.03 亿 (line 17) times lithium's 35% of industry revenue."""
+    from sim.inputs.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "policy_package.toml")
+    setting = scenario.policy.settings["tax_relief"]
+    assert setting.yearly["amount"][2024] == pytest.approx(9.03 * 590 / 1665, rel=0.02)

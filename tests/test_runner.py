@@ -11,10 +11,10 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from sim.outputs.results import summarise
 
 import sim
 from sim.inputs.errors import InputError
-from sim.outputs.results import summarise
 from sim.runs.runner import (
     ReplicateStore,
     check_replaceable,

@@ -19,8 +19,8 @@ import pandas as pd  # noqa: E402
 from matplotlib import ticker as mticker  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from sim.api import use_bundled_font  # noqa: E402
 from sim.discovery.prim import PrimResult, describe_box, readable_number  # noqa: E402
-from sim.outputs.charts import use_bundled_font  # noqa: E402
 
 REPORT_FILES = (
     "samples.csv", "trajectory.csv", "boxes.csv", "trajectory.png", "box_limits.png", "box_scatter.png", "REPORT.md"

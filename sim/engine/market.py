@@ -19,8 +19,9 @@ import numpy as np
 # -------------------------------------------------------------------------------------------------------------
 # prices
 # -------------------------------------------------------------------------------------------------------------
-def processing_fee(base_fee: float, tightness: np.ndarray, reference: float, elasticity: float,
-                   scarcity_elasticity: float) -> np.ndarray:
+def processing_fee(
+    base_fee: float, tightness: np.ndarray, reference: float, elasticity: float, scarcity_elasticity: float
+) -> np.ndarray:
     """Processing margin a downstream stage earns over its inputs, yuan per unit.
 
     ``base x (min(x, 1) / x_ref)^elasticity x max(x, 1)^scarcity_elasticity``, with ``x`` demand over available
@@ -148,8 +149,7 @@ def allocate(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> np.
     spare = np.where((offers > 0) & ~pos, offers, 0.0)
     rest = np.maximum(np.clip(demand, 0.0, None) - q.sum(axis=-1), 0.0)
     spare_supply = spare.sum(axis=-1)
-    scale = np.divide(np.minimum(rest, spare_supply), spare_supply, out=np.zeros_like(rest),
-                      where=spare_supply > 0)
+    scale = np.divide(np.minimum(rest, spare_supply), spare_supply, out=np.zeros_like(rest), where=spare_supply > 0)
     return q + spare * scale[..., None]
 
 
@@ -179,8 +179,9 @@ def _waterfill(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> n
 # -------------------------------------------------------------------------------------------------------------
 # the world lithium market (market mode)
 # -------------------------------------------------------------------------------------------------------------
-def supply_curve_quantity(price: np.ndarray, capacity: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray
-                          ) -> np.ndarray:
+def supply_curve_quantity(
+    price: np.ndarray, capacity: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray
+) -> np.ndarray:
     """Capacity whose cash cost is at or below ``price``, per row.
 
     Each cohort's units have cash costs spread evenly between ``cost_low`` and ``cost_high`` (yuan/t LCE).
@@ -190,16 +191,18 @@ def supply_curve_quantity(price: np.ndarray, capacity: np.ndarray, cost_low: np.
     return (capacity * share).sum(axis=-1)
 
 
-def marginal_cost(quantity: np.ndarray, capacity: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray,
-                  scarcity_elasticity: float) -> np.ndarray:
+def marginal_cost(
+    quantity: np.ndarray, capacity: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray, scarcity_elasticity: float
+) -> np.ndarray:
     """The cash cost of the last unit needed to supply ``quantity`` (per row, same unit as capacity per time).
 
     The supply curve is piecewise linear between the cohorts' cost bounds; it is inverted exactly at its sorted
     breakpoints. Beyond the whole curve the cost rises as ``top x (quantity / total)^scarcity_elasticity``.
     """
     points = np.sort(np.concatenate([cost_low, cost_high], axis=-1), axis=-1)  # (R, 2K)
-    supplied = np.stack([supply_curve_quantity(points[..., j], capacity, cost_low, cost_high)
-                         for j in range(points.shape[-1])], axis=-1)  # (R, 2K), non-decreasing
+    supplied = np.stack(
+        [supply_curve_quantity(points[..., j], capacity, cost_low, cost_high) for j in range(points.shape[-1])], axis=-1
+    )  # (R, 2K), non-decreasing
     total = supplied[..., -1]
     j = np.clip((supplied < quantity[..., None]).sum(axis=-1), 1, points.shape[-1] - 1)
     q0 = np.take_along_axis(supplied, (j - 1)[..., None], axis=-1)[..., 0]
@@ -209,12 +212,19 @@ def marginal_cost(quantity: np.ndarray, capacity: np.ndarray, cost_low: np.ndarr
     inside = p0 + (p1 - p0) * np.clip(np.divide(quantity - q0, q1 - q0, out=np.zeros_like(q0), where=q1 > q0), 0, 1)
     top = points[..., -1]
     beyond = top * np.maximum(np.divide(quantity, total, out=np.ones_like(total), where=total > 0), 1.0) ** (
-        scarcity_elasticity)
+        scarcity_elasticity
+    )
     return np.where(quantity > total, beyond, inside)
 
 
-def clearing_target(cost: np.ndarray, cover_days: np.ndarray, target_days: float, stock_elasticity: float,
-                    max_multiple: float, min_multiple: float) -> np.ndarray:
+def clearing_target(
+    cost: np.ndarray,
+    cover_days: np.ndarray,
+    target_days: float,
+    stock_elasticity: float,
+    max_multiple: float,
+    min_multiple: float,
+) -> np.ndarray:
     """The price that clears the market at this month's stocks, yuan/t.
 
     The marginal cost of the supply needed times ``(target cover / cover)^e`` bounded to ``[min_multiple,

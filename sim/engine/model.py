@@ -31,11 +31,11 @@ import mesa
 import numpy as np
 from scipy import stats
 
+from agents.book import Columns, FirmBook
 from agents.firm import Firm, firm_type
 from agents.producer import Producer
 from sim.engine import market, policy
 from sim.engine.accounting import finance, firm_accounts
-from sim.engine.book import Columns, FirmBook
 from sim.engine.population import (
     MAX_ENTRANTS_PER_QUARTER,
     Streams,
@@ -80,16 +80,28 @@ class LithiumModel(mesa.Model):
         chain: the declared chain of stages (`sim.inputs.chain.DEFAULT_CHAIN`).
         data: registry, national series and supply data (default: the project's data files).
         firm_detail: keep per-firm yearly tables for the first this many replicates.
+        trace: per-firm monthly fields to keep in `monthly` (``unit_cost``, ``prices``, ``margin``, ``offers``,
+            ``quantity``, ``available``), for inspection and tests; empty in production runs.
     """
 
-    def __init__(self, scenario: Scenario, params=None, seeds=None, *, chain: Chain = DEFAULT_CHAIN,
-                 data: ModelData | None = None, firm_detail: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        params=None,
+        seeds=None,
+        *,
+        chain: Chain = DEFAULT_CHAIN,
+        data: ModelData | None = None,
+        firm_detail: int = 0,
+        trace: tuple[str, ...] = (),
+    ) -> None:
         if seeds is None:
             seeds = np.random.SeedSequence(scenario.seed).spawn(1)
         seeds = [s if isinstance(s, np.random.SeedSequence) else np.random.SeedSequence(s) for s in seeds]
         # Mesa's own generator is seeded from the first replicate; all model randomness comes from `streams`
-        super().__init__(rng=np.random.default_rng(np.random.SeedSequence(seeds[0].entropy, spawn_key=(
-            *seeds[0].spawn_key, 2**31))))
+        super().__init__(
+            rng=np.random.default_rng(np.random.SeedSequence(seeds[0].entropy, spawn_key=(*seeds[0].spawn_key, 2**31)))
+        )
         self.scenario = scenario
         self.params = params if params is not None else scenario.params
         self.chain = chain
@@ -107,8 +119,12 @@ class LithiumModel(mesa.Model):
         self._next_entrant: dict[str, np.ndarray] = {}
         for stage in chain.firm_stages:
             self.books[stage.key] = self._build_stage(stage)
-            firm_type(stage.key).create_agents(self, len(self.books[stage.key].columns), self.books[stage.key],
-                                               list(range(len(self.books[stage.key].columns))))
+            firm_type(stage.key).create_agents(
+                self,
+                len(self.books[stage.key].columns),
+                self.books[stage.key],
+                list(range(len(self.books[stage.key].columns))),
+            )
         self.world: WorldMarket | None = None
         if self.market_mode:
             book = SupplyBook.create(self.data.supply, self.n_months, self.replicates)
@@ -124,6 +140,8 @@ class LithiumModel(mesa.Model):
         self.forwards: dict[int, np.ndarray] = {}  # delivery month -> forward carbonate price, yuan/t excl. VAT
         self.recorder = Recorder(self.books, self.replicates, firm_detail)
         self.record: BatchRecord | None = None
+        self.trace = tuple(trace)
+        self.monthly: dict[str, dict[str, list[np.ndarray]]] = {key: defaultdict(list) for key in self.books}
 
     # ----------------------------------------------------------------------------------------------------------
     # set-up
@@ -154,16 +172,26 @@ class LithiumModel(mesa.Model):
         n_synth = int(p.of(stage, "synthetic_firms"))
         n_slots = int(p.of(stage, "entrant_slots"))
         columns = Columns(
-            firm_id=[f.firm_id for f in registry] + [_slug(pr.name) for pr in projects]
-            + [f"{stage.key}_{i:04d}" for i in range(n_synth)] + [f"{stage.key}_entrant_{i:04d}" for i in range(n_slots)],
-            name=[f.name for f in registry] + [pr.name for pr in projects]
-            + [f"{stage.label()} firm {i}" for i in range(n_synth)] + [f"{stage.label()} entrant {i}" for i in range(n_slots)],
-            role=["registry"] * len(registry) + ["project"] * len(projects) + ["synthetic"] * n_synth
+            firm_id=[f.firm_id for f in registry]
+            + [_slug(pr.name) for pr in projects]
+            + [f"{stage.key}_{i:04d}" for i in range(n_synth)]
+            + [f"{stage.key}_entrant_{i:04d}" for i in range(n_slots)],
+            name=[f.name for f in registry]
+            + [pr.name for pr in projects]
+            + [f"{stage.label()} firm {i}" for i in range(n_synth)]
+            + [f"{stage.label()} entrant {i}" for i in range(n_slots)],
+            role=["registry"] * len(registry)
+            + ["project"] * len(projects)
+            + ["synthetic"] * n_synth
             + ["entrant"] * n_slots,
             suining=np.array([True] * (len(registry) + len(projects)) + [False] * (n_synth + n_slots)),
-            listed_parent=np.array([f.listed_parent for f in registry] + [pr.listed_parent for pr in projects]
-                                   + [False] * (n_synth + n_slots)),
-            tier=["suining"] * (len(registry) + len(projects)) + self._tier_names(stage, n_synth)
+            listed_parent=np.array(
+                [f.listed_parent for f in registry]
+                + [pr.listed_parent for pr in projects]
+                + [False] * (n_synth + n_slots)
+            ),
+            tier=["suining"] * (len(registry) + len(projects))
+            + self._tier_names(stage, n_synth)
             + ["entrant"] * n_slots,
         )
         book = FirmBook.empty(stage, columns, R)
@@ -206,16 +234,18 @@ class LithiumModel(mesa.Model):
                     book.owns_feedstock[:, j] = True
                     book.own_feedstock_cost[:, j] = p.own_feedstock_cost_mean
                 rows = np.flatnonzero(built)
-                self._schedule_plant(stage, rows, np.full(len(rows), j), np.full(len(rows), pr.capacity),
-                                     max(pr.online, 0))
+                self._schedule_plant(
+                    stage, rows, np.full(len(rows), j), np.full(len(rows), pr.capacity), max(pr.online, 0)
+                )
 
         # the synthetic rest of China, sized so national capacity follows the data at the end of 2021-2023
         start = offset + len(projects)
         synth = slice(start, start + n_synth)
         national = self.data.national[stage.national["capacity"]]
         draws = [draw_population(s.population, n_synth) for s in self.streams]
-        attrs = firm_attributes(stack(draws), p, p.of(stage, "conversion_cost"), p.of(stage, "energy_cost"),
-                                integrated, p.firm_size_sd)
+        attrs = firm_attributes(
+            stack(draws), p, p.of(stage, "conversion_cost"), p.of(stage, "energy_cost"), integrated, p.firm_size_sd
+        )
         # tiers: each holds its share of the synthetic capacity, at its own processing cost
         tier_of = np.array(columns.tier[synth])
         sizes = attrs["size"].copy()
@@ -283,8 +313,9 @@ class LithiumModel(mesa.Model):
             raise ValueError(f"{stage.key}: too few synthetic firms ({n}) for {len(tiers)} tiers")
         return [t.tier for t, c in zip(tiers, counts, strict=True) for _ in range(c)]
 
-    def _schedule_plant(self, stage: Stage, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray,
-                        online: int) -> None:
+    def _schedule_plant(
+        self, stage: Stage, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray, online: int
+    ) -> None:
         """A registry or pipeline plant: capex counted as investment over its construction lag before it comes
         online (the part within the run), financed (loans for part) when it does."""
         if len(rows) == 0:
@@ -319,8 +350,9 @@ class LithiumModel(mesa.Model):
             prob = overrides.get(pr.cohort, overrides.get(resource, pr.probability))
             rows = np.flatnonzero(draws[:, i] < prob)
             month = max(pr.online + int(round(self.params.project_lag_months)), 0)
-            self.events[month].append(Event("lithium_supply", rows, np.full(len(rows), col),
-                                            np.full(len(rows), pr.capacity), "arrive"))
+            self.events[month].append(
+                Event("lithium_supply", rows, np.full(len(rows), col), np.full(len(rows), pr.capacity), "arrive")
+            )
 
     # ----------------------------------------------------------------------------------------------------------
     # the monthly step
@@ -378,8 +410,11 @@ class LithiumModel(mesa.Model):
             book = self.books[event.stage]
             stage = self.chain[event.stage]
             if event.kind == "spend":
-                for name, rate in (("capex_rate", event.amount), ("subsidy_rate", event.subsidy),
-                                   ("funded_rate", event.funded)):
+                for name, rate in (
+                    ("capex_rate", event.amount),
+                    ("subsidy_rate", event.subsidy),
+                    ("funded_rate", event.funded),
+                ):
                     if rate is None or not rate.any():
                         continue
                     target = getattr(book, name)
@@ -410,8 +445,8 @@ class LithiumModel(mesa.Model):
         cells = d["battery_gwh"][t]
         if t >= p.demand_response_from:
             ratio = self.last_cell_ratio
-            ev = (1.0 - storage) * ratio ** p.demand_elasticity_ev
-            st = storage * ratio ** p.demand_elasticity_storage
+            ev = (1.0 - storage) * ratio**p.demand_elasticity_ev
+            st = storage * ratio**p.demand_elasticity_storage
         else:
             ev, st = np.full(R, 1.0 - storage), np.full(R, storage)
         out = {name: np.full(R, float(series[t])) for name, series in d.items()}
@@ -420,8 +455,9 @@ class LithiumModel(mesa.Model):
         return out
 
     # --- 4. prices ----------------------------------------------------------------------------------------------
-    def _price_pass(self, carbonate: np.ndarray, drivers: dict[str, np.ndarray], learn: float,
-                    with_fee: bool = True) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _price_pass(
+        self, carbonate: np.ndarray, drivers: dict[str, np.ndarray], learn: float, with_fee: bool = True
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Each stage's price and materials cost per unit (yuan, excl. VAT), upstream first."""
         p = self.params
         prices: dict[str, np.ndarray] = {}
@@ -431,17 +467,26 @@ class LithiumModel(mesa.Model):
             other = p.of(stage, "other_inputs") * learn if stage.agents == "firms" else 0.0
             fee = zero
             if stage.price_rule in market.FEE_RULES and with_fee:
-                fee = market.processing_fee(getattr(p, f"processing_fee_{stage.suffix}") * learn,
-                                            self.tightness[stage.key], p.reference_utilization,
-                                            p.fee_utilization_elasticity, p.scarcity_elasticity)
+                fee = market.processing_fee(
+                    getattr(p, f"processing_fee_{stage.suffix}") * learn,
+                    self.tightness[stage.key],
+                    p.reference_utilization,
+                    p.fee_utilization_elasticity,
+                    p.scarcity_elasticity,
+                )
             inp = market.PriceInputs(
-                carbonate=carbonate, upstream=prices,
+                carbonate=carbonate,
+                upstream=prices,
                 intensities={i.stage: getattr(p, i.intensity.name) for i in stage.inputs},
                 shares={i.stage: (drivers[i.share] if i.share else np.ones(self.replicates)) for i in stage.inputs},
-                other_inputs=other, fee=fee, params=p)
+                other_inputs=other,
+                fee=fee,
+                params=p,
+            )
             prices[stage.key] = market.PRICE_RULES[stage.price_rule](inp)
-            materials[stage.key] = prices[stage.key] - fee if stage.price_rule in market.FEE_RULES else (
-                market.input_cost(inp) + other)
+            materials[stage.key] = (
+                prices[stage.key] - fee if stage.price_rule in market.FEE_RULES else (market.input_cost(inp) + other)
+            )
         return prices, materials
 
     # --- 5. offers ----------------------------------------------------------------------------------------------
@@ -457,10 +502,17 @@ class LithiumModel(mesa.Model):
         margin = (prices - unit_cost) / prices
         available = book.available()
         offers = kind.offers(book, available, margin, p)
-        weights = market.logit_weights(offers, kind.controllable_cost(book, input_cost, processing),
-                                       p.competitiveness_elasticity)
-        return {"unit_cost": unit_cost, "prices": prices, "margin": margin, "available": available,
-                "offers": offers, "weights": weights}
+        weights = market.logit_weights(
+            offers, kind.controllable_cost(book, input_cost, processing), p.competitiveness_elasticity
+        )
+        return {
+            "unit_cost": unit_cost,
+            "prices": prices,
+            "margin": margin,
+            "available": available,
+            "offers": offers,
+            "weights": weights,
+        }
 
     def _realised_prices(self, stage: Stage, price: np.ndarray, t: int) -> np.ndarray:
         """The price each firm receives, (R, N): the market's, except Suining salt sold forward (hedging)."""
@@ -491,7 +543,7 @@ class LithiumModel(mesa.Model):
         if self.world is None:
             path = sc.price_path() / (1.0 + self.params.vat_rate)
             later = min(t + horizon, self.n_months - 1)
-            expected_shock = sc.persistence ** horizon * self.price_shock[:, t]
+            expected_shock = sc.persistence**horizon * self.price_shock[:, t]
             return path[later] * np.exp(expected_shock)
         p = self.params
         target = self.world.last_target / (1.0 + p.vat_rate)
@@ -499,8 +551,9 @@ class LithiumModel(mesa.Model):
         return spot * (target / spot) ** closed
 
     # --- 6. quantities along the chain --------------------------------------------------------------------------
-    def _chain_quantities(self, drivers: dict[str, np.ndarray], offers: dict[str, np.ndarray], t: int
-                          ) -> dict[str, dict[str, np.ndarray]]:
+    def _chain_quantities(
+        self, drivers: dict[str, np.ndarray], offers: dict[str, np.ndarray], t: int
+    ) -> dict[str, dict[str, np.ndarray]]:
         """Demand up the chain, deliveries down it (u/month per replicate, by stage).
 
         For each stage s, downstream first: gross demand ``G_s = d_s + sum_b a_b sigma_b G_b`` (what final
@@ -520,15 +573,17 @@ class LithiumModel(mesa.Model):
         def intensity(inp) -> float:
             return getattr(self.params, inp.intensity.name)
 
-        final = {s.key: (drivers[s.final_demand] if s.final_demand and (s.agents == "firms" or self.world)
-                         else zero) for s in chain}
+        final = {
+            s.key: (drivers[s.final_demand] if s.final_demand and (s.agents == "firms" or self.world) else zero)
+            for s in chain
+        }
         gross, addressed, request = {}, {}, {}
         for stage in reversed(chain.stages):
             buyers = chain.buyers(stage.key)
-            gross[stage.key] = final[stage.key] + sum((intensity(i) * share(i) * gross[b.key] for b, i in buyers),
-                                                      zero)
+            gross[stage.key] = final[stage.key] + sum((intensity(i) * share(i) * gross[b.key] for b, i in buyers), zero)
             addressed[stage.key] = final[stage.key] + sum(
-                (intensity(i) * share(i) * request[b.key] for b, i in buyers), zero)
+                (intensity(i) * share(i) * request[b.key] for b, i in buyers), zero
+            )
             cap = offers.get(stage.key)
             request[stage.key] = addressed[stage.key] if cap is None else np.minimum(addressed[stage.key], cap)
 
@@ -537,18 +592,24 @@ class LithiumModel(mesa.Model):
             if stage.agents == "cohorts":
                 if self.world is not None:
                     # the price answers to the demand for salts, uncapped by converters' own capacity
-                    wanted = final[stage.key] + sum((intensity(i) * share(i) * addressed[b.key]
-                                                     for b, i in chain.buyers(stage.key)), zero)
+                    wanted = final[stage.key] + sum(
+                        (intensity(i) * share(i) * addressed[b.key] for b, i in chain.buyers(stage.key)), zero
+                    )
                     supply_month = self.world.step(t, addressed[stage.key], wanted)
-                    delivered[stage.key] = np.divide(supply_month.served, addressed[stage.key],
-                                                     out=np.ones(self.replicates), where=addressed[stage.key] > 0)
+                    delivered[stage.key] = np.divide(
+                        supply_month.served,
+                        addressed[stage.key],
+                        out=np.ones(self.replicates),
+                        where=addressed[stage.key] > 0,
+                    )
                 else:
                     delivered[stage.key] = np.ones(self.replicates)
                 continue
             inputs = [1.0 - share(i) + share(i) * delivered[i.stage] for i in stage.inputs]
             available = np.minimum.reduce(inputs) if inputs else np.ones(self.replicates)
-            own = np.divide(request[stage.key], addressed[stage.key], out=np.ones(self.replicates),
-                            where=addressed[stage.key] > 0)
+            own = np.divide(
+                request[stage.key], addressed[stage.key], out=np.ones(self.replicates), where=addressed[stage.key] > 0
+            )
             delivered[stage.key] = own * available
 
         output = {}
@@ -567,8 +628,15 @@ class LithiumModel(mesa.Model):
                 inputs = [1.0 - share(i) + share(i) * delivered[i.stage] for i in stage.inputs]
                 output[stage.key] = request[stage.key] * (np.minimum.reduce(inputs) if inputs else 1.0)
         unmet = {key: np.maximum(addressed[key] - output[key], 0.0) for key in output}
-        return {"gross": gross, "addressed": addressed, "request": request, "output": output, "unmet": unmet,
-                "final": final, "supply": supply_month}
+        return {
+            "gross": gross,
+            "addressed": addressed,
+            "request": request,
+            "output": output,
+            "unmet": unmet,
+            "final": final,
+            "supply": supply_month,
+        }
 
     # --- 7. production and accounts -----------------------------------------------------------------------------
     def _produce(self, stage: Stage, st: dict, flows: dict, relief: np.ndarray | None, t: int) -> None:
@@ -577,14 +645,27 @@ class LithiumModel(mesa.Model):
         kind = firm_type(stage.key)
         quantity = market.allocate(flows["output"][stage.key], st["offers"], st["weights"])
         available = st["available"]
+        for name in self.trace:
+            self.monthly[stage.key][name].append(np.array(quantity if name == "quantity" else st[name]))
         util = np.divide(quantity * 12.0, available, out=np.zeros(book.shape), where=available > 0)
         employment = book.labour * book.capacity * (p.labour_fixed_share + (1 - p.labour_fixed_share) * util)
         subsidy = relief if relief is not None else 0.0
         acc = firm_accounts(
-            quantity, st["prices"], st["unit_cost"], employment, book.capital, book.debt, book.vat_credit,
-            annual_wage=p.annual_wage, depreciation_years=p.depreciation_years, interest_rate=p.interest_rate,
-            vat_rate=p.vat_rate, surcharge_rate=p.surcharge_rate, income_tax_rate=p.income_tax_rate,
+            quantity,
+            st["prices"],
+            st["unit_cost"],
+            employment,
+            book.capital,
+            book.debt,
+            book.vat_credit,
+            annual_wage=p.annual_wage,
+            depreciation_years=p.depreciation_years,
+            interest_rate=p.interest_rate,
+            vat_rate=p.vat_rate,
+            surcharge_rate=p.surcharge_rate,
+            income_tax_rate=p.income_tax_rate,
             subsidy=subsidy,
+            investment=book.capex_rate + book.subsidy_rate + book.funded_rate,
         )
         book.vat_credit = acc.vat_credit
         book.capital = book.capital - acc.depreciation  # declining balance
@@ -599,15 +680,29 @@ class LithiumModel(mesa.Model):
 
         weights = st["weights"]
         total_w = weights.sum(axis=-1, keepdims=True)
-        unmet = flows["unmet"][stage.key][:, None] * np.divide(weights, total_w, out=np.zeros(book.shape),
-                                                               where=total_w > 0)
+        unmet = flows["unmet"][stage.key][:, None] * np.divide(
+            weights, total_w, out=np.zeros(book.shape), where=total_w > 0
+        )
         support = book.subsidy_rate + (relief if relief is not None else 0.0)
         self.recorder.add(
-            stage.key, output=acc.output, output_value=acc.output_value, intermediate=acc.intermediate,
-            value_added=acc.value_added, wages=acc.wages, depreciation=acc.depreciation, vat=acc.vat,
-            surcharges=acc.surcharges, income_tax=acc.income_tax, profit=acc.profit, interest=acc.interest,
-            support=support, investment=book.capex_rate + book.subsidy_rate + book.funded_rate, unmet=unmet,
-            employment=acc.employment, available=available, installed=book.capacity,
+            stage.key,
+            output=acc.output,
+            output_value=acc.output_value,
+            intermediate=acc.intermediate,
+            value_added=acc.value_added,
+            wages=acc.wages,
+            depreciation=acc.depreciation,
+            vat=acc.vat,
+            surcharges=acc.surcharges,
+            income_tax=acc.income_tax,
+            profit=acc.profit,
+            interest=acc.interest,
+            support=support,
+            investment=book.capex_rate + book.subsidy_rate + book.funded_rate,
+            unmet=unmet,
+            employment=acc.employment,
+            available=available,
+            installed=book.capacity,
         )
 
         idle_now, exit_now = kind.update_after_month(book, st["margin"], operating, p)
@@ -618,29 +713,45 @@ class LithiumModel(mesa.Model):
         book.close(exit_now)
         self.recorder.count(f"exits_{stage.key}", exit_now)
         total_available = np.where(book.active, available, 0.0).sum(axis=-1) / 12.0
-        self.tightness[stage.key] = np.divide(flows["addressed"][stage.key], total_available,
-                                              out=np.ones(self.replicates), where=total_available > 0)
+        self.tightness[stage.key] = np.divide(
+            flows["addressed"][stage.key], total_available, out=np.ones(self.replicates), where=total_available > 0
+        )
 
     def _parent_credit(self, stage: Stage) -> np.ndarray:
         book = self.books[stage.key]
         return np.where(book.columns.listed_parent, self.params.parent_credit_share * book.capital, 0.0)
 
     def _record_month(self, t: int, quote: np.ndarray, prices: dict, drivers: dict, flows: dict) -> None:
-        values = {"carbonate_quote": quote, "sodium_share": self.sodium_share.copy(),
-                  "sodium_gwh": drivers["sodium_gwh"], "lfp_share": drivers["lfp_share"]}
+        values = {
+            "carbonate_quote": quote,
+            "sodium_share": self.sodium_share.copy(),
+            "sodium_gwh": drivers["sodium_gwh"],
+            "lfp_share": drivers["lfp_share"],
+        }
         for stage in self.chain:
             key = stage.key
             values[f"price_{key}"] = prices[key]
-            for name in ("gross", "addressed", "output", "unmet", "final"):
+            for name in ("gross", "addressed", "request", "output", "unmet", "final"):
                 values[f"{name}_{key}"] = flows[name][key]
         supply = flows["supply"]
         if supply is not None:
-            for name in ("production", "released", "demand", "served", "unmet", "inventory", "capacity",
-                         "curtailed", "marginal_cost"):
+            for name in (
+                "production",
+                "released",
+                "demand",
+                "served",
+                "unmet",
+                "inventory",
+                "capacity",
+                "curtailed",
+                "marginal_cost",
+            ):
                 values[f"world_{name}"] = getattr(supply, name)
-            self.recorder.cohort_month(production=supply.by_cohort,
-                                       capacity=self.world.book.capacity(t) / 12.0,
-                                       running=self.world.book.running / 12.0)
+            self.recorder.cohort_month(
+                production=supply.by_cohort,
+                capacity=self.world.book.capacity(t) / 12.0,
+                running=self.world.book.running / 12.0,
+            )
         self.recorder.month(**values)
         # the cell price relative to its value at the reference carbonate price: next month's demand response
         p = self.params
@@ -676,8 +787,16 @@ class LithiumModel(mesa.Model):
             lag = np.where(book.suining, np.maximum(lag - cut, 1.0), lag)
         return np.maximum(np.rint(lag), 1).astype(int)
 
-    def _order(self, stage: Stage, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray, lag: np.ndarray,
-               t: int, borrowed: bool = False) -> None:
+    def _order(
+        self,
+        stage: Stage,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        amount: np.ndarray,
+        lag: np.ndarray,
+        t: int,
+        borrowed: bool = False,
+    ) -> None:
         """Plant ordered now.
 
         A share ``completion_rate`` of the announced capacity is built, in three equal tranches arriving after
@@ -726,8 +845,12 @@ class LithiumModel(mesa.Model):
         weights = np.where(incumbents, book.capacity, 0.0)
         total = weights.sum(axis=-1)
         returns = firm_type(stage.key).expected_return(book, price, capex, p)
-        mean_return = np.divide(np.where(incumbents, weights * returns, 0.0).sum(axis=-1), total,
-                                out=np.zeros(self.replicates), where=total > 0)
+        mean_return = np.divide(
+            np.where(incumbents, weights * returns, 0.0).sum(axis=-1),
+            total,
+            out=np.zeros(self.replicates),
+            where=total > 0,
+        )
         excess = mean_return - p.entrant_hurdle
         rate = np.where(excess > 0, p.entry_rate * np.minimum(excess, p.entry_excess_cap) / 0.1, 0.0)
         u_count, draws = self._entrants[stage.key]
@@ -735,8 +858,7 @@ class LithiumModel(mesa.Model):
         n = np.where(rate > 0, stats.poisson.ppf(u_count[:, q], np.maximum(rate, 1e-12)), 0).astype(int)
         slots = len(book.columns) - self._entrant_start[stage.key]
         free = slots - self._next_entrant[stage.key]
-        self.recorder.count(f"entry_blocked_{stage.key}", np.maximum(np.minimum(n, MAX_ENTRANTS_PER_QUARTER)
-                                                                      - free, 0))
+        self.recorder.count(f"entry_blocked_{stage.key}", np.maximum(np.minimum(n, MAX_ENTRANTS_PER_QUARTER) - free, 0))
         n = np.minimum(np.minimum(n, MAX_ENTRANTS_PER_QUARTER), free)
         if not n.any():
             return
@@ -745,12 +867,22 @@ class LithiumModel(mesa.Model):
         cols = self._entrant_start[stage.key] + self._next_entrant[stage.key][rows] + ks
         self._next_entrant[stage.key] = self._next_entrant[stage.key] + n
         quarter = type(draws)(*(getattr(draws, f)[:, q, :] for f in ("size", "cost", "energy", "owns", "own_cost")))
-        attrs = firm_attributes(quarter, p, p.of(stage, "conversion_cost"), p.of(stage, "energy_cost"),
-                                stage.key == "lithium_salt", p.firm_size_sd / 2.0)
+        attrs = firm_attributes(
+            quarter,
+            p,
+            p.of(stage, "conversion_cost"),
+            p.of(stage, "energy_cost"),
+            stage.key == "lithium_salt",
+            p.firm_size_sd / 2.0,
+        )
         median = np.nanmedian(np.where(incumbents, book.capacity, np.nan), axis=-1)
         size = median[rows] * attrs["size"][rows, ks]
-        expected = np.divide(np.where(incumbents, weights * book.expected_margin, 0.0).sum(axis=-1), total,
-                             out=np.zeros(self.replicates), where=total > 0)
+        expected = np.divide(
+            np.where(incumbents, weights * book.expected_margin, 0.0).sum(axis=-1),
+            total,
+            out=np.zeros(self.replicates),
+            where=total > 0,
+        )
         book.active[rows, cols] = True
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
             getattr(book, name)[rows, cols] = attrs[name][rows, ks]
@@ -784,8 +916,13 @@ class LithiumModel(mesa.Model):
         years = self.scenario.years[: self.steps // 12]
         cohorts = [c.cohort for c in self.world.book.cohorts] if self.world is not None else []
         self.record = self.recorder.finish(
-            years, cohorts, "market" if self.market_mode else "path", params=self.params,
-            city=self.data.city, city_growth=(self.scenario.city_other_growth, self.scenario.city_deflator))
+            years,
+            cohorts,
+            "market" if self.market_mode else "path",
+            params=self.params,
+            city=self.data.city,
+            city_growth=(self.scenario.city_other_growth, self.scenario.city_deflator),
+        )
         return self.record
 
 
@@ -799,9 +936,16 @@ def release(model: mesa.Model) -> None:
     mesa.Agent._ids.pop(model, None)
 
 
-def simulate_batch(scenario: Scenario, params=None, seeds=None, *, firm_detail: int = 0,
-                   chain: Chain = DEFAULT_CHAIN, data: ModelData | None = None, months: int | None = None
-                   ) -> BatchRecord:
+def simulate_batch(
+    scenario: Scenario,
+    params=None,
+    seeds=None,
+    *,
+    firm_detail: int = 0,
+    chain: Chain = DEFAULT_CHAIN,
+    data: ModelData | None = None,
+    months: int | None = None,
+) -> BatchRecord:
     """Run a batch of replicates (one per seed) and return its record. Pure: same inputs, same outputs.
 
     ``months`` stops after that many months (whole years), with the same draws as a full run.
@@ -813,5 +957,4 @@ def simulate_batch(scenario: Scenario, params=None, seeds=None, *, firm_detail: 
         release(model)
 
 
-__all__ = ["DAYS_PER_MONTH", "YI", "BatchRecord", "Firm", "LithiumModel", "RegisteredFirm", "release",
-           "simulate_batch"]
+__all__ = ["DAYS_PER_MONTH", "YI", "BatchRecord", "Firm", "LithiumModel", "RegisteredFirm", "release", "simulate_batch"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.book import FirmBook
 from sim.engine.accounting import finance
-from sim.engine.book import FirmBook
 from sim.inputs.levers import LEVER_BY_NAME, Policy
 from sim.inputs.units import BASE_YEAR, YI
 
@@ -69,9 +69,14 @@ def grades(score: np.ndarray, policy: Policy) -> np.ndarray:
     return np.select([score >= a, score >= c, score >= d], [0, 1, 2], default=3)
 
 
-def land_efficiency(policy: Policy, books: dict[str, FirmBook], yearly: dict[str, dict[str, np.ndarray]],
-                    capex: dict[str, float], parent_credit: dict[str, np.ndarray], month: int
-                    ) -> dict[str, dict[str, np.ndarray]]:
+def land_efficiency(
+    policy: Policy,
+    books: dict[str, FirmBook],
+    yearly: dict[str, dict[str, np.ndarray]],
+    capex: dict[str, float],
+    parent_credit: dict[str, np.ndarray],
+    month: int,
+) -> dict[str, dict[str, np.ndarray]]:
     """December review (亩均论英雄) of Suining's plants, as Sichuan's 亩均 evaluations work.
 
     Each plant is graded A-D on the year's value added plus taxes per yuan of plant (the model's measure of
@@ -93,9 +98,17 @@ def land_efficiency(policy: Policy, books: dict[str, FirmBook], yearly: dict[str
     out: dict[str, dict[str, np.ndarray]] = {}
     if lever.name not in policy.settings or month < setting.start:
         return out
-    val = {name: setting.get(lever, name) for name in ("energy_discount_a", "energy_surcharge_c",
-                                                          "energy_surcharge_d", "upgrade_cost_share",
-                                                          "upgrade_cost_cut", "upgrade_support")}
+    val = {
+        name: setting.get(lever, name)
+        for name in (
+            "energy_discount_a",
+            "energy_surcharge_c",
+            "energy_surcharge_d",
+            "upgrade_cost_share",
+            "upgrade_cost_cut",
+            "upgrade_support",
+        )
+    }
     d_limit = setting.get(lever, "exit_after_d_years")
     for key, book in books.items():
         plant = book.capacity * capex[key]
@@ -105,14 +118,19 @@ def land_efficiency(policy: Policy, books: dict[str, FirmBook], yearly: dict[str
         total_plant = np.where(running, plant, 0.0).sum(axis=-1)
         total_contrib = np.where(running, contribution, 0.0).sum(axis=-1)
         average = np.divide(total_contrib, total_plant, out=np.zeros_like(total_plant), where=total_plant > 0)
-        score = np.divide(contribution, plant * np.abs(average)[:, None], out=np.zeros_like(plant),
-                          where=(plant > 0) & (average[:, None] != 0))
+        score = np.divide(
+            contribution,
+            plant * np.abs(average)[:, None],
+            out=np.zeros_like(plant),
+            where=(plant > 0) & (average[:, None] != 0),
+        )
         graded = running & book.suining
         grade = np.where(graded, grades(score, policy), -1)
         book.grade_factor = np.select(
             [grade == 0, grade == 2, grade == 3],
             [1.0 - val["energy_discount_a"], 1.0 + val["energy_surcharge_c"], 1.0 + val["energy_surcharge_d"]],
-            default=1.0)
+            default=1.0,
+        )
         book.d_years = np.where(grade == 3, book.d_years + 1.0, 0.0)
         weak = graded & (grade >= 2)
         cost = val["upgrade_cost_share"] * plant
@@ -125,8 +143,12 @@ def land_efficiency(policy: Policy, books: dict[str, FirmBook], yearly: dict[str
         book.d_years = np.where(upgrade, 0.0, book.d_years)
         leave = weak & ~upgrade & (book.d_years >= d_limit)
         book.close(leave)
-        out[key] = {"grade": grade, "upgraded": upgrade, "exited": leave,
-                    "support": np.where(upgrade, cost * val["upgrade_support"], 0.0)}
+        out[key] = {
+            "grade": grade,
+            "upgraded": upgrade,
+            "exited": leave,
+            "support": np.where(upgrade, cost * val["upgrade_support"], 0.0),
+        }
     return out
 
 
@@ -136,5 +158,6 @@ def hedge_terms(policy: Policy, params) -> tuple[float, int, float]:
     share = policy.value(lever, "share")
     horizon = int(policy.value(lever, "horizon_months"))
     cost = policy.value(lever, "basis_cost") + policy.value(lever, "margin_rate") * params.interest_rate * (
-        horizon / 12.0)
+        horizon / 12.0
+    )
     return share, horizon, cost

@@ -61,8 +61,9 @@ class FirmDraws:
     own_cost: np.ndarray  # standard normal
 
 
-def firm_attributes(draws: FirmDraws, params, conversion_cost: float, energy_cost: float, integrated: bool,
-                    size_sd: float) -> dict[str, np.ndarray]:
+def firm_attributes(
+    draws: FirmDraws, params, conversion_cost: float, energy_cost: float, integrated: bool, size_sd: float
+) -> dict[str, np.ndarray]:
     """Costs and ownership of drawn firms from their variates and the parameters (yuan per unit).
 
     Conversion and energy costs are mean-one lognormal multiples (sd ``cost_dispersion``) of the stage's
@@ -71,8 +72,11 @@ def firm_attributes(draws: FirmDraws, params, conversion_cost: float, energy_cos
     """
     sd = params.cost_dispersion
     owns = integrated & (draws.owns < (params.integrated_share if integrated else 0.0))
-    own_cost = (params.own_feedstock_cost_mean * mean_one_lognormal(draws.own_cost, params.own_feedstock_cost_sd)
-                if integrated else np.full(draws.owns.shape, np.nan))
+    own_cost = (
+        params.own_feedstock_cost_mean * mean_one_lognormal(draws.own_cost, params.own_feedstock_cost_sd)
+        if integrated
+        else np.full(draws.owns.shape, np.nan)
+    )
     return {
         "size": mean_one_lognormal(draws.size, size_sd),
         "conversion_cost": conversion_cost * mean_one_lognormal(draws.cost, sd),
@@ -85,19 +89,29 @@ def firm_attributes(draws: FirmDraws, params, conversion_cost: float, energy_cos
 def draw_population(rng: np.random.Generator, n: int) -> FirmDraws:
     """The synthetic firms of one replicate and stage at the start: stratified draws."""
     owns = (rng.permutation(n) + 0.5) / n  # exactly round(share x n) firms integrated, in random order
-    return FirmDraws(size=stratified_normal(rng, n), cost=stratified_normal(rng, n),
-                     energy=stratified_normal(rng, n), owns=owns, own_cost=stratified_normal(rng, n))
+    return FirmDraws(
+        size=stratified_normal(rng, n),
+        cost=stratified_normal(rng, n),
+        energy=stratified_normal(rng, n),
+        owns=owns,
+        own_cost=stratified_normal(rng, n),
+    )
 
 
 def draw_entrants(rng: np.random.Generator, quarters: int, per_quarter: int) -> tuple[np.ndarray, FirmDraws]:
     """Entrants of one replicate and stage: a uniform per quarter (the count) and variates per potential firm."""
     shape = (quarters, per_quarter)
     return rng.random(quarters), FirmDraws(
-        size=rng.standard_normal(shape), cost=rng.standard_normal(shape), energy=rng.standard_normal(shape),
-        owns=rng.random(shape), own_cost=rng.standard_normal(shape))
+        size=rng.standard_normal(shape),
+        cost=rng.standard_normal(shape),
+        energy=rng.standard_normal(shape),
+        owns=rng.random(shape),
+        own_cost=rng.standard_normal(shape),
+    )
 
 
 def stack(draws: list[FirmDraws]) -> FirmDraws:
     """Draws of several replicates stacked on a new leading axis."""
-    return FirmDraws(*(np.stack([getattr(d, f) for d in draws]) for f in ("size", "cost", "energy", "owns",
-                                                                          "own_cost")))
+    return FirmDraws(
+        *(np.stack([getattr(d, f) for d in draws]) for f in ("size", "cost", "energy", "owns", "own_cost"))
+    )

@@ -13,11 +13,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.engine.book import FirmBook
+from agents.book import FirmBook
 
 # flows summed over a year, yuan (money), u (output, unmet) or persons x months / 12 (employment)
-FLOWS = ("output", "output_value", "intermediate", "value_added", "wages", "depreciation", "vat", "surcharges",
-         "income_tax", "profit", "interest", "support", "investment", "unmet")
+FLOWS = (
+    "output",
+    "output_value",
+    "intermediate",
+    "value_added",
+    "wages",
+    "depreciation",
+    "vat",
+    "surcharges",
+    "income_tax",
+    "profit",
+    "interest",
+    "support",
+    "investment",
+    "unmet",
+)
 MEANS = ("employment", "available", "installed")  # averages over the year's months
 STOCKS = ("capacity", "firms", "cash", "debt", "building")  # at the end of December
 TIER_FIELDS = ("output", "output_value", "intermediate", "wages", "depreciation", "profit", "capacity", "installed")
@@ -74,8 +88,10 @@ class Recorder:
         self.cohort_acc: dict[str, np.ndarray] = {}
         self.grades: dict[str, list[np.ndarray]] = defaultdict(list)
         self.events: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(replicates))
-        self.tiers = {key: {tier: np.array([t == tier for t in book.columns.tier])
-                            for tier in dict.fromkeys(book.columns.tier)} for key, book in books.items()}
+        self.tiers = {
+            key: {tier: np.array([t == tier for t in book.columns.tier]) for tier in dict.fromkeys(book.columns.tier)}
+            for key, book in books.items()
+        }
 
     def add(self, stage: str, **values: np.ndarray) -> None:
         """Add this month's per-firm values (R, N) to the year's flows; means are added as monthly twelfths."""
@@ -118,8 +134,7 @@ class Recorder:
                 self.regional[("suining", key, name)].append(np.where(suining, value, 0.0).sum(axis=-1))
             for tier, members in self.tiers[key].items():
                 for name in TIER_FIELDS:
-                    self.regional[(f"tier:{tier}", key, name)].append(
-                        np.where(members, values[name], 0.0).sum(axis=-1))
+                    self.regional[(f"tier:{tier}", key, name)].append(np.where(members, values[name], 0.0).sum(axis=-1))
             if self.keep:
                 kept = self.firms[key]
                 for name, value in values.items():
@@ -140,13 +155,33 @@ class Recorder:
         # (R, T), C-ordered: every reduction over months runs along the last axis, as for firms (batch-independent)
         market = {name: np.ascontiguousarray(np.stack(values, axis=-1)) for name, values in self.market.items()}
         cohorts = {name: np.stack(values, axis=1) for name, values in self.cohorts.items()}
-        firms = {key: {name: np.stack(values, axis=1) for name, values in kept.items()}
-                 for key, kept in self.firms.items() if kept}
-        columns = {key: {"firm_id": list(book.columns.firm_id), "name": list(book.columns.name),
-                         "region": ["suining" if s else "rest_of_china" for s in book.columns.suining],
-                         "role": list(book.columns.role), "tier": list(book.columns.tier)}
-                   for key, book in self.books.items()}
+        firms = {
+            key: {name: np.stack(values, axis=1) for name, values in kept.items()}
+            for key, kept in self.firms.items()
+            if kept
+        }
+        columns = {
+            key: {
+                "firm_id": list(book.columns.firm_id),
+                "name": list(book.columns.name),
+                "region": ["suining" if s else "rest_of_china" for s in book.columns.suining],
+                "role": list(book.columns.role),
+                "tier": list(book.columns.tier),
+            }
+            for key, book in self.books.items()
+        }
         grades = {key: np.stack(values, axis=1) for key, values in self.grades.items() if values}
-        return BatchRecord(years=years, regional=regional, market=market, cohorts=cohorts,
-                           cohort_names=cohort_names, firms=firms, columns=columns, events=dict(self.events),
-                           replicates=self.replicates, price_mode=price_mode, grades=grades, **context)
+        return BatchRecord(
+            years=years,
+            regional=regional,
+            market=market,
+            cohorts=cohorts,
+            cohort_names=cohort_names,
+            firms=firms,
+            columns=columns,
+            events=dict(self.events),
+            replicates=self.replicates,
+            price_mode=price_mode,
+            grades=grades,
+            **context,
+        )

@@ -191,24 +191,43 @@ class WorldMarket:
         cost_low = np.broadcast_to(vat * book.cost_low / (1.0 - book.price_linked), available.shape)
         cost_high = np.broadcast_to(vat * book.cost_high / (1.0 - book.price_linked), available.shape)
         needed = price_demand * 12.0 / p.supply_operating_rate
-        cost = marginal_cost(needed, np.maximum(available - withheld, 0.0), cost_low, cost_high,
-                             p.supply_scarcity_elasticity)
-        cover = np.divide(self.inventory, price_demand / DAYS_PER_MONTH, out=np.full_like(demand, 1e3),
-                          where=price_demand > 0)
-        self.last_target = clearing_target(cost, cover, p.target_inventory_days, p.stock_price_elasticity,
-                                           p.max_price_multiple, p.min_price_multiple)
+        cost = marginal_cost(
+            needed, np.maximum(available - withheld, 0.0), cost_low, cost_high, p.supply_scarcity_elasticity
+        )
+        cover = np.divide(
+            self.inventory, price_demand / DAYS_PER_MONTH, out=np.full_like(demand, 1e3), where=price_demand > 0
+        )
+        self.last_target = clearing_target(
+            cost, cover, p.target_inventory_days, p.stock_price_elasticity, p.max_price_multiple, p.min_price_multiple
+        )
         self.price = clearing_price(price, self.last_target, p.price_adjustment, p.max_price_move)
         self.smoothed = self.smoothed + (price - self.smoothed) / p.curtail_smoothing_months
-        return SupplyMonth(production=production, released=released, demand=demand, served=served, unmet=unmet,
-                           inventory=self.inventory.copy(), capacity=capacity.sum(axis=-1), curtailed=curtailed,
-                           marginal_cost=cost, price=price, by_cohort=by_cohort)
+        return SupplyMonth(
+            production=production,
+            released=released,
+            demand=demand,
+            served=served,
+            unmet=unmet,
+            inventory=self.inventory.copy(),
+            capacity=capacity.sum(axis=-1),
+            curtailed=curtailed,
+            marginal_cost=cost,
+            price=price,
+            by_cohort=by_cohort,
+        )
 
     def expansion(self, month: int) -> np.ndarray:
         """Capacity each cohort orders this quarter, (R, K) t LCE/yr."""
         p, book = self.params, self.book
-        return Producer.expansion_orders(book.capacity(month), self.smoothed / (1.0 + p.vat_rate), book.cost_low,
-                                         book.cost_high,
-                                         book.price_linked, p.mine_hurdle, p.mine_expansion_sensitivity)
+        return Producer.expansion_orders(
+            book.capacity(month),
+            self.smoothed / (1.0 + p.vat_rate),
+            book.cost_low,
+            book.cost_high,
+            book.price_linked,
+            p.mine_hurdle,
+            p.mine_expansion_sensitivity,
+        )
 
 
 def event_cohorts(events: tuple[SupplyEvent, ...]) -> set[str]:

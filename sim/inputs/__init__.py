@@ -1,0 +1,8 @@
+"""Inputs: everything a run is given, declared once and checked before anything runs.
+
+Owns the declarations (`declare`: a declared number; `chain`: the stages of the value chain; `params`: every
+model parameter; `levers`: the policy levers), the scenario files and their schema generated from those
+declarations (`scenario`), the one guarded place where a path from input becomes text (`files`), the sourced data
+files and their loaders (`data`, ``data/``), units (`units`) and `InputError` (`errors`). The lowest room: it
+imports nothing else of the project.
+"""

@@ -114,8 +114,14 @@ def firm_params(stage_suffix: str, unit: str, **values: tuple[float, float, floa
         raise ValueError(f"stage {stage_suffix}: missing {sorted(missing)}, unexpected {sorted(extra)}")
     return tuple(
         Param(
-            f"{name}_{stage_suffix}", default, FIRM_TEMPLATE[name].format(u=unit), low, high, reason,
-            integer=name in INTEGER_TEMPLATE, calibrate=name in CALIBRATED_TEMPLATE,
+            f"{name}_{stage_suffix}",
+            default,
+            FIRM_TEMPLATE[name].format(u=unit),
+            low,
+            high,
+            reason,
+            integer=name in INTEGER_TEMPLATE,
+            calibrate=name in CALIBRATED_TEMPLATE,
         )
         for name, (default, low, high, reason) in values.items()
     )
@@ -208,63 +214,174 @@ LITHIUM_SUPPLY = Stage(
     final_demand="rest_of_world_lce",
     agents="cohorts",
     params=(
-        Param("feedstock_share", 0.78, "fraction of carbonate price", 0.6, 0.9,
-              "converters buy spodumene and lepidolite priced off the carbonate price; 2022-23 converter margins "
-              "of 10-25% of the price (Tianqi, Ganfeng reports) imply 0.75-0.85", calibrate=True),
-        Param("conversion_allowance", 10000.0, "yuan/t LCE", 0.0, 40000.0,
-              "concentrate is priced off the carbonate price (excl. VAT) net of a conversion allowance: "
-              "spodumene at 881 USD/t x 8 t ~ 50k yuan per t LCE in Oct 2025, when carbonate was 75.4k incl. "
-              "VAT (66.7k excl.), gives 0.78 x (66.7k - 10k) ~ 44k, near enough given freight and grade "
-              "(docs/data.md)"),
-        Param("supply_operating_rate", 0.95, "fraction of effective capacity", 0.7, 1.0,
-              "running mines and brine fields produce at this share of their effective capacity (ore grades, "
-              "maintenance, evaporation seasons)"),
-        Param("curtail_smoothing_months", 4.0, "months", 1.0, 12.0,
-              "producers decide to curtail or restart on the carbonate price averaged over this many months "
-              "(2024-25 curtailments came 3-9 months into the price fall, docs/data.md)"),
-        Param("restart_months", 6.0, "months", 1.0, 24.0,
-              "a curtailed mine takes this long to come back to full output (Bald Hill: restart 4-6 weeks of "
-              "works plus ramp-up; Ngungaju held in care and maintenance through FY26)"),
-        Param("initial_inventory_days", 12.0, "days of demand", 1.0, 90.0,
-              "social inventory of lithium salts in January 2022, at the height of the shortage", calibrate=True),
-        Param("target_inventory_days", 30.0, "days of demand", 5.0, 120.0,
-              "the stock cover at which the market is balanced: SMM social inventory of 111 kt in Dec 2025 was "
-              "26.5 days of turnover (docs/data.md)"),
-        Param("stock_price_elasticity", 1.2, "1", 0.1, 4.0,
-              "the clearing price is the marginal cost times (target cover / cover)^e: thin stocks lift the "
-              "price far above cost (2022), ample stocks push it below the marginal producer's cost",
-              calibrate=True),
-        Param("max_price_multiple", 6.0, "x marginal cost", 1.5, 15.0,
-              "the clearing price is at most this multiple of the marginal producer's cost however thin stocks "
-              "get: buyers cut and substitute (the 2022 peak of ~600k was about 6 times the ~90-100k cost of "
-              "the marginal lepidolite and African supply)", calibrate=True),
-        Param("min_price_multiple", 0.7, "x marginal cost", 0.3, 1.0,
-              "ample stocks push the price below the marginal producer's cost, to at most this multiple of it: "
-              "there high-cost producers curtail (the 2024-25 price held near the 80-90th percentile cost line, "
-              "56-63k, docs/data.md)", calibrate=True),
-        Param("price_adjustment", 0.35, "fraction per month", 0.02, 1.0,
-              "share of the log gap between the clearing price and the current price closed each month",
-              calibrate=True),
-        Param("max_price_move", 0.2, "log change per month", 0.02, 0.6,
-              "the price moves at most this much in a month (the largest monthly moves of 2022-23 were about "
-              "20-30%)"),
-        Param("supply_scarcity_elasticity", 2.0, "1", 0.0, 6.0,
-              "beyond the last producer on the cost curve the marginal cost rises as (demand / capacity)^e"),
-        Param("mine_hurdle", 0.5, "fraction over cash cost", 0.0, 3.0,
-              "producers expand when the expected price exceeds their cash cost by this margin (mines carry "
-              "large capital costs: the incentive price of spodumene was about 1,400 USD/t SC6 in 2024, near "
-              "twice the cash cost of mid-cost mines)"),
-        Param("mine_expansion_sensitivity", 0.04, "capacity share per quarter per unit excess margin", 0.0, 0.5,
-              "expansion ordered per quarter = capacity x sensitivity x (expected margin - hurdle), capped at "
-              "10% of capacity"),
-        Param("mine_construction_lag", 36.0, "months", 12.0, 96.0,
-              "greenfield mines and brine projects take 3-7 years from decision to output; expansions less"),
-        Param("project_lag_months", 6.0, "months", 0.0, 36.0,
-              "average delay of an announced supply project beyond its announced start (projects are late)"),
-        Param("mine_decisions_from", 36, "months since 2022-01", 12, 120,
-              "the model's own expansion decisions start in 2025: capacity to 2024 is the data's and decisions "
-              "taken in 2022-24 are the announced projects (supply_projects.csv), not counted twice",
-              integer=True),
+        Param(
+            "feedstock_share",
+            0.78,
+            "fraction of carbonate price",
+            0.6,
+            0.9,
+            "converters buy spodumene and lepidolite priced off the carbonate price; 2022-23 converter margins "
+            "of 10-25% of the price (Tianqi, Ganfeng reports) imply 0.75-0.85",
+            calibrate=True,
+        ),
+        Param(
+            "conversion_allowance",
+            10000.0,
+            "yuan/t LCE",
+            0.0,
+            40000.0,
+            "concentrate is priced off the carbonate price (excl. VAT) net of a conversion allowance: "
+            "spodumene at 881 USD/t x 8 t ~ 50k yuan per t LCE in Oct 2025, when carbonate was 75.4k incl. "
+            "VAT (66.7k excl.), gives 0.78 x (66.7k - 10k) ~ 44k, near enough given freight and grade "
+            "(docs/data.md)",
+        ),
+        Param(
+            "supply_operating_rate",
+            0.95,
+            "fraction of effective capacity",
+            0.7,
+            1.0,
+            "running mines and brine fields produce at this share of their effective capacity (ore grades, "
+            "maintenance, evaporation seasons)",
+        ),
+        Param(
+            "curtail_smoothing_months",
+            4.0,
+            "months",
+            1.0,
+            12.0,
+            "producers decide to curtail or restart on the carbonate price averaged over this many months "
+            "(2024-25 curtailments came 3-9 months into the price fall, docs/data.md)",
+        ),
+        Param(
+            "restart_months",
+            6.0,
+            "months",
+            1.0,
+            24.0,
+            "a curtailed mine takes this long to come back to full output (Bald Hill: restart 4-6 weeks of "
+            "works plus ramp-up; Ngungaju held in care and maintenance through FY26)",
+        ),
+        Param(
+            "initial_inventory_days",
+            12.0,
+            "days of demand",
+            1.0,
+            90.0,
+            "social inventory of lithium salts in January 2022, at the height of the shortage",
+            calibrate=True,
+        ),
+        Param(
+            "target_inventory_days",
+            30.0,
+            "days of demand",
+            5.0,
+            120.0,
+            "the stock cover at which the market is balanced: SMM social inventory of 111 kt in Dec 2025 was "
+            "26.5 days of turnover (docs/data.md)",
+        ),
+        Param(
+            "stock_price_elasticity",
+            1.2,
+            "1",
+            0.1,
+            4.0,
+            "the clearing price is the marginal cost times (target cover / cover)^e: thin stocks lift the "
+            "price far above cost (2022), ample stocks push it below the marginal producer's cost",
+            calibrate=True,
+        ),
+        Param(
+            "max_price_multiple",
+            6.0,
+            "x marginal cost",
+            1.5,
+            15.0,
+            "the clearing price is at most this multiple of the marginal producer's cost however thin stocks "
+            "get: buyers cut and substitute (the 2022 peak of ~600k was about 6 times the ~90-100k cost of "
+            "the marginal lepidolite and African supply)",
+            calibrate=True,
+        ),
+        Param(
+            "min_price_multiple",
+            0.7,
+            "x marginal cost",
+            0.3,
+            1.0,
+            "ample stocks push the price below the marginal producer's cost, to at most this multiple of it: "
+            "there high-cost producers curtail (the 2024-25 price held near the 80-90th percentile cost line, "
+            "56-63k, docs/data.md)",
+            calibrate=True,
+        ),
+        Param(
+            "price_adjustment",
+            0.35,
+            "fraction per month",
+            0.02,
+            1.0,
+            "share of the log gap between the clearing price and the current price closed each month",
+            calibrate=True,
+        ),
+        Param(
+            "max_price_move",
+            0.2,
+            "log change per month",
+            0.02,
+            0.6,
+            "the price moves at most this much in a month (the largest monthly moves of 2022-23 were about 20-30%)",
+        ),
+        Param(
+            "supply_scarcity_elasticity",
+            2.0,
+            "1",
+            0.0,
+            6.0,
+            "beyond the last producer on the cost curve the marginal cost rises as (demand / capacity)^e",
+        ),
+        Param(
+            "mine_hurdle",
+            0.5,
+            "fraction over cash cost",
+            0.0,
+            3.0,
+            "producers expand when the expected price exceeds their cash cost by this margin (mines carry "
+            "large capital costs: the incentive price of spodumene was about 1,400 USD/t SC6 in 2024, near "
+            "twice the cash cost of mid-cost mines)",
+        ),
+        Param(
+            "mine_expansion_sensitivity",
+            0.04,
+            "capacity share per quarter per unit excess margin",
+            0.0,
+            0.5,
+            "expansion ordered per quarter = capacity x sensitivity x (expected margin - hurdle), capped at "
+            "10% of capacity",
+        ),
+        Param(
+            "mine_construction_lag",
+            36.0,
+            "months",
+            12.0,
+            96.0,
+            "greenfield mines and brine projects take 3-7 years from decision to output; expansions less",
+        ),
+        Param(
+            "project_lag_months",
+            6.0,
+            "months",
+            0.0,
+            36.0,
+            "average delay of an announced supply project beyond its announced start (projects are late)",
+        ),
+        Param(
+            "mine_decisions_from",
+            36,
+            "months since 2022-01",
+            12,
+            120,
+            "the model's own expansion decisions start in 2025: capacity to 2024 is the data's and decisions "
+            "taken in 2022-24 are the announced projects (supply_projects.csv), not counted twice",
+            integer=True,
+        ),
     ),
 )
 
@@ -276,17 +393,29 @@ LITHIUM_SALT = Stage(
     price_rule="carbonate",
     price_unit="yuan/t LCE",
     inputs=(
-        Input("lithium_supply", Param(
-            "feedstock_per_t_salt", 1.0, "t LCE feedstock per t LCE salt", 1.0, 1.15,
-            "lithium recovered from concentrate or brine per t of salt; the feedstock formula prices losses in")),
+        Input(
+            "lithium_supply",
+            Param(
+                "feedstock_per_t_salt",
+                1.0,
+                "t LCE feedstock per t LCE salt",
+                1.0,
+                1.15,
+                "lithium recovered from concentrate or brine per t of salt; the feedstock formula prices losses in",
+            ),
+        ),
     ),
     final_demand="non_lfp_lce",
     national={"capacity": "lithium_salt_capacity", "output": "lithium_salt_output"},
     params=firm_params(
-        "salt", "t LCE",
-        conversion_cost=(16000.0, 8000.0, 30000.0,
-                         "reagents, consumables and services of a spodumene converter, excl. feedstock, energy, "
-                         "wages and capital"),
+        "salt",
+        "t LCE",
+        conversion_cost=(
+            16000.0,
+            8000.0,
+            30000.0,
+            "reagents, consumables and services of a spodumene converter, excl. feedstock, energy, wages and capital",
+        ),
         energy_cost=(5000.0, 2000.0, 10000.0, "gas and power of roasting and leaching"),
         other_inputs=(0.0, 0.0, 10000.0, "none beyond the conversion cost (reagents are counted there)"),
         capex=(40000.0, 15000.0, 60000.0, "Shehong 60 kt project: 24 亿 (docs/data.md)"),
@@ -295,16 +424,34 @@ LITHIUM_SALT = Stage(
         synthetic_firms=(60, 5, 5000, "rest-of-China lithium salt producers"),
         entrant_slots=(40, 0, 5000, "room for new rest-of-China salt makers over a run"),
         suining_cost_factor=(1.0, 0.6, 1.5, "Suining converters' conversion and energy cost relative to peers"),
-    ) + (
-        Param("own_feedstock_cost_mean", 70000.0, "yuan/t LCE", 30000.0, 130000.0,
-              "integrated producers' mining cost: brine 30-60k, lepidolite break-even about 120k"),
+    )
+    + (
+        Param(
+            "own_feedstock_cost_mean",
+            70000.0,
+            "yuan/t LCE",
+            30000.0,
+            130000.0,
+            "integrated producers' mining cost: brine 30-60k, lepidolite break-even about 120k",
+        ),
         Param("own_feedstock_cost_sd", 0.35, "log sd", 0.05, 1.0, "spread between brine and lepidolite"),
-        Param("integrated_share", 0.3, "fraction of rest-of-China salt firms", 0.0, 0.8,
-              "domestic mine output of ~19 kt Li (2022, USGS) ~ 100 kt LCE of ~630 kt: about a third "
-              "self-supplied"),
-        Param("suining_feedstock_discount", 0.10, "fraction of bought feedstock cost", 0.0, 0.25,
-              "Suining converters sit near Sichuan's spodumene (甲基卡, 李家沟): less freight, domestic "
-              "concentrate", calibrate=True),
+        Param(
+            "integrated_share",
+            0.3,
+            "fraction of rest-of-China salt firms",
+            0.0,
+            0.8,
+            "domestic mine output of ~19 kt Li (2022, USGS) ~ 100 kt LCE of ~630 kt: about a third self-supplied",
+        ),
+        Param(
+            "suining_feedstock_discount",
+            0.10,
+            "fraction of bought feedstock cost",
+            0.0,
+            0.25,
+            "Suining converters sit near Sichuan's spodumene (甲基卡, 李家沟): less freight, domestic concentrate",
+            calibrate=True,
+        ),
     ),
 )
 
@@ -316,27 +463,48 @@ LFP_CATHODE = Stage(
     price_rule="cost_plus",
     price_unit="yuan/t",
     inputs=(
-        Input("lithium_salt", Param(
-            "lce_per_t_lfp", 0.245, "t LCE/t LFP", 0.234, 0.26,
-            "stoichiometric 0.234 (½ x 73.89/157.76) plus plant losses")),
+        Input(
+            "lithium_salt",
+            Param(
+                "lce_per_t_lfp",
+                0.245,
+                "t LCE/t LFP",
+                0.234,
+                0.26,
+                "stoichiometric 0.234 (½ x 73.89/157.76) plus plant losses",
+            ),
+        ),
     ),
     national={"capacity": "lfp_capacity", "output": "lfp_output"},
     params=firm_params(
-        "lfp", "t",
+        "lfp",
+        "t",
         conversion_cost=(6500.0, 3000.0, 12000.0, "sintering consumables and services"),
         energy_cost=(3000.0, 1500.0, 6000.0, "kiln power, ~3,000 kWh/t at 0.7-1 yuan"),
         other_inputs=(11000.0, 6000.0, 18000.0, "iron phosphate ~0.95 t/t plus carbon source, at 2022 prices"),
-        capex=(12000.0, 8000.0, 30000.0,
-               "LFP lines 1.06-1.2 亿 per 10 kt/yr (Hunan Yuneng Malaysia, Fulin 35万t, Jiangxi Shenghua 50万t)"),
+        capex=(
+            12000.0,
+            8000.0,
+            30000.0,
+            "LFP lines 1.06-1.2 亿 per 10 kt/yr (Hunan Yuneng Malaysia, Fulin 35万t, Jiangxi Shenghua 50万t)",
+        ),
         labour=(0.006, 0.002, 0.02, "a 100 kt LFP plant employs about 600"),
         construction_lag=(12.0, 6.0, 30.0, "Yuneng's phases came 9-15 months apart"),
         synthetic_firms=(80, 5, 5000, "rest-of-China LFP makers"),
         entrant_slots=(60, 0, 5000, "room for new rest-of-China LFP makers over a run"),
         suining_cost_factor=(1.08, 0.6, 1.6, "inland plants, far from iron phosphate and coastal customers"),
-    ) + (
-        Param("processing_fee_lfp", 15000.0, "yuan/t", 3000.0, 30000.0,
-              "LFP price minus lithium and other inputs at reference utilisation; Hunan Yuneng 2023 realised "
-              "81.6k at a 258k carbonate average leaves ~17k", calibrate=True),
+    )
+    + (
+        Param(
+            "processing_fee_lfp",
+            15000.0,
+            "yuan/t",
+            3000.0,
+            30000.0,
+            "LFP price minus lithium and other inputs at reference utilisation; Hunan Yuneng 2023 realised "
+            "81.6k at a 258k carbonate average leaves ~17k",
+            calibrate=True,
+        ),
     ),
 )
 
@@ -349,33 +517,60 @@ BATTERY = Stage(
     price_unit="yuan/Wh",
     price_scale=1e9,
     inputs=(
-        Input("lfp_cathode", Param(
-            "lfp_t_per_gwh", 2400.0, "t LFP/GWh", 2200.0, 2600.0,
-            "549 t Li2CO3/GWh / 0.234, net of shipment ratios", calibrate=True), share="lfp_share"),
+        Input(
+            "lfp_cathode",
+            Param(
+                "lfp_t_per_gwh",
+                2400.0,
+                "t LFP/GWh",
+                2200.0,
+                2600.0,
+                "549 t Li2CO3/GWh / 0.234, net of shipment ratios",
+                calibrate=True,
+            ),
+            share="lfp_share",
+        ),
     ),
     final_demand="battery_gwh",
     national={"capacity": "battery_capacity", "output": "battery_output"},
     params=firm_params(
-        "cell", "GWh",
+        "cell",
+        "GWh",
         conversion_cost=(0.6e8, 0.3e8, 1.2e8, "consumables and services per GWh"),
         energy_cost=(0.2e8, 0.1e8, 0.4e8, "formation and dry rooms, ~0.02 yuan/Wh"),
-        other_inputs=(2.0e8, 1.0e8, 4.5e8,
-                      "anode, electrolyte, separator, foils, casing: ~0.20 yuan/Wh (2022-23)"),
-        capex=(2.0e8, 1.3e8, 4.0e8,
-               "EVE Jingmen: 1.33 亿/GWh of fixed assets (60 GWh), 2.0-2.3 亿/GWh all-in; SVOLT Suining 3.55"),
+        other_inputs=(2.0e8, 1.0e8, 4.5e8, "anode, electrolyte, separator, foils, casing: ~0.20 yuan/Wh (2022-23)"),
+        capex=(
+            2.0e8,
+            1.3e8,
+            4.0e8,
+            "EVE Jingmen: 1.33 亿/GWh of fixed assets (60 GWh), 2.0-2.3 亿/GWh all-in; SVOLT Suining 3.55",
+        ),
         labour=(150.0, 50.0, 600.0, "automated cell plants employ 100-200 per GWh"),
         construction_lag=(18.0, 6.0, 36.0, "SVOLT Suining: 2021 signing to Oct 2022"),
         synthetic_firms=(80, 5, 5000, "rest-of-China cell makers"),
         entrant_slots=(60, 0, 5000, "room for new rest-of-China cell makers over a run"),
         suining_cost_factor=(0.8, 0.6, 1.6, "SVOLT's new lines: recent equipment, Sichuan hydropower"),
-    ) + (
-        Param("processing_fee_cell", 2.8e8, "yuan/GWh", 0.5e8, 4.5e8,
-              "cell price minus materials at reference utilisation: leaders' 23-24% gross margins at 2023-24 "
-              "ASPs of 0.66-0.89 yuan/Wh (CATL) need a fee of about 0.25-0.3 yuan/Wh",
-              calibrate=True),
+    )
+    + (
+        Param(
+            "processing_fee_cell",
+            2.8e8,
+            "yuan/GWh",
+            0.5e8,
+            4.5e8,
+            "cell price minus materials at reference utilisation: leaders' 23-24% gross margins at 2023-24 "
+            "ASPs of 0.66-0.89 yuan/Wh (CATL) need a fee of about 0.25-0.3 yuan/Wh",
+            calibrate=True,
+        ),
         Param("ncm_lce_per_gwh", 710.0, "t LCE/GWh", 600.0, 800.0, "NCM cells, 710 t LCE per GWh"),
-        Param("cathode_premium_ncm", 1.6e8, "yuan/GWh", 0.5e8, 3.0e8,
-              "nickel, cobalt and processing of NCM cathode per GWh beyond lithium"),
+        Param(
+            "cathode_premium_ncm",
+            1.6e8,
+            "yuan/GWh",
+            0.5e8,
+            3.0e8,
+            "nickel, cobalt and processing of NCM cathode per GWh beyond lithium",
+        ),
     ),
 )
 

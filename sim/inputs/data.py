@@ -76,8 +76,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
         raise InputError(f"not a readable UTF-8 CSV file ({err.__class__.__name__})", file=str(path)) from None
 
 
-def _number(row: dict[str, str], key: str, line: int, path: Path, low: float = 0.0, high: float = float("inf")
-            ) -> float:
+def _number(
+    row: dict[str, str], key: str, line: int, path: Path, low: float = 0.0, high: float = float("inf")
+) -> float:
     try:
         value = float(row[key])
     except (KeyError, TypeError, ValueError):
@@ -103,8 +104,9 @@ def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) 
         where = {"file": str(path)}
         segment = row.get("segment", "")
         if segment not in units:
-            raise InputError(f"row {line}: segment '{segment}' is not one of {', '.join(units)}", key="segment",
-                             **where)
+            raise InputError(
+                f"row {line}: segment '{segment}' is not one of {', '.join(units)}", key="segment", **where
+            )
         if row.get("unit") != units[segment]:
             raise InputError(f"row {line}: unit must be '{units[segment]}' for {segment}", key="unit", **where)
         capacity = _number(row, "capacity", line, path)
@@ -144,8 +146,17 @@ def load_supply(directory: str | Path | None = None) -> SupplyData:
     for line, row in enumerate(_rows(path), start=2):
         low = _number(row, "cost_low", line, path, 0.0, 2e6)
         high = _number(row, "cost_high", line, path, low, 2e6)
-        cohorts.append(Cohort(row["cohort"], row["name"], row["resource"], row["region"], low, high,
-                              _number(row, "price_linked_share", line, path, 0.0, 0.9)))
+        cohorts.append(
+            Cohort(
+                row["cohort"],
+                row["name"],
+                row["resource"],
+                row["region"],
+                low,
+                high,
+                _number(row, "price_linked_share", line, path, 0.0, 0.9),
+            )
+        )
     known = {c.cohort for c in cohorts}
     path = directory / "supply_capacity.csv"
     capacity: dict[str, dict[int, float]] = {c: {} for c in known}
@@ -153,7 +164,8 @@ def load_supply(directory: str | Path | None = None) -> SupplyData:
         if row.get("cohort") not in known:
             raise InputError(f"row {line}: unknown cohort '{row.get('cohort')}'", file=str(path), key="cohort")
         capacity[row["cohort"]][int(_number(row, "year", line, path, 2000, 2100))] = _number(
-            row, "capacity", line, path)
+            row, "capacity", line, path
+        )
     missing = [c for c, years in capacity.items() if not years]
     if missing:
         raise InputError(f"no capacity rows for cohorts {', '.join(missing)}", file=str(path), key="cohort")
@@ -166,8 +178,15 @@ def load_supply(directory: str | Path | None = None) -> SupplyData:
             online = month_index(row["online"])
         except (KeyError, ValueError):
             raise InputError(f"row {line}: online must be 'YYYY-MM'", file=str(path), key="online") from None
-        projects.append(SupplyProject(row["project"], row["cohort"], _number(row, "capacity", line, path), online,
-                                      _number(row, "probability", line, path, 0.0, 1.0)))
+        projects.append(
+            SupplyProject(
+                row["project"],
+                row["cohort"],
+                _number(row, "capacity", line, path),
+                online,
+                _number(row, "probability", line, path, 0.0, 1.0),
+            )
+        )
     return SupplyData(tuple(cohorts), capacity, tuple(projects))
 
 
@@ -187,9 +206,15 @@ def load_tiers(path: str | Path | None = None) -> dict[str, list[Tier]]:
     path = Path(path) if path else DATA_DIR / "tiers.csv"
     out: dict[str, list[Tier]] = {}
     for line, row in enumerate(_rows(path), start=2):
-        out.setdefault(row["stage"], []).append(Tier(
-            row["stage"], row["tier"], _number(row, "capacity_share", line, path, 0.0, 1.0),
-            _number(row, "firm_share", line, path, 0.0, 1.0), _number(row, "cost_factor", line, path, 0.1, 5.0)))
+        out.setdefault(row["stage"], []).append(
+            Tier(
+                row["stage"],
+                row["tier"],
+                _number(row, "capacity_share", line, path, 0.0, 1.0),
+                _number(row, "firm_share", line, path, 0.0, 1.0),
+                _number(row, "cost_factor", line, path, 0.1, 5.0),
+            )
+        )
     for stage, tiers in out.items():
         for name in ("capacity_share", "firm_share"):
             total = sum(getattr(t, name) for t in tiers)

@@ -21,115 +21,338 @@ from sim.inputs.errors import InputError
 
 GLOBAL_PARAMS: tuple[Param, ...] = (
     # --- price formation downstream ---
-    Param("reference_utilization", 0.65, "fraction", 0.4, 0.9,
-          "demand / capacity at which processing fees are at their base level"),
-    Param("fee_utilization_elasticity", 1.5, "1", 0.0, 4.0,
-          "fees move with demand / capacity: fee x (x/x_ref)^e (slack: Hunan Yuneng 2024 at 31.8k yuan/t)"),
-    Param("scarcity_elasticity", 3.0, "1", 1.0, 8.0,
-          "when demand exceeds capacity the fee rises faster, x^s beyond x = 1: a shortage must lift margins "
-          "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)"),
-    Param("cost_learning_rate", 0.05, "1/yr", 0.0, 0.15,
-          "annual decline of processing (conversion and energy) costs, materials bought outside the chain and "
-          "the base processing fees (cell prices -20% y/y in 2024)"),
+    Param(
+        "reference_utilization",
+        0.65,
+        "fraction",
+        0.4,
+        0.9,
+        "demand / capacity at which processing fees are at their base level",
+    ),
+    Param(
+        "fee_utilization_elasticity",
+        1.5,
+        "1",
+        0.0,
+        4.0,
+        "fees move with demand / capacity: fee x (x/x_ref)^e (slack: Hunan Yuneng 2024 at 31.8k yuan/t)",
+    ),
+    Param(
+        "scarcity_elasticity",
+        3.0,
+        "1",
+        1.0,
+        8.0,
+        "when demand exceeds capacity the fee rises faster, x^s beyond x = 1: a shortage must lift margins "
+        "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)",
+    ),
+    Param(
+        "cost_learning_rate",
+        0.05,
+        "1/yr",
+        0.0,
+        0.15,
+        "annual decline of processing (conversion and energy) costs, materials bought outside the chain and "
+        "the base processing fees (cell prices -20% y/y in 2024)",
+    ),
     # --- supply and allocation ---
-    Param("competitiveness_elasticity", 3.0, "1", 0.2, 20.0,
-          "logit weight on relative controllable unit cost in the allocation of demand among firms",
-          calibrate=True),
-    Param("min_utilization", 0.25, "fraction", 0.0, 0.6,
-          "a loss-making firm cuts output toward this floor (contracts, staff)"),
+    Param(
+        "competitiveness_elasticity",
+        3.0,
+        "1",
+        0.2,
+        20.0,
+        "logit weight on relative controllable unit cost in the allocation of demand among firms",
+        calibrate=True,
+    ),
+    Param(
+        "min_utilization",
+        0.25,
+        "fraction",
+        0.0,
+        0.6,
+        "a loss-making firm cuts output toward this floor (contracts, staff)",
+    ),
     Param("cut_margin", 0.15, "fraction of price", 0.01, 0.5, "relative loss at which a firm is down to its floor"),
     Param("cost_dispersion", 0.25, "log sd", 0.05, 0.6, "spread of synthetic firms' conversion and energy costs"),
     Param("firm_size_sd", 1.0, "log sd", 0.1, 2.5, "size dispersion of synthetic firms (lognormal)"),
-    Param("ramp_up_months", 12.0, "months", 0.0, 24.0,
-          "new capacity reaches full availability linearly over this period", calibrate=True),
+    Param(
+        "ramp_up_months",
+        12.0,
+        "months",
+        0.0,
+        24.0,
+        "new capacity reaches full availability linearly over this period",
+        calibrate=True,
+    ),
     # --- demand ---
-    Param("demand_response_from", 36, "months since 2022-01", 0, 600,
-          "demand follows the scenario's levels through 2024 (they are the record) and responds to prices "
-          "after", integer=True),
-    Param("reference_carbonate_price", 90000.0, "yuan/t incl. VAT", 20000.0, 600000.0,
-          "the carbonate price at which the scenario's cell demand holds; other prices move demand through the "
-          "cell price (the late-2024 to 2025 average, about 75-100k)"),
-    Param("demand_elasticity_ev", -0.3, "1", -1.5, 0.0,
-          "price elasticity of EV and consumer cell demand: the battery is 30-40% of an EV's cost and EV "
-          "demand elasticities run -1 to -1.5, so -0.3 to -0.5 per unit of cell price; 0 switches it off"),
-    Param("demand_elasticity_storage", -1.0, "1", -3.0, 0.0,
-          "price elasticity of storage cell demand: cells are half or more of a storage system's cost and "
-          "tenders clear on project returns (bid prices fell 14-26% in 2025 as volumes doubled), so -1 to "
-          "-2; 0 switches it off"),
-    Param("sodium_threshold", 140000.0, "yuan/t incl. VAT", 50000.0, 600000.0,
-          "sodium-ion gains storage demand while carbonate stays above this price (130-150k yuan/t, "
-          "经济观察报 2026)"),
-    Param("sodium_max_share", 0.25, "fraction of storage demand", 0.0, 1.0,
-          "the share of storage cells sodium-ion can take (ESS is >70% of its market; BYD's 30 GWh line); "
-          "0 switches substitution off"),
-    Param("sodium_adoption_rate", 0.05, "fraction of storage demand per year", 0.0, 0.5,
-          "how fast sodium-ion gains (and, below the threshold, loses) share: new lines take a year or two"),
-    Param("sodium_from", 42, "months since 2022-01", 0, 600,
-          "first month sodium-ion can substitute at scale (2025-07: BYD's 30 GWh line in Qinghai)",
-          integer=True),
+    Param(
+        "demand_response_from",
+        36,
+        "months since 2022-01",
+        0,
+        600,
+        "demand follows the scenario's levels through 2024 (they are the record) and responds to prices after",
+        integer=True,
+    ),
+    Param(
+        "reference_carbonate_price",
+        90000.0,
+        "yuan/t incl. VAT",
+        20000.0,
+        600000.0,
+        "the carbonate price at which the scenario's cell demand holds; other prices move demand through the "
+        "cell price (the late-2024 to 2025 average, about 75-100k)",
+    ),
+    Param(
+        "demand_elasticity_ev",
+        -0.3,
+        "1",
+        -1.5,
+        0.0,
+        "price elasticity of EV and consumer cell demand: the battery is 30-40% of an EV's cost and EV "
+        "demand elasticities run -1 to -1.5, so -0.3 to -0.5 per unit of cell price; 0 switches it off",
+    ),
+    Param(
+        "demand_elasticity_storage",
+        -1.0,
+        "1",
+        -3.0,
+        0.0,
+        "price elasticity of storage cell demand: cells are half or more of a storage system's cost and "
+        "tenders clear on project returns (bid prices fell 14-26% in 2025 as volumes doubled), so -1 to "
+        "-2; 0 switches it off",
+    ),
+    Param(
+        "sodium_threshold",
+        140000.0,
+        "yuan/t incl. VAT",
+        50000.0,
+        600000.0,
+        "sodium-ion gains storage demand while carbonate stays above this price (130-150k yuan/t, 经济观察报 2026)",
+    ),
+    Param(
+        "sodium_max_share",
+        0.25,
+        "fraction of storage demand",
+        0.0,
+        1.0,
+        "the share of storage cells sodium-ion can take (ESS is >70% of its market; BYD's 30 GWh line); "
+        "0 switches substitution off",
+    ),
+    Param(
+        "sodium_adoption_rate",
+        0.05,
+        "fraction of storage demand per year",
+        0.0,
+        0.5,
+        "how fast sodium-ion gains (and, below the threshold, loses) share: new lines take a year or two",
+    ),
+    Param(
+        "sodium_from",
+        42,
+        "months since 2022-01",
+        0,
+        600,
+        "first month sodium-ion can substitute at scale (2025-07: BYD's 30 GWh line in Qinghai)",
+        integer=True,
+    ),
     # --- investment, entry and exit ---
     Param("expectation_weight", 0.15, "1/month", 0.02, 1.0, "adaptive expectation of the margin: E += w (m - E)"),
-    Param("investment_hurdle", 0.08, "1/yr", 0.0, 0.5,
-          "required return on capital (after depreciation) before a firm expands"),
-    Param("investment_sensitivity", 1.0, "capacity share per unit excess return", 0.0, 5.0,
-          "expansion ordered per quarter = capacity x sensitivity x (return - hurdle), capped", calibrate=True),
-    Param("expectation_trend", 0.5, "1", 0.0, 3.0,
-          "extrapolation in expected margins: E + b (E - the year's average margin); firms chase a rising "
-          "margin (the 2022 capacity race) and flee a falling one (0: adaptive only)", calibrate=True),
-    Param("own_utilization_weight", 0.5, "fraction", 0.0, 1.0,
-          "a firm expects new lines to run at this blend of its own utilisation and its stage's (the rest): "
-          "a leader adding capacity in a glut does not expect its new lines to run as full as its old ones"),
-    Param("local_incentive_share", 0.15, "fraction of capex", 0.0, 0.5,
-          "cheap land, equipment subsidies and easy credit that local governments elsewhere in China offered "
-          "new lithium capacity (10-30% of project cost was common in 2021-23): rest-of-China firms count "
-          "only the rest of the capex in their returns", calibrate=True),
-    Param("entrant_hurdle", 0.05, "1/yr", -0.1, 0.5,
-          "the return on capital new rest-of-China firms require: local incentives and capacity races let "
-          "entrants build below incumbents' hurdle", calibrate=True),
-    Param("completion_rate", 0.8, "fraction of ordered capacity", 0.3, 1.0,
-          "share of announced capacity that gets built; the rest is cancelled or shelved (many 2022-23 "
-          "announcements were)"),
-    Param("lag_spread", 0.3, "fraction of the lag", 0.0, 0.8,
-          "an order arrives in three equal tranches after (1 - spread), 1 and (1 + spread) times the "
-          "construction lag: phases of one project come online apart"),
-    Param("max_expansion_share", 0.15, "fraction of capacity", 0.01, 0.5,
-          "cap on one quarter's order (~75%/yr at most: cell makers doubled capacity in 2021-22)"),
-    Param("investment_utilization", 0.3, "fraction", 0.0, 0.9,
-          "firms expand only when running above this utilisation; low in a capacity race (2022-23 orders went "
-          "on while utilisation fell to 41-51%)", calibrate=True),
-    Param("entry_rate", 0.5, "entrants per quarter per 0.1 excess return", 0.0, 5.0,
-          "rest-of-China entry when the segment's expected return on capital is above the hurdle"),
-    Param("entry_excess_cap", 0.3, "1/yr", 0.05, 2.0,
-          "excess return beyond which entry no longer quickens: permits, equipment and engineers limit how "
-          "many projects start in a quarter"),
-    Param("idle_after_loss_months", 6.0, "months", 1.0, 36.0,
-          "a firm with negative operating cash flow this long idles its plant"),
-    Param("exit_after_loss_months", 36.0, "months", 6.0, 72.0,
-          "a firm with negative operating cash flow this long exits", calibrate=True),
-    Param("liquidation_value", 0.5, "fraction of plant book value", 0.0, 1.0,
-          "a firm with a long loss streak exits once its debt exceeds cash plus this share of its plant"),
-    Param("parent_credit_share", 0.5, "fraction of plant book value", 0.0, 2.0,
-          "a plant of a listed group (registry column listed_parent) draws on its parent's finance up to this "
-          "share of its plant before it is insolvent (Tianqi, Shengxin, Hunan Yuneng, Longpan and Fulin all "
-          "carried loss-making plants through 2023-25)"),
-    Param("first_endogenous_arrival", 24, "months since 2022-01", 12, 48,
-          "capacity built in 2022-23 is the data's; plants the model's firms order arrive from this month "
-          "(2024-01), so the two never count the same plant twice", integer=True),
+    Param(
+        "investment_hurdle",
+        0.08,
+        "1/yr",
+        0.0,
+        0.5,
+        "required return on capital (after depreciation) before a firm expands",
+    ),
+    Param(
+        "investment_sensitivity",
+        1.0,
+        "capacity share per unit excess return",
+        0.0,
+        5.0,
+        "expansion ordered per quarter = capacity x sensitivity x (return - hurdle), capped",
+        calibrate=True,
+    ),
+    Param(
+        "expectation_trend",
+        0.5,
+        "1",
+        0.0,
+        3.0,
+        "extrapolation in expected margins: E + b (E - the year's average margin); firms chase a rising "
+        "margin (the 2022 capacity race) and flee a falling one (0: adaptive only)",
+        calibrate=True,
+    ),
+    Param(
+        "own_utilization_weight",
+        0.5,
+        "fraction",
+        0.0,
+        1.0,
+        "a firm expects new lines to run at this blend of its own utilisation and its stage's (the rest): "
+        "a leader adding capacity in a glut does not expect its new lines to run as full as its old ones",
+    ),
+    Param(
+        "local_incentive_share",
+        0.15,
+        "fraction of capex",
+        0.0,
+        0.5,
+        "cheap land, equipment subsidies and easy credit that local governments elsewhere in China offered "
+        "new lithium capacity (10-30% of project cost was common in 2021-23): rest-of-China firms count "
+        "only the rest of the capex in their returns",
+        calibrate=True,
+    ),
+    Param(
+        "entrant_hurdle",
+        0.05,
+        "1/yr",
+        -0.1,
+        0.5,
+        "the return on capital new rest-of-China firms require: local incentives and capacity races let "
+        "entrants build below incumbents' hurdle",
+        calibrate=True,
+    ),
+    Param(
+        "completion_rate",
+        0.8,
+        "fraction of ordered capacity",
+        0.3,
+        1.0,
+        "share of announced capacity that gets built; the rest is cancelled or shelved (many 2022-23 "
+        "announcements were)",
+    ),
+    Param(
+        "lag_spread",
+        0.3,
+        "fraction of the lag",
+        0.0,
+        0.8,
+        "an order arrives in three equal tranches after (1 - spread), 1 and (1 + spread) times the "
+        "construction lag: phases of one project come online apart",
+    ),
+    Param(
+        "max_expansion_share",
+        0.15,
+        "fraction of capacity",
+        0.01,
+        0.5,
+        "cap on one quarter's order (~75%/yr at most: cell makers doubled capacity in 2021-22)",
+    ),
+    Param(
+        "investment_utilization",
+        0.3,
+        "fraction",
+        0.0,
+        0.9,
+        "firms expand only when running above this utilisation; low in a capacity race (2022-23 orders went "
+        "on while utilisation fell to 41-51%)",
+        calibrate=True,
+    ),
+    Param(
+        "entry_rate",
+        0.5,
+        "entrants per quarter per 0.1 excess return",
+        0.0,
+        5.0,
+        "rest-of-China entry when the segment's expected return on capital is above the hurdle",
+    ),
+    Param(
+        "entry_excess_cap",
+        0.3,
+        "1/yr",
+        0.05,
+        2.0,
+        "excess return beyond which entry no longer quickens: permits, equipment and engineers limit how "
+        "many projects start in a quarter",
+    ),
+    Param(
+        "idle_after_loss_months",
+        6.0,
+        "months",
+        1.0,
+        36.0,
+        "a firm with negative operating cash flow this long idles its plant",
+    ),
+    Param(
+        "exit_after_loss_months",
+        36.0,
+        "months",
+        6.0,
+        72.0,
+        "a firm with negative operating cash flow this long exits",
+        calibrate=True,
+    ),
+    Param(
+        "liquidation_value",
+        0.5,
+        "fraction of plant book value",
+        0.0,
+        1.0,
+        "a firm with a long loss streak exits once its debt exceeds cash plus this share of its plant",
+    ),
+    Param(
+        "parent_credit_share",
+        0.5,
+        "fraction of plant book value",
+        0.0,
+        2.0,
+        "a plant of a listed group (registry column listed_parent) draws on its parent's finance up to this "
+        "share of its plant before it is insolvent (Tianqi, Shengxin, Hunan Yuneng, Longpan and Fulin all "
+        "carried loss-making plants through 2023-25)",
+    ),
+    Param(
+        "first_endogenous_arrival",
+        24,
+        "months since 2022-01",
+        12,
+        48,
+        "capacity built in 2022-23 is the data's; plants the model's firms order arrive from this month "
+        "(2024-01), so the two never count the same plant twice",
+        integer=True,
+    ),
     # --- finance ---
-    Param("depreciation_years", 10.0, "years", 5.0, 20.0,
-          "plant is written down by 1/(12 x years) of its book value each month (declining balance)"),
+    Param(
+        "depreciation_years",
+        10.0,
+        "years",
+        5.0,
+        20.0,
+        "plant is written down by 1/(12 x years) of its book value each month (declining balance)",
+    ),
     Param("interest_rate", 0.045, "1/yr", 0.02, 0.1, "one-year LPR 3.65% plus spread"),
-    Param("max_leverage", 0.8, "debt / (plant + cash)", 0.3, 1.5,
-          "banks stop lending for expansion beyond this leverage"),
-    Param("new_plant_debt_share", 0.6, "fraction of capex", 0.0, 1.0,
-          "share of a registry or pipeline plant's capex financed by loans when it comes online"),
-    Param("initial_plant_age_share", 0.7, "fraction of capex", 0.3, 1.0,
-          "book value of plant running in January 2022 as a share of its replacement cost (plants a few "
-          "years old on average)"),
-    Param("initial_debt_share", 0.48, "fraction of initial plant value", 0.0, 1.0,
-          "debt of incumbents in January 2022: loans for 60% of capex, a fifth repaid"),
-    Param("initial_cash_share", 0.1, "fraction of initial plant value", 0.0, 1.0,
-          "cash of incumbents in January 2022"),
+    Param(
+        "max_leverage", 0.8, "debt / (plant + cash)", 0.3, 1.5, "banks stop lending for expansion beyond this leverage"
+    ),
+    Param(
+        "new_plant_debt_share",
+        0.6,
+        "fraction of capex",
+        0.0,
+        1.0,
+        "share of a registry or pipeline plant's capex financed by loans when it comes online",
+    ),
+    Param(
+        "initial_plant_age_share",
+        0.7,
+        "fraction of capex",
+        0.3,
+        1.0,
+        "book value of plant running in January 2022 as a share of its replacement cost (plants a few "
+        "years old on average)",
+    ),
+    Param(
+        "initial_debt_share",
+        0.48,
+        "fraction of initial plant value",
+        0.0,
+        1.0,
+        "debt of incumbents in January 2022: loans for 60% of capex, a fifth repaid",
+    ),
+    Param("initial_cash_share", 0.1, "fraction of initial plant value", 0.0, 1.0, "cash of incumbents in January 2022"),
     # --- labour and taxes ---
     Param("labour_fixed_share", 0.4, "fraction", 0.0, 1.0, "share of the workforce kept when the plant is idle"),
     Param("annual_wage", 90000.0, "yuan/worker-yr", 50000.0, 150000.0, "Sichuan manufacturing wage"),
@@ -137,16 +360,40 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
     Param("surcharge_rate", 0.12, "fraction of VAT", 0.0, 0.2, "urban construction and education levies"),
     Param("income_tax_rate", 0.15, "fraction", 0.0, 0.25, "high-tech enterprise rate"),
     # --- fiscal sharing (the city's part of the taxes its lithium firms pay) ---
-    Param("vat_local_share", 0.5, "fraction of VAT", 0.0, 1.0,
-          "domestic VAT is split 50:50 between the centre and localities since May 2016 (国发〔2016〕26号)"),
-    Param("income_tax_local_share", 0.4, "fraction of corporate income tax", 0.0, 1.0,
-          "corporate income tax is split 60:40 between the centre and localities since 2003 (国发〔2001〕37号)"),
-    Param("city_share_of_local", 0.65, "fraction of the local part", 0.3, 1.0,
-          "the part of the localities' VAT and income tax that stays with the city and its counties rather than "
-          "Sichuan province; the province-city split is not public in the sources (assumption, range 0.4-0.9)"),
-    Param("surcharge_city_share", 1.0, "fraction of surcharges", 0.0, 1.0,
-          "urban maintenance and construction tax and education surcharges are local taxes collected by the "
-          "city and its counties"),
+    Param(
+        "vat_local_share",
+        0.5,
+        "fraction of VAT",
+        0.0,
+        1.0,
+        "domestic VAT is split 50:50 between the centre and localities since May 2016 (国发〔2016〕26号)",
+    ),
+    Param(
+        "income_tax_local_share",
+        0.4,
+        "fraction of corporate income tax",
+        0.0,
+        1.0,
+        "corporate income tax is split 60:40 between the centre and localities since 2003 (国发〔2001〕37号)",
+    ),
+    Param(
+        "city_share_of_local",
+        0.65,
+        "fraction of the local part",
+        0.3,
+        1.0,
+        "the part of the localities' VAT and income tax that stays with the city and its counties rather than "
+        "Sichuan province; the province-city split is not public in the sources (assumption, range 0.4-0.9)",
+    ),
+    Param(
+        "surcharge_city_share",
+        1.0,
+        "fraction of surcharges",
+        0.0,
+        1.0,
+        "urban maintenance and construction tax and education surcharges are local taxes collected by the "
+        "city and its counties",
+    ),
 )
 
 
@@ -221,7 +468,8 @@ def coerce_overrides(values: dict[str, Any], source: str, decls: dict[str, Param
             raise InputError(
                 f"unknown parameter '{key}'; parameters are declared in sim/inputs/params.py and "
                 f"sim/inputs/chain.py and listed in docs/model.md (e.g. {', '.join(sorted(decls)[:5])}, ...)",
-                file=source, key=key,
+                file=source,
+                key=key,
             )
         problem = decls[key].problem(value)
         if problem:

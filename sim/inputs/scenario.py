@@ -121,14 +121,17 @@ def _lever_schema() -> dict[str, Any]:
         spec.update({p.name: YearTable(p.low, p.high, f"{p.unit} by year: {p.reason}") for p in lever.yearly})
         spec["from"] = Leaf(MONTH, help="first month the lever acts")
         out[lever.name] = spec
-    out["projects"] = TableList({
-        "name": Leaf(STR, help="project name (unique in the scenario)"),
-        "segment": Leaf(STR, help="stage of the plant", choices=tuple(s.key for s in DEFAULT_CHAIN.firm_stages)),
-        **{p.name: Leaf.of(p) for p in PROJECT_FIELDS},
-        "online": Leaf(MONTH, help="month the plant starts producing"),
-        "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
-        "listed_parent": Leaf(BOOL, help="the plant belongs to a listed group that finances it through losses"),
-    }, required=("name", "segment", "capacity", "online"))
+    out["projects"] = TableList(
+        {
+            "name": Leaf(STR, help="project name (unique in the scenario)"),
+            "segment": Leaf(STR, help="stage of the plant", choices=tuple(s.key for s in DEFAULT_CHAIN.firm_stages)),
+            **{p.name: Leaf.of(p) for p in PROJECT_FIELDS},
+            "online": Leaf(MONTH, help="month the plant starts producing"),
+            "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
+            "listed_parent": Leaf(BOOL, help="the plant belongs to a listed group that finances it through losses"),
+        },
+        required=("name", "segment", "capacity", "online"),
+    )
     return out
 
 
@@ -145,9 +148,12 @@ SCHEMA: dict[str, Any] = {
     "parameter_file": Leaf(STR, help="parameter file (TOML), relative to the project root or this file"),
     "carbonate_price": {
         "unit": Leaf(STR, help="must be 'yuan/t'", choices=("yuan/t",)),
-        "mode": Leaf(STR, help="'path': the price follows the points below; 'market': it clears world supply, "
-                     "inventories and demand (the points are then unused after the first month)",
-                     choices=("path", "market")),
+        "mode": Leaf(
+            STR,
+            help="'path': the price follows the points below; 'market': it clears world supply, "
+            "inventories and demand (the points are then unused after the first month)",
+            choices=("path", "market"),
+        ),
         "points": MonthTable(1000.0, 2_000_000.0, "battery-grade lithium carbonate spot price incl. 13% VAT, yuan/t"),
         "after": Leaf(STR, help="continuation after the last point", choices=("flat", "growth", "revert")),
         "growth_rate": Leaf(NUM, -0.5, 1.0, "per year, when after = 'growth'"),
@@ -165,23 +171,37 @@ SCHEMA: dict[str, Any] = {
         "rest_of_world_lithium": _series("t LCE/yr", 0.0, 1e8),
     },
     "market": {
-        "project_probability": {"*": Leaf(NUM, 0.0, 1.0, "completion probability of the announced supply projects "
-                                          "of this cohort or resource (key: a cohort id or a resource such as "
-                                          "spodumene; overrides the data file's)")},
-        "events": TableList({
-            "kind": Leaf(STR, help="what happens to supply", choices=EVENT_KINDS),
-            "name": Leaf(STR, help="a label for charts and reports"),
-            "cohort": Leaf(STR, help="supply cohort it acts on (sim/inputs/data/supply_cohorts.csv)"),
-            "capacity": Leaf(NUM, 0.0, 1e7, "t LCE/yr withheld (suspension)"),
-            "share": Leaf(NUM, 0.0, 1.0, "share of the cohort's capacity withheld (export_restriction)"),
-            "amount": Leaf(NUM, 0.0, 1e7, "t LCE released from stockpiles (stockpile_release)"),
-            "from": Leaf(MONTH, help="first month"),
-            "until": Leaf(MONTH, help="last month (default: the end of the run)"),
-        }, required=("kind", "from")),
+        "project_probability": {
+            "*": Leaf(
+                NUM,
+                0.0,
+                1.0,
+                "completion probability of the announced supply projects "
+                "of this cohort or resource (key: a cohort id or a resource such as "
+                "spodumene; overrides the data file's)",
+            )
+        },
+        "events": TableList(
+            {
+                "kind": Leaf(STR, help="what happens to supply", choices=EVENT_KINDS),
+                "name": Leaf(STR, help="a label for charts and reports"),
+                "cohort": Leaf(STR, help="supply cohort it acts on (sim/inputs/data/supply_cohorts.csv)"),
+                "capacity": Leaf(NUM, 0.0, 1e7, "t LCE/yr withheld (suspension)"),
+                "share": Leaf(NUM, 0.0, 1.0, "share of the cohort's capacity withheld (export_restriction)"),
+                "amount": Leaf(NUM, 0.0, 1e7, "t LCE released from stockpiles (stockpile_release)"),
+                "from": Leaf(MONTH, help="first month"),
+                "until": Leaf(MONTH, help="last month (default: the end of the run)"),
+            },
+            required=("kind", "from"),
+        ),
     },
     "city": {
-        "other_growth_real": Leaf(NUM, -0.2, 0.3, "real growth per year of the city's economy outside lithium, "
-                                  "after the last year of data (fraction)"),
+        "other_growth_real": Leaf(
+            NUM,
+            -0.2,
+            0.3,
+            "real growth per year of the city's economy outside lithium, after the last year of data (fraction)",
+        ),
         "deflator": Leaf(NUM, -0.2, 0.3, "GDP deflator growth per year after the last year of data (fraction)"),
     },
     "policy": _lever_schema(),
@@ -311,7 +331,10 @@ class Scenario:
 # loading
 # ---------------------------------------------------------------------------------------------------------
 def _read_chain(
-    first: TextFile, data: dict[str, Any], roots: Roots, seen: list[TextFile] | None = None,
+    first: TextFile,
+    data: dict[str, Any],
+    roots: Roots,
+    seen: list[TextFile] | None = None,
     label: str | None = None,
 ) -> dict[str, Any]:
     """Follow ``extends`` from a checked scenario (``first``, parsed as ``data``) and merge the chain.
@@ -326,10 +349,8 @@ def _read_chain(
         name = label if label is not None and len(chain) == 1 else str(child.path)
         where = {"file": name, "key": "extends"}
         if len(chain) >= MAX_EXTENDS:
-            raise InputError(f"'extends' chains may be at most {MAX_EXTENDS} files long; this one is longer",
-                             **where)
-        path = files.resolve(child_data["extends"], base=child.path.parent, roots=roots, what="scenario file",
-                             **where)
+            raise InputError(f"'extends' chains may be at most {MAX_EXTENDS} files long; this one is longer", **where)
+        path = files.resolve(child_data["extends"], base=child.path.parent, roots=roots, what="scenario file", **where)
         if any(path == f.path for f, _ in chain):
             cycle = " -> ".join(p.name for p in [*(f.path for f, _ in chain), path])
             raise InputError(f"'extends' forms a cycle: {cycle}", **where)
@@ -522,9 +543,7 @@ def load_scenario(
     return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
 
 
-def load_scenario_text(
-    text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None
-) -> Scenario:
+def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as TOML text (e.g. uploaded to the workbench) rather than as a file.
 
     Such a scenario reads no file but the project's own: ``extends`` may name only scenarios of the library
@@ -542,8 +561,9 @@ def load_scenario_text(
     if not isinstance(text, str):
         raise InputError(f"scenario text must be a string, got {type(text).__name__}", file=name)
     if len(text) > files.MAX_FILE_BYTES:
-        raise InputError(f"is larger than {files.MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text",
-                         file=name)
+        raise InputError(
+            f"is larger than {files.MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text", file=name
+        )
     text = text.removeprefix("\ufeff")
     scenarios, calibration = library_dirs()
     data = files.parse_toml(text, name)
@@ -553,8 +573,14 @@ def load_scenario_text(
     merged = _read_chain(source, data, Roots.of([scenarios]), chain, label=name)
     given = None
     if parameter_file is not None:
-        given = files.resolve(parameter_file, base=project_root(), roots=Roots.of([calibration]),
-                              what="parameter file", file=name, key="parameter_file")
+        given = files.resolve(
+            parameter_file,
+            base=project_root(),
+            roots=Roots.of([calibration]),
+            what="parameter file",
+            file=name,
+            key="parameter_file",
+        )
     return _build(merged, name, source, chain, given, (project_root(),), Roots.of([calibration]), from_text=True)
 
 
@@ -571,11 +597,12 @@ def _build(
     """Validate the merged tables of a scenario and build it (ranges, months, the parameter file)."""
     name = _require(data, "name", file)
     if not re.fullmatch(rf"[A-Za-z0-9_\-]{{1,{MAX_NAME}}}", name):
-        raise InputError(f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file,
-                         key="name")
+        raise InputError(
+            f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file, key="name"
+        )
     start = month_index(_require(data, "start", file))
     if start != 0:
-        raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
+        raise InputError('runs start in the base year: start must be "2022-01"', file=file, key="start")
     end = month_index(_require(data, "end", file))
     if not 23 <= end <= (MAX_END_YEAR - MODEL_START[0]) * 12 + 11 or end % 12 != 11:
         raise InputError(f"end must be a December from 2023-12 to {MAX_END_YEAR}-12", file=file, key="end")
@@ -585,8 +612,11 @@ def _build(
     if points[0][0] > 0:
         raise InputError("the first price point must be at or before 2022-01", file=file, key="carbonate_price.points")
     if points[-1][0] > end:
-        raise InputError("price points must lie within the run (start to end)", file=file,
-                         key=f"carbonate_price.points.{month_label(points[-1][0])}")
+        raise InputError(
+            "price points must lie within the run (start to end)",
+            file=file,
+            key=f"carbonate_price.points.{month_label(points[-1][0])}",
+        )
     after = cp.get("after", "flat")
     if after == "growth" and "growth_rate" not in cp:
         raise InputError("after = 'growth' needs growth_rate", file=file, key="carbonate_price.growth_rate")
@@ -604,19 +634,26 @@ def _build(
             raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
     mode = cp.get("mode", "path")
     if mode == "market" and "rest_of_world_lithium" not in demand:
-        raise InputError("the market mode needs the lithium demand served outside China's salt makers",
-                         file=file, key="demand.rest_of_world_lithium")
+        raise InputError(
+            "the market mode needs the lithium demand served outside China's salt makers",
+            file=file,
+            key="demand.rest_of_world_lithium",
+        )
 
     _months_in_run(data, end, file)
     policy_table = data.get("policy", {})
     project_names = [p["name"] for p in policy_table.get("projects", [])]
     for i, project in enumerate(project_names):
         if not project.strip() or not project.isprintable():
-            raise InputError("a project needs a name: printable text, not empty", file=file,
-                             key=f"policy.projects[{i}].name")
+            raise InputError(
+                "a project needs a name: printable text, not empty", file=file, key=f"policy.projects[{i}].name"
+            )
         if project in project_names[:i]:
-            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
-                             key=f"policy.projects[{i}].name")
+            raise InputError(
+                f"project name '{project}' is used twice; names identify plants",
+                file=file,
+                key=f"policy.projects[{i}].name",
+            )
     policy = parse_policy(policy_table, month_index)
     events = _supply_events(data, end, file)
 
@@ -713,8 +750,13 @@ def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEve
     events = []
     for i, e in enumerate(data.get("market", {}).get("events", [])):
         key = f"market.events[{i}]"
-        needs = {"suspension": ("cohort", "capacity"), "export_restriction": ("cohort", "share"),
-                 "restart": ("cohort",), "hold_curtailment": ("cohort",), "stockpile_release": ("amount",)}
+        needs = {
+            "suspension": ("cohort", "capacity"),
+            "export_restriction": ("cohort", "share"),
+            "restart": ("cohort",),
+            "hold_curtailment": ("cohort",),
+            "stockpile_release": ("amount",),
+        }
         for req in needs[e["kind"]]:
             if req not in e:
                 raise InputError(f"a '{e['kind']}' event needs '{req}'", file=file, key=f"{key}.{req}")
@@ -722,9 +764,18 @@ def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEve
         until = month_index(e["until"]) if "until" in e else end
         if until < start:
             raise InputError("'until' comes before 'from'", file=file, key=f"{key}.until")
-        events.append(SupplyEvent(kind=e["kind"], start=start, until=until, cohort=e.get("cohort", ""),
-                                  capacity=float(e.get("capacity", 0.0)), share=float(e.get("share", 0.0)),
-                                  amount=float(e.get("amount", 0.0)), name=e.get("name", e["kind"])))
+        events.append(
+            SupplyEvent(
+                kind=e["kind"],
+                start=start,
+                until=until,
+                cohort=e.get("cohort", ""),
+                capacity=float(e.get("capacity", 0.0)),
+                share=float(e.get("share", 0.0)),
+                amount=float(e.get("amount", 0.0)),
+                name=e.get("name", e["kind"]),
+            )
+        )
     return tuple(events)
 
 
@@ -733,8 +784,7 @@ def _parameter_file(ref: Any, bases: tuple[Path, ...], roots: Roots, file: str) 
     scenario's directory (the last of ``bases``); always within ``roots``."""
     for base in bases[:-1]:
         try:
-            return files.resolve(ref, base=base, roots=roots, what="parameter file", file=file,
-                                 key="parameter_file")
+            return files.resolve(ref, base=base, roots=roots, what="parameter file", file=file, key="parameter_file")
         except InputError:
             continue
     return files.resolve(ref, base=bases[-1], roots=roots, what="parameter file", file=file, key="parameter_file")

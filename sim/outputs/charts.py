@@ -82,8 +82,12 @@ def _years(ax, years) -> None:
     if not years:
         return
     ax.set_xticks(years)
-    ax.set_xticklabels([str(y) for y in years], rotation=45 if len(years) > 7 else 0,
-                       ha="right" if len(years) > 7 else "center", fontsize=8)
+    ax.set_xticklabels(
+        [str(y) for y in years],
+        rotation=45 if len(years) > 7 else 0,
+        ha="right" if len(years) > 7 else "center",
+        fontsize=8,
+    )
     ax.set_xlim(years[0] - 0.4, years[-1] + 0.4)
 
 
@@ -111,9 +115,15 @@ def _panels(count: int, width: float = 4.6, height: float = 4.4):
 # ---------------------------------------------------------------------------------------------------------------
 # a run
 # ---------------------------------------------------------------------------------------------------------------
-def run_charts(summary: pd.DataFrame, out_dir: str | Path, scenario: str, lang: str = "en",
-               supply: pd.DataFrame | None = None, chain: Chain = DEFAULT_CHAIN,
-               city: dict | None = None) -> list[Path]:
+def run_charts(
+    summary: pd.DataFrame,
+    out_dir: str | Path,
+    scenario: str,
+    lang: str = "en",
+    supply: pd.DataFrame | None = None,
+    chain: Chain = DEFAULT_CHAIN,
+    city: dict | None = None,
+) -> list[Path]:
     """Write a run's PNG charts into ``out_dir``; return their paths.
 
     Args:
@@ -135,32 +145,57 @@ def run_charts(summary: pd.DataFrame, out_dir: str | Path, scenario: str, lang: 
     # 1. Suining's output by stage
     fig, axes = _panels(len(stages))
     for ax, stage in zip(axes, stages, strict=True):
-        _band(ax, _series(s, "suining", stage.key, "output"), colours[stage.key], segment_label(lang, stage.key),
-              lab["band"])
+        _band(
+            ax,
+            _series(s, "suining", stage.key, "output"),
+            colours[stage.key],
+            segment_label(lang, stage.key),
+            lab["band"],
+        )
         ax.set_title(segment_label(lang, stage.key, chain))
-        _axes_style(ax, lab, lab["with_unit"].format(name=metric_label(lang, "output"),
-                                                     unit=stage_unit(lang, stage.key, chain)), years)
+        _axes_style(
+            ax,
+            lab,
+            lab["with_unit"].format(name=metric_label(lang, "output"), unit=stage_unit(lang, stage.key, chain)),
+            years,
+        )
         ax.legend(loc="best", fontsize=8)
     fig.suptitle(lab["output_title"].format(scenario=scenario))
     paths.append(_save(fig, out / "suining_output.png"))
 
     # 2. value added: the current-price level and, on its own axis, real growth as a rate
     fig, (left, right) = _panels(2, width=5.2)
-    _band(left, _series(s, "suining", "all", "value_added"), "#e7298a", metric_label(lang, "value_added"),
-          lab["band"])
+    _band(left, _series(s, "suining", "all", "value_added"), "#e7298a", metric_label(lang, "value_added"), lab["band"])
     left.set_title(metric_label(lang, "value_added"))
     _axes_style(left, lab, lab["va_level"], years)
     left.legend(loc="best", fontsize=8)
     growth = _series(s, "suining", "all", "value_added_real_growth")
     if not growth.empty:
-        bars = right.bar(growth.year, growth["mean"], color="#386cb0", alpha=0.8,
-                         label=metric_label(lang, "value_added_real_growth"))
-        right.errorbar(growth.year, growth["mean"], yerr=[growth["mean"] - growth.p05, growth.p95 - growth["mean"]],
-                       fmt="none", ecolor="#222222", elinewidth=1, capsize=3, label=lab["band"])
+        bars = right.bar(
+            growth.year, growth["mean"], color="#386cb0", alpha=0.8, label=metric_label(lang, "value_added_real_growth")
+        )
+        right.errorbar(
+            growth.year,
+            growth["mean"],
+            yerr=[growth["mean"] - growth.p05, growth.p95 - growth["mean"]],
+            fmt="none",
+            ecolor="#222222",
+            elinewidth=1,
+            capsize=3,
+            label=lab["band"],
+        )
         right.bar_label(bars, labels=[f"{v:.1f}" for v in growth["mean"]], fontsize=7, padding=2)
     right.axhline(0.0, color="#888888", lw=1)
-    right.scatter([2023], [REPORTED_GROWTH_2023], marker="D", s=55, color="#ffd92f", edgecolor="black", zorder=5,
-                  label=f"+{REPORTED_GROWTH_2023}%: {lab['report']}")
+    right.scatter(
+        [2023],
+        [REPORTED_GROWTH_2023],
+        marker="D",
+        s=55,
+        color="#ffd92f",
+        edgecolor="black",
+        zorder=5,
+        label=f"+{REPORTED_GROWTH_2023}%: {lab['report']}",
+    )
     right.set_title(metric_label(lang, "value_added_real_growth"))
     _axes_style(right, lab, lab["va_growth"], years)
     right.legend(loc="best", fontsize=8)
@@ -173,10 +208,16 @@ def run_charts(summary: pd.DataFrame, out_dir: str | Path, scenario: str, lang: 
         rows = _series(s, "suining", stage.key, "national_share")
         _band(ax, rows, colours[stage.key], segment_label(lang, stage.key, chain), None)
         if stage.key in REPORTED_SHARES:
-            ax.scatter([2023], [REPORTED_SHARES[stage.key]], color=colours[stage.key], marker="D", s=55, zorder=5,
-                       edgecolor="black",
-                       label=f"{segment_label(lang, stage.key, chain)} {REPORTED_SHARES[stage.key]:.0f}%: "
-                       f"{lab['report']}")
+            ax.scatter(
+                [2023],
+                [REPORTED_SHARES[stage.key]],
+                color=colours[stage.key],
+                marker="D",
+                s=55,
+                zorder=5,
+                edgecolor="black",
+                label=f"{segment_label(lang, stage.key, chain)} {REPORTED_SHARES[stage.key]:.0f}%: {lab['report']}",
+            )
     ax.set_title(lab["share_title"].format(scenario=scenario))
     _axes_style(ax, lab, lab["share_axis"], years)
     ax.legend(loc="best", fontsize=8)
@@ -225,15 +266,25 @@ def run_charts(summary: pd.DataFrame, out_dir: str | Path, scenario: str, lang: 
 def scoreboard_chart(s: pd.DataFrame, city: dict, lab: dict, lang: str, scenario: str, years, path: Path) -> Path:
     """Lithium's contribution to the report's indicators by year, beside the city's record and the targets."""
     fig, axes = plt.subplots(2, 2, figsize=(12.5, 8.5))
-    panels = (("gdp_growth", "gdp_growth_contribution", lab["score_gdp"]),
-              ("fai_growth", "fai_growth_contribution", lab["score_fai"]),
-              ("revenue_growth", "revenue_growth_contribution", lab["score_revenue"]))
+    panels = (
+        ("gdp_growth", "gdp_growth_contribution", lab["score_gdp"]),
+        ("fai_growth", "fai_growth_contribution", lab["score_fai"]),
+        ("revenue_growth", "revenue_growth_contribution", lab["score_revenue"]),
+    )
     for ax, (indicator, metric, title) in zip(axes.ravel(), panels, strict=False):
         rows = _series(s, "suining", "all", metric).dropna(subset=["mean"])
         if len(rows):
             bars = ax.bar(rows.year, rows["mean"], color="#386cb0", alpha=0.85, label=lab["contribution"])
-            ax.errorbar(rows.year, rows["mean"], yerr=[rows["mean"] - rows.p05, rows.p95 - rows["mean"]], fmt="none",
-                        ecolor="#222222", elinewidth=1, capsize=3, label=lab["band"])
+            ax.errorbar(
+                rows.year,
+                rows["mean"],
+                yerr=[rows["mean"] - rows.p05, rows.p95 - rows["mean"]],
+                fmt="none",
+                ecolor="#222222",
+                elinewidth=1,
+                capsize=3,
+                label=lab["band"],
+            )
             ax.bar_label(bars, labels=[f"{v:+.2f}" for v in rows["mean"]], fontsize=7, padding=2)
         record = city.get(indicator, {})
         target = city.get(f"target_{indicator}", {})
@@ -241,11 +292,27 @@ def scoreboard_chart(s: pd.DataFrame, city: dict, lab: dict, lang: str, scenario
             growth = _series(s, "suining", "all", "city_gdp_growth").dropna(subset=["mean"])
             ax.plot(growth.year, growth["mean"], color="#666666", lw=1.5, marker="o", ms=3, label=lab["city_growth"])
         shown = [y for y in years if y in record]
-        ax.scatter(shown, [record[y] for y in shown], marker="o", s=45, color="#1b9e77", edgecolor="black", zorder=5,
-                   label=lab["record"])
+        ax.scatter(
+            shown,
+            [record[y] for y in shown],
+            marker="o",
+            s=45,
+            color="#1b9e77",
+            edgecolor="black",
+            zorder=5,
+            label=lab["record"],
+        )
         shown = [y for y in years if y in target]
-        ax.scatter(shown, [target[y] for y in shown], marker="*", s=140, color="#ffd92f", edgecolor="black",
-                   zorder=6, label=lab["target"])
+        ax.scatter(
+            shown,
+            [target[y] for y in shown],
+            marker="*",
+            s=140,
+            color="#ffd92f",
+            edgecolor="black",
+            zorder=6,
+            label=lab["target"],
+        )
         ax.axhline(0.0, color="#888888", lw=1)
         ax.set_title(title)
         _axes_style(ax, lab, "%", years)
@@ -271,14 +338,25 @@ def scoreboard_comparison(table: pd.DataFrame, city: dict, out_dir: str | Path, 
     colours = scenario_colours(scenarios)
     fig, axes = _panels(3, width=5.0, height=4.8)
     width = 0.8 / len(scenarios)
-    for ax, (metric, title) in zip(axes, (("gdp_growth_contribution", lab["score_gdp"]),
-                                          ("fai_growth_contribution", lab["score_fai"]),
-                                          ("revenue_growth_contribution", lab["score_revenue"])), strict=True):
+    for ax, (metric, title) in zip(
+        axes,
+        (
+            ("gdp_growth_contribution", lab["score_gdp"]),
+            ("fai_growth_contribution", lab["score_fai"]),
+            ("revenue_growth_contribution", lab["score_revenue"]),
+        ),
+        strict=True,
+    ):
         for i, name in enumerate(scenarios):
             sel = rows[(rows.scenario == name) & (rows.metric == metric)].set_index("year")["mean"]
             values = [float(sel.get(y, np.nan)) for y in years]
-            ax.bar(np.arange(len(years)) + (i - (len(scenarios) - 1) / 2) * width, values, width=width,
-                   color=colours[name], label=name)
+            ax.bar(
+                np.arange(len(years)) + (i - (len(scenarios) - 1) / 2) * width,
+                values,
+                width=width,
+                color=colours[name],
+                label=name,
+            )
         ax.axhline(0.0, color="#888888", lw=1)
         ax.set_xticks(range(len(years)), [str(y) for y in years])
         ax.set_title(title)
@@ -292,8 +370,12 @@ def scoreboard_comparison(table: pd.DataFrame, city: dict, out_dir: str | Path, 
 
 def _world_market(s: pd.DataFrame, lab: dict, lang: str, scenario: str, years, path: Path) -> Path:
     fig, (left, right) = _panels(2, width=5.2)
-    for metric, colour, style in (("supply", "#1b9e77", "-"), ("demand", "#d95f02", "--"),
-                                  ("inventory", "#7570b3", "-"), ("curtailed_capacity", "#e7298a", ":")):
+    for metric, colour, style in (
+        ("supply", "#1b9e77", "-"),
+        ("demand", "#d95f02", "--"),
+        ("inventory", "#7570b3", "-"),
+        ("curtailed_capacity", "#e7298a", ":"),
+    ):
         _band(left, _series(s, "world", "lithium_salt", metric), colour, metric_label(lang, metric), None, style)
     left.set_title(metric_label(lang, "supply") + " / " + metric_label(lang, "demand"))
     _axes_style(left, lab, "t LCE", years)
@@ -327,16 +409,27 @@ def _cost_curve(s: pd.DataFrame, supply: pd.DataFrame, lab: dict, scenario: str,
         for cohort in order:
             c = cohorts[cohort]
             width = cap[cohort] / 1000.0  # kt LCE/yr
-            ax.add_patch(plt.Rectangle((x, c.cost_low), width, c.cost_high - c.cost_low,
-                                       color=colours[c.resource], alpha=0.6, lw=0.5, ec="white"))
-            ax.text(x + width / 2, c.cost_high, cohort.replace("_", " "), rotation=90, fontsize=6,
-                    ha="center", va="bottom")
+            ax.add_patch(
+                plt.Rectangle(
+                    (x, c.cost_low),
+                    width,
+                    c.cost_high - c.cost_low,
+                    color=colours[c.resource],
+                    alpha=0.6,
+                    lw=0.5,
+                    ec="white",
+                )
+            )
+            ax.text(
+                x + width / 2, c.cost_high, cohort.replace("_", " "), rotation=90, fontsize=6, ha="center", va="bottom"
+            )
             x += width
         if year in price.index:
             ax.axhline(price[year] / vat, color="#d62728", lw=2, label=lab["curve_price"].format(year=year))
         if year in demand.index:
-            ax.axvline(demand[year] / 1000.0, color="#333333", lw=1.5, ls="--",
-                       label=lab["curve_demand"].format(year=year))
+            ax.axvline(
+                demand[year] / 1000.0, color="#333333", lw=1.5, ls="--", label=lab["curve_demand"].format(year=year)
+            )
         ax.set_xlim(0, x * 1.05)
         ax.set_ylim(0, max(max(c.cost_high for c in cohorts.values()) * 1.35, float(price.get(year, 0)) / vat * 1.1))
         ax.set_title(str(year))
@@ -411,16 +504,37 @@ def comparison_charts(table: pd.DataFrame, out_dir: str | Path, lang: str = "en"
         rows = {panel: _series(table, *panel) for panel in panels}
         if all(r.empty for r in rows.values()):
             continue
-        paths.append(_comparison_levels(rows, scenarios, colours, lab, lang, years,
-                                        lab["cmp_levels"].format(title=title), out / f"{stem}.png"))
+        paths.append(
+            _comparison_levels(
+                rows, scenarios, colours, lab, lang, years, lab["cmp_levels"].format(title=title), out / f"{stem}.png"
+            )
+        )
         if not others:
             continue
-        paths.append(_comparison_differences(rows, others, colours, lab, lang, years,
-                                             lab["cmp_diff"].format(title=title, baseline=baseline),
-                                             out / f"{stem}_diff.png"))
-        paths.append(_comparison_final(rows, others, colours, lab, lang, final_year,
-                                       lab["cmp_diff_final"].format(title=title, baseline=baseline, year=final_year),
-                                       out / f"{stem}_diff_final.png"))
+        paths.append(
+            _comparison_differences(
+                rows,
+                others,
+                colours,
+                lab,
+                lang,
+                years,
+                lab["cmp_diff"].format(title=title, baseline=baseline),
+                out / f"{stem}_diff.png",
+            )
+        )
+        paths.append(
+            _comparison_final(
+                rows,
+                others,
+                colours,
+                lab,
+                lang,
+                final_year,
+                lab["cmp_diff_final"].format(title=title, baseline=baseline, year=final_year),
+                out / f"{stem}_diff_final.png",
+            )
+        )
     return paths
 
 
@@ -451,8 +565,12 @@ def _comparison_differences(rows, others, colours, lab, lang, years, title, path
             ax.plot(mine.year, mine.diff_mean, color=colours[name], lw=2, marker="o", ms=3, label=name)
         ax.legend(loc="best", fontsize=8, title=lab["scenario"], title_fontsize=8)
         ax.set_title(_panel_title(lang, segment, metric))
-        _axes_style(ax, lab, lab["with_unit"].format(name=lab["difference"],
-                                                     unit=_difference_unit(lab, lang, _unit(sel))), years)
+        _axes_style(
+            ax,
+            lab,
+            lab["with_unit"].format(name=lab["difference"], unit=_difference_unit(lab, lang, _unit(sel))),
+            years,
+        )
     fig.suptitle(title)
     return _save(fig, path)
 
@@ -466,8 +584,12 @@ def _comparison_final(rows, others, colours, lab, lang, year, title, path) -> Pa
         ax.set_xlim(-0.75, len(others) - 0.25)
         ax.bar_label(bars, labels=[_short(v) for v in values], fontsize=8, padding=2)
         ax.axhline(0.0, color="#888888", lw=1)
-        ax.set_xticks(range(len(others)), others, rotation=30 if len(others) > 3 else 0,
-                      ha="right" if len(others) > 3 else "center")
+        ax.set_xticks(
+            range(len(others)),
+            others,
+            rotation=30 if len(others) > 3 else 0,
+            ha="right" if len(others) > 3 else "center",
+        )
         ax.set_title(_panel_title(lang, segment, metric))
         ax.set_xlabel(lab["scenario"])
         ax.set_ylabel(lab["with_unit"].format(name=lab["difference"], unit=_difference_unit(lab, lang, _unit(sel))))

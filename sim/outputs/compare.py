@@ -55,8 +55,16 @@ HEADLINE = [
     ("all", "gdp_share"),
     ("all", "gdp_growth_contribution"),
 ]
-DECIMALS = {"t LCE": 0, "t": 0, "GWh": 1, "persons": 0, "亿元": 2, "亿元 (2022 prices)": 2, "%": 2,
-            "percentage points": 2}
+DECIMALS = {
+    "t LCE": 0,
+    "t": 0,
+    "GWh": 1,
+    "persons": 0,
+    "亿元": 2,
+    "亿元 (2022 prices)": 2,
+    "%": 2,
+    "percentage points": 2,
+}
 
 
 def check_label(name: str, file: str, key: str | None) -> None:
@@ -65,7 +73,8 @@ def check_label(name: str, file: str, key: str | None) -> None:
         raise InputError(
             f"the scenario name '{name}' cannot label a comparison: it must be 1 to {MAX_LABEL} printable "
             "characters (no control characters)",
-            file=file, key=key,
+            file=file,
+            key=key,
         )
 
 
@@ -84,7 +93,8 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     if missing:
         raise InputError(
             f"missing column(s) {', '.join(missing)}; a summary has the columns {','.join(SUMMARY_COLUMNS)}",
-            file=file, key=missing[0],
+            file=file,
+            key=missing[0],
         )
     summary = summary[SUMMARY_COLUMNS]
     if summary.empty:
@@ -99,19 +109,24 @@ def read_summary(path: str | Path) -> pd.DataFrame:
             kind = "whole years" if column == "year" else "numbers"
             raise InputError(
                 f"column '{column}' must hold {kind}; line {row + 2} has {summary[column].iloc[row]!r}",
-                file=file, key=column,
+                file=file,
+                key=column,
             )
         summary[column] = numbers.astype(int) if column == "year" else numbers.astype(float)
     for column, allowed in (("region", REGIONS), ("segment", SEGMENT_KEYS)):
         unknown = sorted(set(summary[column].fillna("(empty)")) - set(allowed))
         if unknown:
-            raise InputError(f"column '{column}' has {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}",
-                             file=file, key=column)
+            raise InputError(
+                f"column '{column}' has {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}",
+                file=file,
+                key=column,
+            )
     absent = [m for m in REQUIRED_METRICS if not (summary["metric"] == m).any()]
     if absent:
         raise InputError(
             f"column 'metric' lacks {', '.join(absent)}; a comparison needs {', '.join(REQUIRED_METRICS)}",
-            file=file, key="metric",
+            file=file,
+            key="metric",
         )
     duplicated = summary.duplicated(ROW_KEY)
     if duplicated.any():
@@ -155,12 +170,18 @@ def headline_tables(table: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFrame
         if rows.empty:
             continue
         unit = str(rows["unit"].iloc[0])
-        name = (metric_label(lang, metric) if segment == "all"
-                else f"{metric_label(lang, metric)} — {segment_label(lang, segment)}")
+        name = (
+            metric_label(lang, metric)
+            if segment == "all"
+            else f"{metric_label(lang, metric)} — {segment_label(lang, segment)}"
+        )
         indicator = lab["with_unit"].format(name=name, unit=unit_label(lang, unit))
         decimals = DECIMALS.get(unit, 3)
-        blocks.append(rows.assign(indicator=indicator, mean=rows["mean"].round(decimals),
-                                  diff_mean=rows["diff_mean"].round(decimals)))
+        blocks.append(
+            rows.assign(
+                indicator=indicator, mean=rows["mean"].round(decimals), diff_mean=rows["diff_mean"].round(decimals)
+            )
+        )
         order.append(indicator)
     frame = pd.concat(blocks, ignore_index=True)
     index_names = [lab["indicator"], lab["scenario"]]
@@ -198,8 +219,9 @@ def _fit_columns(sheet, first_row: int = 1) -> None:
         sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 8), 60)
 
 
-def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en", scoreboard: pd.DataFrame | None = None
-                   ) -> Path:
+def write_workbook(
+    table: pd.DataFrame, path: str | Path, lang: str = "en", scoreboard: pd.DataFrame | None = None
+) -> Path:
     """``comparison.xlsx``: the headline sheet, the differences from the baseline, the report's scoreboard and
     the full table."""
     lab = text(lang)
@@ -215,21 +237,27 @@ def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en", scor
                 row=1, column=1, value=lab["difference_title"].format(baseline=baseline)
             )
         if scoreboard is not None and len(scoreboard):
-            score = scoreboard.assign(indicator=scoreboard["indicator"].map(lab["indicators"]),
-                                      lithium_metric=scoreboard["lithium_metric"].map(
-                                          lambda m: metric_label(lang, m)))
-            score.rename(columns=lab["score_columns"]).to_excel(writer, sheet_name=sheets["scoreboard"], startrow=2,
-                                                                 index=False)
+            score = scoreboard.assign(
+                indicator=scoreboard["indicator"].map(lab["indicators"]),
+                lithium_metric=scoreboard["lithium_metric"].map(lambda m: metric_label(lang, m)),
+            )
+            score.rename(columns=lab["score_columns"]).to_excel(
+                writer, sheet_name=sheets["scoreboard"], startrow=2, index=False
+            )
             writer.sheets[sheets["scoreboard"]].cell(row=1, column=1, value=lab["score_cmp_title"])
-        readable_table(table, lang).to_excel(writer, sheet_name=sheets["comparison"], index=False,
-                                             freeze_panes=(1, 0))
+        readable_table(table, lang).to_excel(writer, sheet_name=sheets["comparison"], index=False, freeze_panes=(1, 0))
         for name, sheet in writer.sheets.items():
             _fit_columns(sheet, first_row=1 if name == sheets["comparison"] else 3)
     return Path(path)
 
 
-def fill_comparison(table: pd.DataFrame, directory: Path, lang: str = "en", city: dict | None = None,
-                    projects: dict[str, int] | None = None) -> None:
+def fill_comparison(
+    table: pd.DataFrame,
+    directory: Path,
+    lang: str = "en",
+    city: dict | None = None,
+    projects: dict[str, int] | None = None,
+) -> None:
     """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` (with the scoreboard) into ``directory``."""
     table.to_csv(directory / "comparison.csv", index=False)
     score = scoreboard_table(table, city or {}, projects) if city else None
@@ -276,5 +304,3 @@ def check_comparable(gathered: Sequence[tuple[str, pd.DataFrame, dict, str]]) ->
 
 def _span(years: list[int]) -> str:
     return f"{years[0]}-{years[-1]}" if years else "no years"
-
-

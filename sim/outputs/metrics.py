@@ -12,10 +12,11 @@ values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as t
   surcharges, income tax), ``support`` (government cash to firms), ``fixed_asset_investment`` (capex spent in
   the year, by the firms and on their behalf): 亿元 at current prices.
 - ``value_added_real``: value added at comparable prices, chain-linked with 2022 as reference: each year's
-  output valued at the previous year's national value added per unit, by stage, so real growth is driven by
-  volumes and each year is valued at the prices of the year before (how growth "at comparable prices" is
-  reported); ``value_added_real_growth`` its growth, percent. ``value_added_fixed_2022``: output at 2022's
-  value added per unit (the bureau's fixed base-year method), a secondary series.
+  output valued at the region's own value added per unit of the previous year, by stage (the national figure
+  where the region made nothing that year), so real growth is driven by volumes and each year is valued at the
+  prices of the year before, as growth "at comparable prices" (可比价) is reported; ``value_added_real_growth``
+  its growth, percent. ``value_added_fixed_2022``: output at the nation's 2022 value added per unit, by stage
+  (the bureau's fixed base-year method), a secondary series.
 - ``national_share``: Suining's output / national output, percent.
 - ``price``: the market price (china rows, mean of the year's months), or the price Suining's firms realised
   (output value / output); yuan per unit excl. VAT (cells in yuan/Wh).
@@ -41,8 +42,13 @@ from sim.inputs.units import YI
 from sim.outputs.scoreboard import scoreboard_metrics
 
 MONEY = {
-    "output_value": "output_value", "intermediate": "intermediate", "value_added": "value_added",
-    "wages": "wages", "profit": "profit", "support": "support", "fixed_asset_investment": "investment",
+    "output_value": "output_value",
+    "intermediate": "intermediate",
+    "value_added": "value_added",
+    "wages": "wages",
+    "profit": "profit",
+    "support": "support",
+    "fixed_asset_investment": "investment",
 }
 REAL_UNIT = "亿元 (2022 prices, chained)"
 FIXED_UNIT = "亿元 (2022 prices)"
@@ -96,22 +102,35 @@ def gross_margin(reg: dict, group: str, stage: str) -> np.ndarray:
     return np.divide(100.0 * (value - cost), value, out=np.full(value.shape, np.nan), where=value > 0)
 
 
-def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+def batch_metrics(
+    record: BatchRecord, chain: Chain = DEFAULT_CHAIN
+) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
     """Every yearly figure of a batch: ``(region, segment, metric) -> (unit, (R, Y) values)``."""
     out: dict[tuple[str, str, str], tuple[str, np.ndarray]] = {}
     stages = [s for s in chain.firm_stages if ("china", s.key, "output") in record.regional]
     reg = record.regional
     market = record.market
 
-    tiers = {s.key: [name for name in dict.fromkeys(record.columns[s.key]["tier"])
-                     if name not in ("suining", "entrant", "all")] for s in stages}
-    national_vapu = {s.key: _div(reg[("china", s.key, "value_added")], reg[("china", s.key, "output")])
-                     for s in stages}
+    tiers = {
+        s.key: [
+            name for name in dict.fromkeys(record.columns[s.key]["tier"]) if name not in ("suining", "entrant", "all")
+        ]
+        for s in stages
+    }
+    national_vapu = {s.key: _div(reg[("china", s.key, "value_added")], reg[("china", s.key, "output")]) for s in stages}
+
+    def own_vapu(region: str, key: str) -> np.ndarray:
+        """The region's value added per unit, the nation's where the region made nothing."""
+        output = reg[(region, key, "output")]
+        own = np.divide(reg[(region, key, "value_added")], output, out=np.zeros_like(output), where=output > 0)
+        return np.where(output > 0, own, national_vapu[key])
+
     base_vapu = {key: v[:, :1] for key, v in national_vapu.items()}
 
     for region in ("suining", "china"):
         totals: dict[str, np.ndarray] = {}
         outputs = {}
+        deflators = {s.key: own_vapu(region, s.key) for s in stages}
         for stage in stages:
             key = stage.key
 
@@ -137,7 +156,7 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
             values = {name: g(field) / YI for name, field in MONEY.items()}
             values["taxes"] = (g("vat") + g("surcharges") + g("income_tax")) / YI
             values["value_added_fixed_2022"] = output * base_vapu[key] / YI
-            real, growth = chained_real({key: output}, {key: national_vapu[key]})
+            real, growth = chained_real({key: output}, {key: deflators[key]})
             values["value_added_real"] = real / YI
             for name, value in values.items():
                 unit_name = {"value_added_real": REAL_UNIT, "value_added_fixed_2022": FIXED_UNIT}.get(name, "亿元")
@@ -154,48 +173,76 @@ def batch_metrics(record: BatchRecord, chain: Chain = DEFAULT_CHAIN) -> dict[tup
             totals["firms"] = totals.get("firms", 0.0) + g("firms")
         if not stages:
             continue
-        real, growth = chained_real(outputs, national_vapu)
+        real, growth = chained_real(outputs, deflators)
         totals["value_added_real"] = real / YI
         for name, value in totals.items():
-            unit = {"employment": "persons", "firms": "firms", "value_added_real": REAL_UNIT,
-                    "value_added_fixed_2022": FIXED_UNIT}.get(name, "亿元")
+            unit = {
+                "employment": "persons",
+                "firms": "firms",
+                "value_added_real": REAL_UNIT,
+                "value_added_fixed_2022": FIXED_UNIT,
+            }.get(name, "亿元")
             out[(region, "all", name)] = (unit, value)
         out[(region, "all", "value_added_real_growth")] = ("%", growth)
         if region == "suining" and record.params is not None and record.city:
-            out.update(scoreboard_metrics(reg, record.years, record.params, record.city, *record.city_growth,
-                                          growth))
+            out.update(scoreboard_metrics(reg, record.years, record.params, record.city, *record.city_growth, growth))
 
     if record.price_mode == "market" and "world_production" in market:
         supply = _annual(market["world_production"]) + _annual(market["world_released"])
         out[("world", "lithium_salt", "supply")] = ("t LCE", supply)
         out[("world", "lithium_salt", "demand")] = ("t LCE", _annual(market["world_demand"]))
         out[("world", "lithium_salt", "inventory")] = ("t LCE", _annual(market["world_inventory"], "last"))
-        out[("world", "lithium_salt", "curtailed_capacity")] = ("t LCE/yr", _annual(market["world_curtailed"],
-                                                                                     "mean"))
+        out[("world", "lithium_salt", "curtailed_capacity")] = ("t LCE/yr", _annual(market["world_curtailed"], "mean"))
         out[("world", "lithium_salt", "unmet_demand")] = ("t LCE", _annual(market["world_unmet"]))
-        out[("world", "lithium_salt", "price")] = ("yuan/t LCE incl. VAT", _annual(market["carbonate_quote"],
-                                                                                    "mean"))
+        out[("world", "lithium_salt", "price")] = ("yuan/t LCE incl. VAT", _annual(market["carbonate_quote"], "mean"))
         out[("world", "lithium_supply", "output")] = ("t LCE", _annual(market["world_production"]))
         capacity = _annual(market["world_capacity"], "mean")
         out[("world", "lithium_supply", "capacity")] = ("t LCE/yr", _annual(market["world_capacity"], "last"))
-        out[("world", "lithium_supply", "utilization")] = ("share", _div(_annual(market["world_production"]),
-                                                                         capacity))
+        out[("world", "lithium_supply", "utilization")] = ("share", _div(_annual(market["world_production"]), capacity))
     return out
 
 
-STAGE_METRICS = ("output", "capacity", "utilization", "price", "unmet_demand", *MONEY, "taxes",
-                 "value_added_fixed_2022", "value_added_real", "value_added_real_growth", "gross_margin",
-                 "employment", "firms")
-ALL_METRICS = (*MONEY, "taxes", "value_added_fixed_2022", "value_added_real", "value_added_real_growth",
-               "employment", "firms")
-SCOREBOARD_METRICS = ("local_fiscal_revenue", "gdp_share", "gdp_growth_contribution", "city_gdp_growth",
-                      "fai_growth_contribution", "revenue_growth_contribution")
-WORLD_METRICS = {"lithium_salt": ("supply", "demand", "inventory", "curtailed_capacity", "unmet_demand", "price"),
-                 "lithium_supply": ("output", "capacity", "utilization")}
+STAGE_METRICS = (
+    "output",
+    "capacity",
+    "utilization",
+    "price",
+    "unmet_demand",
+    *MONEY,
+    "taxes",
+    "value_added_fixed_2022",
+    "value_added_real",
+    "value_added_real_growth",
+    "gross_margin",
+    "employment",
+    "firms",
+)
+ALL_METRICS = (
+    *MONEY,
+    "taxes",
+    "value_added_fixed_2022",
+    "value_added_real",
+    "value_added_real_growth",
+    "employment",
+    "firms",
+)
+SCOREBOARD_METRICS = (
+    "local_fiscal_revenue",
+    "gdp_share",
+    "gdp_growth_contribution",
+    "city_gdp_growth",
+    "fai_growth_contribution",
+    "revenue_growth_contribution",
+)
+WORLD_METRICS = {
+    "lithium_salt": ("supply", "demand", "inventory", "curtailed_capacity", "unmet_demand", "price"),
+    "lithium_supply": ("output", "capacity", "utilization"),
+}
 
 
-def metric_catalogue(chain: Chain = DEFAULT_CHAIN, tiers: dict[str, list[str]] | None = None
-                     ) -> set[tuple[str, str, str]]:
+def metric_catalogue(
+    chain: Chain = DEFAULT_CHAIN, tiers: dict[str, list[str]] | None = None
+) -> set[tuple[str, str, str]]:
     """Every (region, segment, metric) a summary can hold (world rows in market mode only).
 
     Args:

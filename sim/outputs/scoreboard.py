@@ -26,15 +26,21 @@ import pandas as pd
 from sim.inputs.units import YI
 
 INDICATORS = ("gdp_growth", "fai_growth", "revenue_growth", "projects_signed")
-CONTRIBUTIONS = {"gdp_growth": "gdp_growth_contribution", "fai_growth": "fai_growth_contribution",
-                 "revenue_growth": "revenue_growth_contribution"}
+CONTRIBUTIONS = {
+    "gdp_growth": "gdp_growth_contribution",
+    "fai_growth": "fai_growth_contribution",
+    "revenue_growth": "revenue_growth_contribution",
+}
 
 
 def local_revenue(vat: np.ndarray, income_tax: np.ndarray, surcharges: np.ndarray, params) -> np.ndarray:
     """Taxes that stay with the city, yuan (same shape as the inputs)."""
     city = params.city_share_of_local
-    return (vat * params.vat_local_share * city + income_tax * params.income_tax_local_share * city
-            + surcharges * params.surcharge_city_share)
+    return (
+        vat * params.vat_local_share * city
+        + income_tax * params.income_tax_local_share * city
+        + surcharges * params.surcharge_city_share
+    )
 
 
 def _path(levels: dict[int, float], years: list[int], lithium: np.ndarray, growth: float) -> np.ndarray:
@@ -57,13 +63,23 @@ def _growth_contribution(lithium: np.ndarray, total: np.ndarray) -> np.ndarray:
     """Percentage points of the total's growth that lithium's change makes: 100 x d(lithium) / total(t-1)."""
     out = np.full(lithium.shape, np.nan)
     prev = total[:, :-1]
-    out[:, 1:] = np.divide(100.0 * (lithium[:, 1:] - lithium[:, :-1]), prev, out=np.full(prev.shape, np.nan),
-                           where=np.isfinite(prev) & (prev > 0))
+    out[:, 1:] = np.divide(
+        100.0 * (lithium[:, 1:] - lithium[:, :-1]),
+        prev,
+        out=np.full(prev.shape, np.nan),
+        where=np.isfinite(prev) & (prev > 0),
+    )
     return out
 
 
-def city_growth(lithium_va: np.ndarray, lithium_growth: np.ndarray, gdp: np.ndarray, years: list[int],
-                record: dict[int, float], other_growth: float) -> dict[str, np.ndarray]:
+def city_growth(
+    lithium_va: np.ndarray,
+    lithium_growth: np.ndarray,
+    gdp: np.ndarray,
+    years: list[int],
+    record: dict[int, float],
+    other_growth: float,
+) -> dict[str, np.ndarray]:
     """Contributions of lithium and of the rest of the economy to the city's real GDP growth, in points.
 
     Args:
@@ -93,9 +109,15 @@ def city_growth(lithium_va: np.ndarray, lithium_growth: np.ndarray, gdp: np.ndar
     return {"share": share, "lithium": lithium, "rest": rest, "city": city}
 
 
-def scoreboard_metrics(reg: dict, years: list[int], params, city: dict[str, dict[int, float]],
-                       other_growth: float, deflator: float, lithium_growth: np.ndarray
-                       ) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+def scoreboard_metrics(
+    reg: dict,
+    years: list[int],
+    params,
+    city: dict[str, dict[int, float]],
+    other_growth: float,
+    deflator: float,
+    lithium_growth: np.ndarray,
+) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
     """The scoreboard's figures for Suining's lithium industry (region ``suining``, segment ``all``).
 
     Args:
@@ -126,37 +148,53 @@ def scoreboard_metrics(reg: dict, years: list[int], params, city: dict[str, dict
     }
 
 
-def scoreboard_table(summary: pd.DataFrame, city: dict[str, dict[int, float]],
-                     projects: dict[str, int] | None = None) -> pd.DataFrame:
+def scoreboard_table(
+    summary: pd.DataFrame, city: dict[str, dict[int, float]], projects: dict[str, int] | None = None
+) -> pd.DataFrame:
     """The scoreboard of a run (or of several: the summary may hold many scenarios): for each indicator and
     year, the report's target, the city's record, lithium's figure and its contribution (mean, P5, P95);
     ``projects`` gives each scenario's count of lithium projects in its pipeline (beside projects signed)."""
     rows = []
     suining = summary[(summary.region == "suining") & (summary.segment == "all")]
-    figures = {"gdp_growth": "gdp_share", "fai_growth": "fixed_asset_investment",
-               "revenue_growth": "local_fiscal_revenue"}
+    figures = {
+        "gdp_growth": "gdp_share",
+        "fai_growth": "fixed_asset_investment",
+        "revenue_growth": "local_fiscal_revenue",
+    }
     for scenario, runs in suining.groupby("scenario", sort=False):
         for indicator in INDICATORS[:3]:
             level = runs[runs.metric == figures[indicator]].set_index("year")
             contribution = runs[runs.metric == CONTRIBUTIONS[indicator]].set_index("year")
             for year in sorted(runs.year.unique()):
-                rows.append({
-                    "scenario": scenario, "year": int(year), "indicator": indicator,
-                    "target": city.get(f"target_{indicator}", {}).get(int(year), np.nan),
-                    "city_record": city.get(indicator, {}).get(int(year), np.nan),
-                    "lithium_metric": figures[indicator],
-                    "lithium_value": level["mean"].get(year, np.nan),
-                    "lithium_unit": level["unit"].get(year, ""),
-                    "contribution_mean": contribution["mean"].get(year, np.nan),
-                    "contribution_p05": contribution["p05"].get(year, np.nan),
-                    "contribution_p95": contribution["p95"].get(year, np.nan),
-                })
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        "year": int(year),
+                        "indicator": indicator,
+                        "target": city.get(f"target_{indicator}", {}).get(int(year), np.nan),
+                        "city_record": city.get(indicator, {}).get(int(year), np.nan),
+                        "lithium_metric": figures[indicator],
+                        "lithium_value": level["mean"].get(year, np.nan),
+                        "lithium_unit": level["unit"].get(year, ""),
+                        "contribution_mean": contribution["mean"].get(year, np.nan),
+                        "contribution_p05": contribution["p05"].get(year, np.nan),
+                        "contribution_p95": contribution["p95"].get(year, np.nan),
+                    }
+                )
         for year in sorted(runs.year.unique()):
-            rows.append({"scenario": scenario, "year": int(year), "indicator": "projects_signed",
-                         "target": city.get("target_projects_signed", {}).get(int(year), np.nan),
-                         "city_record": city.get("projects_signed", {}).get(int(year), np.nan),
-                         "lithium_metric": "pipeline_projects",
-                         "lithium_value": float((projects or {}).get(scenario, 0)),
-                         "lithium_unit": "projects", "contribution_mean": np.nan, "contribution_p05": np.nan,
-                         "contribution_p95": np.nan})
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "year": int(year),
+                    "indicator": "projects_signed",
+                    "target": city.get("target_projects_signed", {}).get(int(year), np.nan),
+                    "city_record": city.get("projects_signed", {}).get(int(year), np.nan),
+                    "lithium_metric": "pipeline_projects",
+                    "lithium_value": float((projects or {}).get(scenario, 0)),
+                    "lithium_unit": "projects",
+                    "contribution_mean": np.nan,
+                    "contribution_p05": np.nan,
+                    "contribution_p95": np.nan,
+                }
+            )
     return pd.DataFrame(rows)

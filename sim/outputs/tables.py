@@ -49,8 +49,9 @@ class BatchTables:
 def batch_tables(record: BatchRecord, replicates: list[int], chain: Chain = DEFAULT_CHAIN) -> BatchTables:
     """A finished batch's tables; ``replicates`` numbers its rows in the run."""
     table = MetricTable.from_batch(record, chain)
-    return BatchTables(list(replicates), table.keys, table.values, firm_table(record, replicates),
-                       market_table(record, replicates))
+    return BatchTables(
+        list(replicates), table.keys, table.values, firm_table(record, replicates), market_table(record, replicates)
+    )
 
 
 def firm_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
@@ -61,12 +62,18 @@ def firm_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
         cols = record.columns[stage]
         active = fields["active"]  # (r, Y, N)
         r, y, n = active.shape
-        existed = (active > 0) | (fields["capacity"] > 0) | (fields["output"] > 0)
+        existed = (
+            (active > 0)
+            | (fields["capacity"] > 0)
+            | (fields["output"] > 0)
+            | (fields["profit"] != 0)
+            | (fields["investment"] != 0)
+            | (fields["support"] != 0)
+        )
         installed = fields["installed"]
         with np.errstate(divide="ignore", invalid="ignore"):
             utilization = np.where(installed > 0, fields["output"] / installed, 0.0)
-        status = np.where((active > 0) & (fields["capacity"] > 0), "active",
-                          np.where(active > 0, "building", "exited"))
+        status = np.where((active > 0) & (fields["capacity"] > 0), "active", np.where(active > 0, "building", "exited"))
         data = {
             "replicate": np.repeat(np.asarray(replicates[:r]), y * n),
             "firm_id": np.tile(np.asarray(cols["firm_id"], dtype=object), r * y),
@@ -97,8 +104,10 @@ def firm_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
 def market_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
     """One row per replicate and month: prices, demand and output along the chain, the world market."""
     months = next(iter(record.market.values())).shape[1]
-    data = {"replicate": np.repeat(np.asarray(replicates), months),
-            "month": np.tile(np.arange(months), len(replicates))}
+    data = {
+        "replicate": np.repeat(np.asarray(replicates), months),
+        "month": np.tile(np.arange(months), len(replicates)),
+    }
     data["year"] = record.years[0] + data["month"] // 12
     for name, values in record.market.items():
         data[name] = values.ravel()
@@ -134,11 +143,13 @@ def supply_table(record, replicates: list[int]) -> pd.DataFrame:
     if not record.cohorts:
         return pd.DataFrame()
     r, y, k = record.cohorts["capacity"].shape
-    return pd.DataFrame({
-        "replicate": np.repeat(np.asarray(replicates[:r]), y * k),
-        "year": np.tile(np.repeat(np.asarray(record.years), k), r),
-        "cohort": np.tile(np.asarray(record.cohort_names, dtype=object), r * y),
-        "capacity": record.cohorts["capacity"].ravel(),
-        "production": record.cohorts["production"].ravel(),
-        "running": record.cohorts["running"].ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "replicate": np.repeat(np.asarray(replicates[:r]), y * k),
+            "year": np.tile(np.repeat(np.asarray(record.years), k), r),
+            "cohort": np.tile(np.asarray(record.cohort_names, dtype=object), r * y),
+            "capacity": record.cohorts["capacity"].ravel(),
+            "production": record.cohorts["production"].ravel(),
+            "running": record.cohorts["running"].ravel(),
+        }
+    )

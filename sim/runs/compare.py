@@ -39,8 +39,12 @@ def _is_comparison(path: Path) -> bool:
         return False
 
 
-COMPARISON = DirKind("comparison directory", _is_comparison, ("comparison.csv", "comparison.xlsx", "charts/*.png"),
-                     "a comparison.csv written by lithium-sim")
+COMPARISON = DirKind(
+    "comparison directory",
+    _is_comparison,
+    ("comparison.csv", "comparison.xlsx", "charts/*.png"),
+    "a comparison.csv written by lithium-sim",
+)
 
 
 def load_run(run_dir: str | Path) -> tuple[str, pd.DataFrame]:
@@ -60,8 +64,9 @@ def load_run_with_meta(run_dir: str | Path) -> tuple[str, pd.DataFrame, dict]:
     try:
         is_dir, exists = run_dir.is_dir(), run_dir.exists()
     except OSError as err:
-        raise InputError(f"{files.describe_os_error(err)}; give run directories written by `lithium-sim run`",
-                         file=text) from None
+        raise InputError(
+            f"{files.describe_os_error(err)}; give run directories written by `lithium-sim run`", file=text
+        ) from None
     if not is_dir:
         what = "does not exist" if not exists else "is not a directory"
         raise InputError(f"{what}; give run directories written by `lithium-sim run`", file=str(run_dir))
@@ -84,8 +89,14 @@ def load_run_with_meta(run_dir: str | Path) -> tuple[str, pd.DataFrame, dict]:
     return meta["scenario"], read_summary(files.resolve(run_dir / "summary.csv", what="summary.csv")), meta
 
 
-def write_comparison(table: pd.DataFrame, out_dir: str | Path, lang: str = "en", *, force: bool = False,
-                     projects: dict[str, int] | None = None) -> Path:
+def write_comparison(
+    table: pd.DataFrame,
+    out_dir: str | Path,
+    lang: str = "en",
+    *,
+    force: bool = False,
+    projects: dict[str, int] | None = None,
+) -> Path:
     """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` into ``out_dir``, atomically.
 
     An earlier comparison there is replaced if it holds nothing else; with ``force`` a directory holding
@@ -141,7 +152,10 @@ def _gather(runs: Sequence[RunResult | str | Path]) -> list[tuple[str, pd.DataFr
 
 
 def compare(
-    runs: Sequence[RunResult | str | Path], out_dir: str | Path | None = None, lang: str = "en", *,
+    runs: Sequence[RunResult | str | Path],
+    out_dir: str | Path | None = None,
+    lang: str = "en",
+    *,
     force: bool = False,
 ) -> pd.DataFrame:
     """Compare runs; write the comparison directory when ``out_dir`` is given; return the comparison table.

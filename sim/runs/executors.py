@@ -42,8 +42,14 @@ Simulator = Callable[..., Any]
 Outcome = tuple[list[int], list[Any], dict[int, str]]  # replicates, their tables (batches), errors by replicate
 
 
-def batch_task(scenario: Any, params: Any, seeds: list[np.random.SeedSequence], replicates: list[int],
-               simulator: Simulator, firm_detail: int) -> Outcome:
+def batch_task(
+    scenario: Any,
+    params: Any,
+    seeds: list[np.random.SeedSequence],
+    replicates: list[int],
+    simulator: Simulator,
+    firm_detail: int,
+) -> Outcome:
     """Run one batch; if it raises, run its replicates one by one so only those that fail are lost."""
     try:
         return replicates, [simulator(scenario, params, seeds, replicates, firm_detail)], {}
@@ -65,8 +71,14 @@ def batch_task(scenario: Any, params: Any, seeds: list[np.random.SeedSequence], 
 class Work:
     """The batches still to run: their shared arguments and an iterator of (replicates, seeds)."""
 
-    def __init__(self, scenario: Any, params: Any, simulator: Simulator,
-                 todo: Iterable[tuple[list[int], list[np.random.SeedSequence]]], firm_detail: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: Any,
+        params: Any,
+        simulator: Simulator,
+        todo: Iterable[tuple[list[int], list[np.random.SeedSequence]]],
+        firm_detail: int = 0,
+    ) -> None:
         self.scenario = scenario
         self.params = params
         self.simulator = simulator
@@ -77,8 +89,14 @@ class Work:
         return list(itertools.islice(self.todo, count))
 
     def args(self, replicates: list[int], seeds: list[np.random.SeedSequence], scenario: Any = None) -> tuple:
-        return (self.scenario if scenario is None else scenario, self.params, seeds, replicates, self.simulator,
-                self.firm_detail)
+        return (
+            self.scenario if scenario is None else scenario,
+            self.params,
+            seeds,
+            replicates,
+            self.simulator,
+            self.firm_detail,
+        )
 
 
 def run_here(work: Work, on_result: Callable[..., None]) -> None:
@@ -122,8 +140,9 @@ def stop_workers(pool: cf.ProcessPoolExecutor) -> None:
 def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """Spawned worker processes that die with this one and leave SIGINT to it."""
     ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
-                                  initargs=(os.getpid(),))
+    return cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
 
 
 def run_on_processes(work: Work, workers: int, on_result: Callable[..., None]) -> None:
@@ -170,8 +189,9 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
         return scheduler, False
     scheduler = getattr(scheduler, "scheduler_address", scheduler)  # a cluster object, e.g. LocalCluster
     if not isinstance(scheduler, str):
-        raise InputError(f"the scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}",
-                         key="scheduler")
+        raise InputError(
+            f"the scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}", key="scheduler"
+        )
     try:
         return Client(scheduler), True
     except (OSError, ValueError, TypeError) as err:
@@ -196,8 +216,7 @@ def run_on_dask(work: Work, client: Any, on_result: Callable[..., None]) -> None
             in_flight[future.key] = (replicates, future)
             return future
 
-        running = as_completed([submit(*item) for item in work.take(window)], with_results=True,
-                               raise_errors=False)
+        running = as_completed([submit(*item) for item in work.take(window)], with_results=True, raise_errors=False)
         for future, outcome in running:
             replicates, _ = in_flight.pop(future.key)
             if isinstance(outcome, BaseException):  # e.g. a worker died; the task itself never raises

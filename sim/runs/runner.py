@@ -69,8 +69,9 @@ MAX_BATCH = 100  # replicates per batch: past about 100, a batch runs no faster 
 FIRM_DETAIL = 100  # replicates whose per-firm tables are kept by default (firms.csv grows ~2k rows a replicate)
 
 
-def simulate(scenario: Scenario, params=None, seeds=None, replicates: list[int] | None = None,
-             firm_detail: int = 0) -> BatchTables:
+def simulate(
+    scenario: Scenario, params=None, seeds=None, replicates: list[int] | None = None, firm_detail: int = 0
+) -> BatchTables:
     """Run one batch of replicates and return its tables. Pure and picklable: a worker task.
 
     Args:
@@ -183,8 +184,9 @@ class RunResult:
                 from sim.outputs.charts import run_charts
 
                 supply = pd.read_csv(tmp / "supply.csv") if has_supply else None
-                run_charts(self.summary, tmp / "charts", self.scenario.name, lang=lang, supply=supply,
-                           city=default_data().city)
+                run_charts(
+                    self.summary, tmp / "charts", self.scenario.name, lang=lang, supply=supply, city=default_data().city
+                )
             meta = {RUN_MARKER: {"kind": "run directory", "format": 1}, **self.meta}
             meta["failures"] = {str(k): v for k, v in sorted(self.failures.items())}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -252,16 +254,26 @@ def run_scenario(
     key = run_key(scenario, used, master, n, version)
     failures: dict[int, str] = {}
     started = time.perf_counter()
-    sizes = ([batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
-             if batch_size else batch_sizes(n, workers if scheduler is None else 4))
+    sizes = (
+        [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+        if batch_size
+        else batch_sizes(n, workers if scheduler is None else 4)
+    )
     bounds = np.cumsum([0, *sizes])
     chunks = [list(range(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     held = claim(out_dir, RUN, option=None) if out_dir is not None else contextlib.nullcontext()
     # claim, then connect: a directory in use, or an unreachable scheduler, leaves nothing behind
     with held, dask_client(scheduler) as client:
-        manifest = {"scenario": scenario.name, "scenario_file": scenario.source, "seed": master,
-                    "replicates": n, "version": version, "key": key, "batches": sizes}
+        manifest = {
+            "scenario": scenario.name,
+            "scenario_file": scenario.source,
+            "seed": master,
+            "replicates": n,
+            "version": version,
+            "key": key,
+            "batches": sizes,
+        }
         directory = partial_dir(out_dir, key) if out_dir is not None else None
         if directory is not None:
             report_partials(directory)
@@ -269,8 +281,14 @@ def run_scenario(
         resumed = len(store.replicates)
         todo = [(chunk, [seeds[i] for i in chunk]) for chunk in chunks if not all(i in store for i in chunk)]
         work = Work(scenario, params, simulator, todo, detail)
-        bar = tqdm(total=n, initial=resumed, desc=f"{scenario.name}: replicates", unit="rep",
-                   disable=not progress or callable(progress) or n < 2, file=sys.stderr)
+        bar = tqdm(
+            total=n,
+            initial=resumed,
+            desc=f"{scenario.name}: replicates",
+            unit="rep",
+            disable=not progress or callable(progress) or n < 2,
+            file=sys.stderr,
+        )
         done = [resumed]
 
         def on_result(replicates: list[int], tables: list[BatchTables], errors: dict[int, str]) -> None:
@@ -346,13 +364,18 @@ def report_partials(own: Path) -> None:
     for path, m in siblings(target):
         if m.group("key") is None or path == own:
             continue
-        finished = sum(int(p.stem.split("-")[2]) - int(p.stem.split("-")[1]) + 1
-                       for p in (path / "parts").glob("summary-*.npz"))
+        finished = sum(
+            int(p.stem.split("-")[2]) - int(p.stem.split("-")[1]) + 1 for p in (path / "parts").glob("summary-*.npz")
+        )
         try:
             about = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            what = (f"scenario {about['scenario']}, seed {about['seed']}, {finished} of {about['replicates']} "
-                    "replicates finished")
+            what = (
+                f"scenario {about['scenario']}, seed {about['seed']}, {finished} of {about['replicates']} "
+                "replicates finished"
+            )
         except (OSError, ValueError, KeyError, TypeError):
             what = f"{finished} replicate(s) finished"
-        report(f"{path} holds an interrupted run bound for {target.name} ({what}); it is kept: run that command "
-               "again with --resume to finish it, or delete the directory")
+        report(
+            f"{path} holds an interrupted run bound for {target.name} ({what}); it is kept: run that command "
+            "again with --resume to finish it, or delete the directory"
+        )

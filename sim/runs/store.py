@@ -71,8 +71,10 @@ class ReplicateStore:
             finished = _count_finished(directory)
             _trash(directory)
             if finished:
-                report(f"discarded {finished} finished replicate(s) of an earlier, interrupted run of the same "
-                       f"scenario, seed and replicate count (in {directory.name}); --resume would have reused them")
+                report(
+                    f"discarded {finished} finished replicate(s) of an earlier, interrupted run of the same "
+                    f"scenario, seed and replicate count (in {directory.name}); --resume would have reused them"
+                )
         store = cls(directory, temporary=False)
         manifest = {**manifest, "pid": os.getpid()}
         tmp = directory / f"{MANIFEST}.tmp"
@@ -108,8 +110,12 @@ class ReplicateStore:
                 self._write(frame, self._part(name, first, last))
         tmp = self._part("summary", first, last, "npz.tmp")
         with open(tmp, "wb") as fh:
-            np.savez(fh, values=tables.values, replicates=np.asarray(tables.replicates),
-                     keys=np.asarray(json.dumps([list(k) for k in tables.keys], ensure_ascii=False)))
+            np.savez(
+                fh,
+                values=tables.values,
+                replicates=np.asarray(tables.replicates),
+                keys=np.asarray(json.dumps([list(k) for k in tables.keys], ensure_ascii=False)),
+            )
         os.replace(tmp, self._part("summary", first, last, "npz"))
         self._keep(tables.keys, tables.replicates, tables.values)
 
@@ -138,8 +144,7 @@ class ReplicateStore:
         return summarise(self._keys or [], values, scenario)
 
     def _parts_of(self, table: str) -> list[Path]:
-        return [p for (first, last) in sorted(self._batches)
-                if (p := self._part(table, first, last)).is_file()]
+        return [p for (first, last) in sorted(self._batches) if (p := self._part(table, first, last)).is_file()]
 
     def concatenate(self, table: str, destination: Path) -> bool:
         """Write one CSV of ``table`` for all batches, in replicate order; False if no batch has the table."""

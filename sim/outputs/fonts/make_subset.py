@@ -37,8 +37,11 @@ def main() -> None:
     sub.subset(font)
     for record in font["name"].names:
         if record.nameID in (1, 3, 4, 6, 16):
-            record.string = "LithiumSimCJK-Regular" if record.nameID in (4, 6) and record.nameID == 6 else (
-                "LithiumSim CJK" if record.nameID in (1, 16) else "LithiumSim CJK Regular")
+            record.string = (
+                "LithiumSimCJK-Regular"
+                if record.nameID in (4, 6) and record.nameID == 6
+                else ("LithiumSim CJK" if record.nameID in (1, 16) else "LithiumSim CJK Regular")
+            )
     font.save(OUT)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB)")
 

@@ -4,7 +4,7 @@ Row ``r`` is replicate ``r`` of the batch; column ``j`` is one firm, the same fi
 Suining plant, a pipeline project, synthetic rest-of-China firm ``j``, or the ``k``-th entrant). A firm that
 has not entered, was not built or has exited in a replicate is inactive there (``active`` False, zero
 capacity); columns are never reused, so per-firm histories stay aligned. Every field is declared below with
-its unit (``u`` is the stage's unit: t LCE, t or GWh). See docs/model.md, "Entities and state variables".
+its unit (``u`` is the stage's unit: t LCE, t or GWh). See docs/model.md, "Entities, state variables and scales".
 """
 
 from __future__ import annotations
@@ -80,10 +80,36 @@ class FirmBook:
     idle: np.ndarray = _state("bool: plant idled after sustained losses")
     owns_feedstock: np.ndarray = _state("bool: integrated salt maker with its own mine")
 
-    ARRAYS = ("capacity", "ramping", "ramp_months_left", "capex_rate", "subsidy_rate", "funded_rate", "conversion_cost",
-              "energy_cost", "own_feedstock_cost", "labour", "cost_factor", "energy_factor", "grade_factor",
-              "capex_factor", "capital", "cash", "debt", "vat_credit", "expected_margin", "margin_year", "utilization",
-              "utilization_q", "utilization_y", "loss_months", "d_years", "active", "idle", "owns_feedstock")
+    ARRAYS = (
+        "capacity",
+        "ramping",
+        "ramp_months_left",
+        "capex_rate",
+        "subsidy_rate",
+        "funded_rate",
+        "conversion_cost",
+        "energy_cost",
+        "own_feedstock_cost",
+        "labour",
+        "cost_factor",
+        "energy_factor",
+        "grade_factor",
+        "capex_factor",
+        "capital",
+        "cash",
+        "debt",
+        "vat_credit",
+        "expected_margin",
+        "margin_year",
+        "utilization",
+        "utilization_q",
+        "utilization_y",
+        "loss_months",
+        "d_years",
+        "active",
+        "idle",
+        "owns_feedstock",
+    )
     BOOLS = ("active", "idle", "owns_feedstock")
     ONES = ("cost_factor", "energy_factor", "grade_factor", "capex_factor")
 
@@ -137,10 +163,22 @@ class FirmBook:
         self.ramping = np.where(self.ramp_months_left <= 0, 0.0, self.ramping)
 
     def close(self, mask: np.ndarray) -> None:
-        """Firms exit where ``mask``: capacity scrapped, construction stopped; the column stays for the record."""
+        """Firms exit where ``mask``: capacity scrapped, construction stopped, the books closed (plant, cash,
+        debt and tax credit liquidated, so an exited firm books nothing more); the column stays for the record."""
         if not mask.any():
             return
-        for name in ("capacity", "ramping", "ramp_months_left", "capex_rate", "subsidy_rate", "funded_rate"):
+        for name in (
+            "capacity",
+            "ramping",
+            "ramp_months_left",
+            "capex_rate",
+            "subsidy_rate",
+            "funded_rate",
+            "capital",
+            "cash",
+            "debt",
+            "vat_credit",
+        ):
             setattr(self, name, np.where(mask, 0.0, getattr(self, name)))
         self.active = self.active & ~mask
         self.idle = self.idle & ~mask
