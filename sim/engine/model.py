@@ -705,6 +705,7 @@ class LithiumModel(mesa.Model):
             installed=book.capacity,
         )
 
+        active_now = book.active.copy()  # the firms that lived through this month (a benchmark's unit of work)
         idle_now, exit_now = kind.update_after_month(book, st["margin"], operating, p)
         if book.columns.listed_parent.any():  # a listed parent's finance keeps its plant going
             backed = book.debt <= book.cash + p.liquidation_value * book.capital + self._parent_credit(stage)
@@ -712,6 +713,7 @@ class LithiumModel(mesa.Model):
         book.idle = (book.idle & ~(st["margin"] > 0.0)) | idle_now
         book.close(exit_now)
         self.recorder.count(f"exits_{stage.key}", exit_now)
+        self.recorder.count(f"firm_months_{stage.key}", active_now)
         total_available = np.where(book.active, available, 0.0).sum(axis=-1) / 12.0
         self.tightness[stage.key] = np.divide(
             flows["addressed"][stage.key], total_available, out=np.ones(self.replicates), where=total_available > 0
@@ -955,6 +957,9 @@ def simulate_batch(
         return model.run(months)
     finally:
         release(model)
+        # Mesa keeps ``step`` as a bound method on the instance: a cycle through the model's dict, which would
+        # hold the books until a full garbage collection. Emptying the dict frees them now.
+        vars(model).clear()
 
 
 __all__ = ["DAYS_PER_MONTH", "YI", "BatchRecord", "Firm", "LithiumModel", "RegisteredFirm", "release", "simulate_batch"]

@@ -8,7 +8,7 @@ mean and P5/P50/P95 across replicates (one replicate: all four equal). Money is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,8 @@ class BatchTables:
         firms: per-firm years of the kept replicates (may be empty).
         market: monthly market series of every replicate.
         supply: world supply by replicate, year and cohort (market mode).
+        events: counts per replicate over the run, ``(R,)`` each: entrants, exits, orders, land-review
+            upgrades and exits, entries blocked for want of room, firm-months lived (``firm_months_<stage>``).
     """
 
     replicates: list[int]
@@ -44,13 +46,19 @@ class BatchTables:
     firms: pd.DataFrame
     market: pd.DataFrame
     supply: pd.DataFrame | None = None
+    events: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def batch_tables(record: BatchRecord, replicates: list[int], chain: Chain = DEFAULT_CHAIN) -> BatchTables:
     """A finished batch's tables; ``replicates`` numbers its rows in the run."""
     table = MetricTable.from_batch(record, chain)
     return BatchTables(
-        list(replicates), table.keys, table.values, firm_table(record, replicates), market_table(record, replicates)
+        list(replicates),
+        table.keys,
+        table.values,
+        firm_table(record, replicates),
+        market_table(record, replicates),
+        events={name: np.asarray(count, dtype=float) for name, count in sorted(record.events.items())},
     )
 
 
@@ -125,7 +133,7 @@ def summarise(keys: list[tuple], values: np.ndarray, scenario: str) -> pd.DataFr
     finite = finite[keep]
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(values, axis=1)
-        q = np.nanquantile(values, [0.05, 0.5, 0.95], axis=1)
+    q = _quantiles(values, finite, (0.05, 0.5, 0.95))
     lo = np.where(finite, values, np.inf).min(axis=1)
     hi = np.where(finite, values, -np.inf).max(axis=1)
     same = lo == hi
@@ -135,6 +143,26 @@ def summarise(keys: list[tuple], values: np.ndarray, scenario: str) -> pd.DataFr
     for j, name in enumerate(("p05", "p50", "p95")):
         frame[name] = np.where(same, lo, q[j])
     return frame[SUMMARY_COLUMNS]
+
+
+def _quantiles(values: np.ndarray, finite: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:
+    """Per row, the quantiles of its finite values: numpy's default (linear) method, as ``np.nanquantile``
+    computes them, on all rows at once (``nanquantile`` loops over rows with NaN in Python)."""
+    ordered = np.sort(np.where(finite, values, np.inf), axis=1)  # NaN rows' gaps sort last
+    count = finite.sum(axis=1)
+    out = np.empty((len(probs), len(values)))
+    for j, prob in enumerate(probs):
+        pos = prob * np.maximum(count - 1, 0)
+        below = np.floor(pos).astype(int)
+        above = np.minimum(below + 1, np.maximum(count - 1, 0))
+        a = np.take_along_axis(ordered, below[:, None], axis=1)[:, 0]
+        b = np.take_along_axis(ordered, above[:, None], axis=1)[:, 0]
+        t = pos - below
+        with np.errstate(invalid="ignore"):
+            diff = b - a
+            lerp = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)  # numpy's _lerp, for the same bits
+        out[j] = np.where(count > 0, lerp, np.nan)
+    return out
 
 
 def supply_table(record, replicates: list[int]) -> pd.DataFrame:

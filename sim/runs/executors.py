@@ -18,7 +18,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
-import gc
 import itertools
 import multiprocessing
 import os
@@ -63,9 +62,6 @@ def batch_task(
             errors.update(error)
             done.extend(tables)
         return replicates, done, errors
-    finally:
-        # a finished model is cyclic garbage (agents <-> model): collect it now, once per batch
-        gc.collect()
 
 
 class Work:

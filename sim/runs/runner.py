@@ -332,6 +332,7 @@ def run_scenario(
         "replicates": n,
         "replicates_ok": len(store.replicates),
         "replicates_resumed": resumed,
+        "events_per_replicate": {name: round(v, 3) for name, v in store.events().items()},
         "replicate_seeds": {
             "entropy": str(seeds[0].entropy),
             "spawn_keys": [list(s.spawn_key) for s in seeds] if n <= 1000 else "SeedSequence(seed).spawn(n)",

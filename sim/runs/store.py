@@ -1,9 +1,11 @@
 """The finished batches of a run: part files on disk, summary values in memory.
 
-A batch (a chunk of consecutive replicates run together) leaves four part files in ``parts/``:
-``firms-<first>-<last>.csv``, ``market-...csv``, ``supply-...csv`` (market mode) and ``summary-...npz`` (its
-summary values, one column per replicate, with the row keys), each written under a temporary name and renamed,
-the summary part last: a batch whose summary part exists is complete. The values also stay in memory (a few
+A batch (a chunk of consecutive replicates run together) leaves its part files in ``parts/``:
+``firms-<first>-<last>.parquet``, ``market-...parquet``, ``supply-...parquet`` (market mode) and
+``summary-...npz`` (its summary values, one column per replicate, with the row keys, and its event counts),
+each written under a temporary name and renamed, the summary part last: a batch whose summary part exists is
+complete. Parquet keeps the parts fast to write and exact (a float reads back bit for bit); the run directory's
+CSV files are written from them once, when the run is saved. The summary values also stay in memory (a few
 kilobytes per replicate) so the summary across replicates is computed without reading the parts back.
 
 When the run directory is known, the part files live beside it in ``.NAME.partial-KEY/`` (see
@@ -26,15 +28,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from sim.outputs.tables import BatchTables, summarise
 from sim.runs.rundir import report, uninterruptible
 
 MANIFEST = "run.json"  # what a partial directory is for: scenario, seed, replicates, version, key, pid
 TABLES = ("firms", "market", "supply")
-# floats must read back bit for bit (a resumed run's tables equal an uninterrupted one's): pandas 3 parses
-# exactly by default and deprecates the option; pandas 2 needs it
-_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+PART = "parquet"
 
 
 class ReplicateStore:
@@ -56,6 +59,7 @@ class ReplicateStore:
         self._keys: list[tuple] | None = None  # summary row keys (the same for every batch of a run)
         self._values: dict[int, np.ndarray] = {}  # replicate -> its summary values
         self._batches: dict[tuple[int, int], list[int]] = {}  # (first, last) -> replicates
+        self._events: dict[int, dict[str, float]] = {}  # replicate -> its event counts
         self._cleanup = weakref.finalize(self, shutil.rmtree, directory, True) if temporary else None
 
     @classmethod
@@ -92,13 +96,13 @@ class ReplicateStore:
         """Finished replicates, in order."""
         return sorted(self._values)
 
-    def _part(self, table: str, first: int, last: int, suffix: str = "csv") -> Path:
+    def _part(self, table: str, first: int, last: int, suffix: str = PART) -> Path:
         return self.parts / f"{table}-{first:06d}-{last:06d}.{suffix}"
 
     @staticmethod
     def _write(frame: pd.DataFrame, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
-        frame.to_csv(tmp, index=False)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
         os.replace(tmp, path)
 
     def add(self, tables: BatchTables) -> None:
@@ -115,11 +119,17 @@ class ReplicateStore:
                 values=tables.values,
                 replicates=np.asarray(tables.replicates),
                 keys=np.asarray(json.dumps([list(k) for k in tables.keys], ensure_ascii=False)),
+                event_names=np.asarray(json.dumps(list(tables.events))),
+                events=np.asarray([tables.events[name] for name in tables.events], dtype=float).reshape(
+                    len(tables.events), len(tables.replicates)
+                ),
             )
         os.replace(tmp, self._part("summary", first, last, "npz"))
-        self._keep(tables.keys, tables.replicates, tables.values)
+        self._keep(tables.keys, tables.replicates, tables.values, tables.events)
 
-    def _keep(self, keys: list[tuple], replicates: list[int], values: np.ndarray) -> None:
+    def _keep(
+        self, keys: list[tuple], replicates: list[int], values: np.ndarray, events: dict[str, np.ndarray]
+    ) -> None:
         keys = [tuple(k) for k in keys]
         if self._keys is None:
             self._keys = keys
@@ -127,6 +137,7 @@ class ReplicateStore:
             raise RuntimeError("a batch's summary rows differ from the run's other batches")
         for j, replicate in enumerate(replicates):
             self._values[int(replicate)] = values[:, j].copy()
+            self._events[int(replicate)] = {name: float(count[j]) for name, count in events.items()}
         self._batches[(int(replicates[0]), int(replicates[-1]))] = [int(r) for r in replicates]
 
     def _load_finished(self) -> None:
@@ -135,7 +146,9 @@ class ReplicateStore:
         for path in sorted(self.parts.glob("summary-*.npz")):
             with np.load(path) as data:
                 keys = [tuple(k) for k in json.loads(str(data["keys"]))]
-                self._keep(keys, [int(r) for r in data["replicates"]], data["values"])
+                names = json.loads(str(data["event_names"])) if "event_names" in data else []
+                events = {name: data["events"][i] for i, name in enumerate(names)}
+                self._keep(keys, [int(r) for r in data["replicates"]], data["values"], events)
 
     def summary(self, scenario: str) -> pd.DataFrame:
         """The run's summary across every finished replicate, in replicate order."""
@@ -143,30 +156,41 @@ class ReplicateStore:
         values = np.stack([self._values[i] for i in order], axis=1)
         return summarise(self._keys or [], values, scenario)
 
+    def events(self) -> dict[str, float]:
+        """Each event count's mean per finished replicate (entrants, exits, firm-months, ...)."""
+        names = sorted({name for counts in self._events.values() for name in counts})
+        n = max(len(self._events), 1)
+        return {name: sum(c.get(name, 0.0) for c in self._events.values()) / n for name in names}
+
+    def firm_months(self) -> float:
+        """Firm-months lived over the finished replicates, all stages (a benchmark's unit of work)."""
+        return sum(v for c in self._events.values() for k, v in c.items() if k.startswith("firm_months_"))
+
     def _parts_of(self, table: str) -> list[Path]:
         return [p for (first, last) in sorted(self._batches) if (p := self._part(table, first, last)).is_file()]
 
     def concatenate(self, table: str, destination: Path) -> bool:
-        """Write one CSV of ``table`` for all batches, in replicate order; False if no batch has the table."""
+        """Write one CSV of ``table`` for all batches, in replicate order; False if no batch has the table.
+
+        Streams one part at a time (memory stays flat in the number of replicates). Floats are written in
+        their shortest exact form, so the CSV reads back bit for bit.
+        """
         parts = self._parts_of(table)
         if not parts:
             return False
-        header = None
-        with open(destination, "wb") as out:
+        schema = pq.read_schema(parts[0])
+        options = pa_csv.WriteOptions(quoting_style="needed")
+        with pa_csv.CSVWriter(str(destination), schema, write_options=options) as writer:
             for path in parts:
-                with open(path, "rb") as part:
-                    first = part.readline()
-                    if header is None:
-                        header = first
-                        out.write(header)
-                    elif first != header:
-                        raise RuntimeError(f"{path.name} has other columns than the run's {table} table")
-                    shutil.copyfileobj(part, out)
+                part = pq.read_table(path)
+                if part.schema.names != schema.names:
+                    raise RuntimeError(f"{path.name} has other columns than the run's {table} table")
+                writer.write_table(part.cast(schema))
         return True
 
     def read(self, table: str) -> pd.DataFrame:
         """All batches' ``table`` as one DataFrame (for small runs: it holds every row in memory)."""
-        frames = [pd.read_csv(p, **_EXACT_FLOATS) for p in self._parts_of(table)]
+        frames = [pd.read_parquet(p) for p in self._parts_of(table)]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def discard(self) -> None:
