@@ -10,8 +10,9 @@ All flows are yuan per month, per firm; prices exclude VAT, as 产值 does.
 
 VAT is charged on value added less the capex bought in the month (equipment carries input VAT, deductible
 since the 2009 reform); a negative VAT base becomes input-VAT credit carried forward (留抵) and is offset against
-later VAT, or refunded (留抵退税, `sim.engine.policy.vat_refunds`). Income tax is levied monthly on positive profit (no loss carry-forward: a stated
-simplification that overstates tax in years that mix losses and profits).
+later VAT, or refunded (留抵退税, `sim.engine.policy.vat_refunds`). Income tax is levied monthly on positive
+profit (no loss carry-forward: a stated simplification that overstates tax in years that mix losses and
+profits).
 """
 
 from __future__ import annotations

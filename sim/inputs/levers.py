@@ -67,7 +67,8 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "tax_relief",
         {"en": "Tax and fee relief, VAT refunds", "zh": "减税降费与留抵退税"},
-        "work report line 17: 9.03 亿元 of new relief and deferrals and 3.51 亿元 of VAT credit refunds, city-wide, 2023",
+        "work report line 17: 9.03 亿元 of new relief and deferrals and 3.51 亿元 of VAT credit refunds, "
+        "city-wide, 2023",
         fields=(
             Param(
                 "vat_refund_share",
