@@ -77,7 +77,7 @@ def test_extends_overrides_fields_and_keeps_the_rest(tmp_path):
     assert sc.name == "child" and sc.price_revert_level == 60000
     assert sc.carbonate_points == parent.carbonate_points  # inherited
     assert sc.battery_levels == parent.battery_levels and sc.battery_growth == {2024: 0.1}  # tables replace whole
-    assert sc.policy.hedging.share == 0.3
+    assert sc.policy.value("hedging", "share") == 0.3
 
 
 def test_scenario_files_are_data_not_code(tmp_path):
@@ -100,8 +100,10 @@ def test_demand_series(baseline):
     d = baseline.monthly_demand()
     assert d["battery_gwh"][:12].sum() == pytest.approx(750)
     assert d["battery_gwh"][12:24].sum() == pytest.approx(940)
-    assert d["battery_gwh"][24:36].sum() == pytest.approx(940 * 1.24)
-    assert d["lfp_share"][24] == pytest.approx((0.67 + 0.75) / 2)  # 2024 interpolated
+    assert d["battery_gwh"][24:36].sum() == pytest.approx(1170)
+    assert d["lfp_share"][24] == pytest.approx(0.77)  # a year's level holds in each of its months
+    assert d["storage_share"][12 * 5] == pytest.approx(0.27)  # 2027: a quarter of the way from 2026 to 2030
+    assert d["battery_gwh"][36:48].sum() == pytest.approx(1170 * 1.20)  # growth after the last level
 
 
 @given(st.integers(0, 12 * 28 - 1))
@@ -133,7 +135,7 @@ def test_generated_levers_load_or_fail_naming_the_key(tmp_path_factory, share, c
     ok = 0 <= share <= 1 and 0 <= cut <= 0.5 and 0 <= month <= month_index("2030-12")
     if ok:
         sc = load_scenario(path)
-        assert sc.policy.hedging.share == share and sc.policy.energy_support.cost_cut == cut
+        assert sc.policy.value("hedging", "share") == share and sc.policy.value("energy_support", "cost_cut") == cut
     else:
         with pytest.raises(InputError) as info:
             load_scenario(path)
