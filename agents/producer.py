@@ -73,9 +73,10 @@ class Producer(mesa.Agent):
         price_linked: np.ndarray,
         hurdle: float,
         sensitivity: float,
+        cap: float,
     ) -> np.ndarray:
-        """Capacity ordered this quarter, t LCE/yr: ``capacity x min(0.1, s x (margin - hurdle))`` when the
+        """Capacity ordered this quarter, t LCE/yr: ``capacity x min(cap, s x (margin - hurdle))`` when the
         expected margin over the cohort's mid cost, ``P (1 - l) / c_mid - 1``, clears the hurdle."""
         mid = 0.5 * (cost_low + cost_high)
         margin = expected_price[:, None] * (1.0 - price_linked) / mid - 1.0
-        return capacity * np.minimum(0.1, sensitivity * np.maximum(margin - hurdle, 0.0))
+        return capacity * np.minimum(cap, sensitivity * np.maximum(margin - hurdle, 0.0))

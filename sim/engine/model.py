@@ -37,7 +37,6 @@ from agents.producer import Producer
 from sim.engine import market, policy
 from sim.engine.accounting import finance, firm_accounts
 from sim.engine.population import (
-    MAX_ENTRANTS_PER_QUARTER,
     Streams,
     draw_entrants,
     draw_population,
@@ -291,7 +290,7 @@ class LithiumModel(mesa.Model):
 
         # entrants: slots at the end, their variates drawn now from each replicate's entry stream
         quarters = self.n_months // 3 + 1
-        pre = [draw_entrants(s.entry, quarters, MAX_ENTRANTS_PER_QUARTER) for s in self.streams]
+        pre = [draw_entrants(s.entry, quarters, self.params.max_entrants_per_quarter) for s in self.streams]
         self._entrants[stage.key] = (np.stack([u for u, _ in pre]), stack([d for _, d in pre]))
         self._next_entrant[stage.key] = np.zeros(R, dtype=int)
         self._entrant_start = getattr(self, "_entrant_start", {})
@@ -436,7 +435,7 @@ class LithiumModel(mesa.Model):
         """This month's demand drivers, (R,) each: scenario demand, the price response, sodium-ion."""
         p, d = self.params, self.demand
         R = self.replicates
-        self.smoothed_quote = self.smoothed_quote + (quote - self.smoothed_quote) / 6.0
+        self.smoothed_quote = self.smoothed_quote + (quote - self.smoothed_quote) / p.sodium_price_smoothing_months
         if t >= p.sodium_from and p.sodium_max_share > 0:
             above = self.smoothed_quote > p.sodium_threshold
             step = p.sodium_adoption_rate / 12.0
@@ -860,11 +859,13 @@ class LithiumModel(mesa.Model):
         n = np.where(rate > 0, stats.poisson.ppf(u_count[:, q], np.maximum(rate, 1e-12)), 0).astype(int)
         slots = len(book.columns) - self._entrant_start[stage.key]
         free = slots - self._next_entrant[stage.key]
-        self.recorder.count(f"entry_blocked_{stage.key}", np.maximum(np.minimum(n, MAX_ENTRANTS_PER_QUARTER) - free, 0))
-        n = np.minimum(np.minimum(n, MAX_ENTRANTS_PER_QUARTER), free)
+        most = p.max_entrants_per_quarter
+        allowed = np.minimum(np.minimum(n, most), free)  # the quarter's bound, and the columns left
+        self.recorder.count(f"entry_blocked_{stage.key}", n - allowed)
+        n = allowed
         if not n.any():
             return
-        k = np.arange(MAX_ENTRANTS_PER_QUARTER)
+        k = np.arange(most)
         rows, ks = np.nonzero(k[None, :] < n[:, None])
         cols = self._entrant_start[stage.key] + self._next_entrant[stage.key][rows] + ks
         self._next_entrant[stage.key] = self._next_entrant[stage.key] + n
@@ -875,7 +876,7 @@ class LithiumModel(mesa.Model):
             p.of(stage, "conversion_cost"),
             p.of(stage, "energy_cost"),
             stage.key == "lithium_salt",
-            p.firm_size_sd / 2.0,
+            p.entrant_size_sd,
         )
         median = np.nanmedian(np.where(incumbents, book.capacity, np.nan), axis=-1)
         size = median[rows] * attrs["size"][rows, ks]

@@ -13,7 +13,6 @@ import numpy as np
 from scipy import special
 
 STREAMS = ("population", "projects", "shocks", "entry", "supply")
-MAX_ENTRANTS_PER_QUARTER = 12  # per stage and replicate; entry saturates well below (entry_excess_cap)
 
 
 @dataclass

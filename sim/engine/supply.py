@@ -227,6 +227,7 @@ class WorldMarket:
             book.price_linked,
             p.mine_hurdle,
             p.mine_expansion_sensitivity,
+            p.mine_expansion_cap,
         )
 
 

@@ -354,7 +354,16 @@ LITHIUM_SUPPLY = Stage(
             0.0,
             0.5,
             "expansion ordered per quarter = capacity x sensitivity x (expected margin - hurdle), capped at "
-            "10% of capacity",
+            "mine_expansion_cap",
+        ),
+        Param(
+            "mine_expansion_cap",
+            0.1,
+            "capacity share per quarter",
+            0.0,
+            0.5,
+            "the most a cohort orders in a quarter, as a share of its capacity: a producing region can add "
+            "about 40% a year (Australia's capacity grew 35-50% a year in 2022-23, supply_capacity.csv)",
         ),
         Param(
             "mine_construction_lag",

@@ -77,6 +77,15 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
     Param("cost_dispersion", 0.25, "log sd", 0.05, 0.6, "spread of synthetic firms' conversion and energy costs"),
     Param("firm_size_sd", 1.0, "log sd", 0.1, 2.5, "size dispersion of synthetic firms (lognormal)"),
     Param(
+        "entrant_size_sd",
+        0.5,
+        "log sd",
+        0.0,
+        2.5,
+        "size dispersion of new entrants around the incumbents' median plant (lognormal): entrants build "
+        "plants of the current standard size, so less dispersed than the incumbents (firm_size_sd)",
+    ),
+    Param(
         "ramp_up_months",
         12.0,
         "months",
@@ -130,6 +139,16 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
         50000.0,
         600000.0,
         "sodium-ion gains storage demand while carbonate stays above this price (130-150k yuan/t, 经济观察报 2026)",
+    ),
+    Param(
+        "sodium_price_smoothing_months",
+        6.0,
+        "months",
+        1.0,
+        24.0,
+        "sodium-ion substitution answers to the carbonate price smoothed over about this many months "
+        "(exponential): cell makers switch chemistry on sustained prices, not on a month's spike ('长期高于', "
+        "经济观察报 2026)",
     ),
     Param(
         "sodium_max_share",
@@ -268,6 +287,16 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
         2.0,
         "excess return beyond which entry no longer quickens: permits, equipment and engineers limit how "
         "many projects start in a quarter",
+    ),
+    Param(
+        "max_entrants_per_quarter",
+        12,
+        "firms per stage and quarter",
+        1,
+        100,
+        "the most new firms a stage gains in a quarter in one replicate, a bound far above the entry rates "
+        "the caps allow (entry_excess_cap); entries beyond it are counted in meta.json (entry_blocked_*)",
+        integer=True,
     ),
     Param(
         "idle_after_loss_months",
