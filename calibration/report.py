@@ -8,8 +8,8 @@ charts to the report directory atomically (built beside it, then renamed into pl
 Methods:
 
 - **Fit**: the scenario run as ``lithium-sim run`` runs it by default, with the calibrated parameters, on the
-  scenario's own replicate seeds (`sim.runs.runner.simulate` and `sim.outputs.results.collect`): mean, P5-P95 band, inside
-  the target's band or not. The same for the hand-set parameters, and for seeds the fit never saw
+  scenario's own replicate seeds (`sim.runs.runner.simulate` and `sim.outputs.results.collect`): mean, P5-P95
+  band, inside the target's band or not. The same for the hand-set parameters, and for seeds the fit never saw
   (out of sample: ``SeedSequence(seed).spawn(n + m)[n:]``).
 - **Identification**: the Jacobian G of the mean moments with respect to the fitted parameters at the
   optimum, by central differences on the common seeds. Shown as the change of each target's z (gap in
@@ -43,8 +43,8 @@ from calibration.objective import Problem, evaluate_candidate
 from calibration.parallel import Executor
 from calibration.recovery import QUICK_RECOVERY, RECOVERY_TRUTH, RecoveryResult, recover
 from sim.inputs.params import ModelParams
-from sim.runs.runner import code_version, simulate, write_directory
 from sim.inputs.scenario import Scenario
+from sim.runs.runner import code_version, simulate, write_directory
 
 if TYPE_CHECKING:
     from calibration.fit import CalibrationResult
@@ -161,15 +161,11 @@ def analyse(result: CalibrationResult, executor: Executor) -> Analysis:
     se = np.full(len(setup.problem.names), np.nan)
     if budget.jacobian:
         t = time.perf_counter()
-        jac = jacobian(
-            setup.problem, setup.space.low, setup.space.high, setup.space.integer, result.x, executor
-        )
+        jac = jacobian(setup.problem, setup.space.low, setup.space.high, setup.space.integer, result.x, executor)
         ident = identification_table(
             setup.problem, jac, setup.space.low, setup.space.high, [t.name for t in setup.used_targets]
         )
-        se, cond = sandwich_se(
-            setup.problem, jac, result.evaluation.moments, setup.space.high - setup.space.low
-        )
+        se, cond = sandwich_se(setup.problem, jac, result.evaluation.moments, setup.space.high - setup.space.low)
         timings["identification and uncertainty (Jacobian)"] = time.perf_counter() - t
     parameters = parameter_table(result, se)
 
@@ -279,9 +275,7 @@ def jacobian(
     """d(mean moment)/d(parameter) at ``x`` by central differences on the common seeds (one-sided at a "
     "bound)."""
     d = len(x)
-    steps = np.where(
-        integer, np.maximum(1.0, np.round(JACOBIAN_STEP * (high - low))), JACOBIAN_STEP * (high - low)
-    )
+    steps = np.where(integer, np.maximum(1.0, np.round(JACOBIAN_STEP * (high - low))), JACOBIAN_STEP * (high - low))
     points, spans = [], []
     for j in range(d):
         up, down = x.copy(), x.copy()
@@ -306,9 +300,7 @@ def identification_table(
     return pd.DataFrame(scaled, index=target_names, columns=list(problem.names))
 
 
-def sandwich_se(
-    problem: Problem, jac: np.ndarray, per_seed: np.ndarray, span: np.ndarray
-) -> tuple[np.ndarray, float]:
+def sandwich_se(problem: Problem, jac: np.ndarray, per_seed: np.ndarray, span: np.ndarray) -> tuple[np.ndarray, float]:
     """Standard errors of the fitted parameters (see the module docs) and the condition number of G'WG.
 
     Computed in units of each parameter's search range (``span``), so parameters of very different scales
@@ -397,9 +389,7 @@ def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataF
     salib_problem = {"num_vars": len(free), "names": list(names), "bounds": [[p.low, p.high] for p in free]}
     used = setup.used_targets
     specs = tuple(t.spec for t in used) + headline_specs(setup.scenario)
-    labels = [t.name for t in used] + [
-        f"{s.region}_{s.segment}_{s.metric}_{s.year}" for s in specs[len(used) :]
-    ]
+    labels = [t.name for t in used] + [f"{s.region}_{s.segment}_{s.metric}_{s.year}" for s in specs[len(used) :]]
     problem = setup.problem.with_free(result.params, names, tuple(p.integer for p in free)).with_specs(
         specs, seeds=setup.problem.seeds[: budget.sensitivity_seeds]
     )
@@ -542,11 +532,7 @@ def markdown(a: Analysis, parameter_file: Path | None, wall_time_s: float | None
         f"optimiser seed {c.de_seed}; replicate seeds "
         f"`SeedSequence({setup.seeds[0].entropy}).spawn({len(setup.seeds)})` (the scenario's master seed: "
         "the calibration seeds are the first replicates of the default run)."
-        + (
-            f" Resumed from a checkpoint at generation {s.resumed_from}."
-            if s.resumed_from is not None
-            else ""
-        )
+        + (f" Resumed from a checkpoint at generation {s.resumed_from}." if s.resumed_from is not None else "")
     )
     bound = a.parameters[a.parameters.at_bound]
     if len(bound):
@@ -647,11 +633,7 @@ def markdown(a: Analysis, parameter_file: Path | None, wall_time_s: float | None
                 r.identification + (" (at a bound)" if r.at_bound else ""),
             ]
         )
-    add(
-        _table(
-            ["parameter", "unit", "hand-set", "calibrated", "bounds", "SE", "90% interval", "status"], rows
-        )
-    )
+    add(_table(["parameter", "unit", "hand-set", "calibrated", "bounds", "SE", "90% interval", "status"], rows))
     if np.isfinite(a.condition_number):
         add(
             f"\nCondition number of G'WG: {a.condition_number:.3g} (large values mean some combination of "

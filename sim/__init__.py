@@ -14,8 +14,15 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 # public name -> name in sim.api (``sim.outputs.compare`` is the module, so the function is ``compare_runs`` here)
-_API = {"load_scenario": "load_scenario", "load_scenario_text": "load_scenario_text", "override": "override",
-        "run": "run", "compare_runs": "compare", "RunResult": "RunResult", "Scenario": "Scenario"}
+_API = {
+    "load_scenario": "load_scenario",
+    "load_scenario_text": "load_scenario_text",
+    "override": "override",
+    "run": "run",
+    "compare_runs": "compare",
+    "RunResult": "RunResult",
+    "Scenario": "Scenario",
+}
 __all__ = ["__version__", *_API]
 
 

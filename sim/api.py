@@ -58,7 +58,8 @@ def override(scenario: Scenario, *, policy: Mapping[str, Any] | None = None, **c
         raise InputError(
             f"unknown name(s) {', '.join(unknown)}: give model parameters (sim/params.py) or scenario fields "
             f"({', '.join(sorted(_SCENARIO_FIELDS - {'raw', 'source', 'source_sha256'}))})",
-            file="override()", key=unknown[0],
+            file="override()",
+            key=unknown[0],
         )
     if param_changes:
         scenario_changes["params"] = build_params(param_changes, "override()", base=scenario.params)
@@ -73,8 +74,9 @@ def _override_policy(policy: Any, changes: Mapping[str, Any]) -> Any:
     for lever, fields in changes.items():
         key = f"policy.{lever}"
         if lever not in levers:
-            raise InputError(f"unknown lever '{lever}'; levers: {', '.join(sorted(levers))}", file="override()",
-                             key=key)
+            raise InputError(
+                f"unknown lever '{lever}'; levers: {', '.join(sorted(levers))}", file="override()", key=key
+            )
         current = getattr(policy, lever)
         if not dataclasses.is_dataclass(current):  # e.g. projects: the whole list is replaced
             updated[lever] = tuple(fields)
@@ -85,8 +87,11 @@ def _override_policy(policy: Any, changes: Mapping[str, Any]) -> Any:
         values = {}
         for name, value in fields.items():
             if name not in allowed:
-                raise InputError(f"unknown field '{name}'; fields: {', '.join(sorted(allowed))}",
-                                 file="override()", key=f"{key}.{name}")
+                raise InputError(
+                    f"unknown field '{name}'; fields: {', '.join(sorted(allowed))}",
+                    file="override()",
+                    key=f"{key}.{name}",
+                )
             values[name] = _lever_value(lever, name, value)
         updated[lever] = dataclasses.replace(current, **values)
     return dataclasses.replace(policy, **updated)
@@ -136,5 +141,6 @@ def run(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    return run_scenario(scenario, replicates=replicates, seed=seed, workers=workers, scheduler=scheduler,
-                        progress=progress)
+    return run_scenario(
+        scenario, replicates=replicates, seed=seed, workers=workers, scheduler=scheduler, progress=progress
+    )

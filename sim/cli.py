@@ -23,9 +23,22 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LANGUAGES = ("en", "zh")
 MAX_WORKERS = 256  # local worker processes; more is a typo, not a machine
 # errors the operating system raises about a path the user chose: bad input, not a bug in the program
-_INPUT_ERRNOS = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
-                 errno.ENAMETOOLONG, errno.ELOOP, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.EXDEV,
-                 errno.EFBIG, errno.EBUSY}
+_INPUT_ERRNOS = {
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EEXIST,
+    errno.EXDEV,
+    errno.EFBIG,
+    errno.EBUSY,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,22 +95,36 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write its results directory")
     run.add_argument("scenario", type=Path, help="scenario TOML file")
     run.add_argument("--out", type=Path, help="results directory (default results/<name>/)")
-    run.add_argument("--replicates", type=schema_int("replicates"),
-                     help="Monte Carlo replicates (default: the scenario's)")
+    run.add_argument(
+        "--replicates", type=schema_int("replicates"), help="Monte Carlo replicates (default: the scenario's)"
+    )
     run.add_argument("--seed", type=schema_int("seed"), help="master seed (default: the scenario's)")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=workers_int, default=1,
-                       help=f"local worker processes, at most {MAX_WORKERS} (default 1)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run the replicates on the Dask cluster at ADDRESS, e.g. tcp://127.0.0.1:8786")
-    run.add_argument("--params", type=Path, help="parameter file (default calibration/calibrated.toml "
-                     "if present, else calibration/parameters.toml)")
-    run.add_argument("--resume", action="store_true",
-                     help="reuse the finished replicates of an interrupted run of the same scenario, "
-                     "parameters, seed and replicate count into the same --out")
-    run.add_argument("--force", action="store_true",
-                     help="if --out holds files lithium-sim did not write, move it aside (kept, as "
-                     "NAME.replaced-TIMESTAMP) instead of refusing")
+    where.add_argument(
+        "--workers", type=workers_int, default=1, help=f"local worker processes, at most {MAX_WORKERS} (default 1)"
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the replicates on the Dask cluster at ADDRESS, e.g. tcp://127.0.0.1:8786",
+    )
+    run.add_argument(
+        "--params",
+        type=Path,
+        help="parameter file (default calibration/calibrated.toml if present, else calibration/parameters.toml)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the finished replicates of an interrupted run of the same scenario, "
+        "parameters, seed and replicate count into the same --out",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="if --out holds files lithium-sim did not write, move it aside (kept, as "
+        "NAME.replaced-TIMESTAMP) instead of refusing",
+    )
     run.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts (default en)")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -106,11 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="compare run directories (the first is the baseline)")
     compare.add_argument("runs", nargs="+", type=Path, metavar="DIR", help="run directories written by run")
     compare.add_argument("--out", type=Path, required=True, help="comparison directory to write")
-    compare.add_argument("--lang", choices=LANGUAGES, default="en",
-                         help="language of the workbook and charts (default en)")
-    compare.add_argument("--force", action="store_true",
-                         help="if --out holds files lithium-sim did not write, move it aside (kept) instead of "
-                         "refusing")
+    compare.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the workbook and charts (default en)"
+    )
+    compare.add_argument(
+        "--force",
+        action="store_true",
+        help="if --out holds files lithium-sim did not write, move it aside (kept) instead of refusing",
+    )
 
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario", type=Path)
@@ -124,9 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _allow_path_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--allow-path", action="append", default=[], metavar="DIR",
-                        help="a directory whose files the scenario may read through extends and parameter_file, "
-                        "beyond its own directory tree, scenarios/ and calibration/ (repeatable)")
+    parser.add_argument(
+        "--allow-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a directory whose files the scenario may read through extends and parameter_file, "
+        "beyond its own directory tree, scenarios/ and calibration/ (repeatable)",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -141,9 +176,16 @@ def _run(args: argparse.Namespace) -> int:
         result = None
         interrupted = False
         try:
-            result = run_scenario(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                                  progress=not args.quiet, scheduler=args.scheduler, out_dir=out,
-                                  resume=args.resume)
+            result = run_scenario(
+                scenario,
+                replicates=args.replicates,
+                seed=args.seed,
+                workers=args.workers,
+                progress=not args.quiet,
+                scheduler=args.scheduler,
+                out_dir=out,
+                resume=args.resume,
+            )
             result.save(out, charts=not args.no_charts, lang=args.lang, force=args.force)
         except BaseException as err:
             # an interrupt, or an error a library raised instead of it (matplotlib's renderer does)
@@ -160,12 +202,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report_interrupted(target: Path, finished: bool) -> None:
-    kept = sorted(glob.glob(os.path.join(glob.escape(str(target.parent)), f".{glob.escape(target.name)}.partial-*")),
-                  key=lambda p: os.path.getmtime(p) if os.path.exists(p) else 0)
+    kept = sorted(
+        glob.glob(os.path.join(glob.escape(str(target.parent)), f".{glob.escape(target.name)}.partial-*")),
+        key=lambda p: os.path.getmtime(p) if os.path.exists(p) else 0,
+    )
     state = "all replicates had finished, but " if finished else ""
     if kept:
-        print(f"interrupted; {state}no results were written. Finished replicates are on disk in {kept[-1]}; run "
-              "the same command with --resume to reuse them", file=sys.stderr)
+        print(
+            f"interrupted; {state}no results were written. Finished replicates are on disk in {kept[-1]}; run "
+            "the same command with --resume to reuse them",
+            file=sys.stderr,
+        )
     else:
         print(f"interrupted; {state}no results were written (no replicate had finished)", file=sys.stderr)
 
@@ -173,15 +220,19 @@ def _report_interrupted(target: Path, finished: bool) -> None:
 def _report_run(args: argparse.Namespace, out: Path, result, interrupted: bool) -> int:
     resumed = result.meta["replicates_resumed"]
     if args.resume and not resumed:
-        print("--resume: no finished replicates of this scenario, seed, replicate count and code version were "
-              "found; all replicates were run", file=sys.stderr)
-    print(f"wrote {out}/ ({result.meta['replicates_ok']}/{result.meta['replicates']} replicates"
-          f"{f', {resumed} resumed' if resumed else ''}, {result.meta['wall_time_s']:.1f} s)")
+        print(
+            "--resume: no finished replicates of this scenario, seed, replicate count and code version were "
+            "found; all replicates were run",
+            file=sys.stderr,
+        )
+    print(
+        f"wrote {out}/ ({result.meta['replicates_ok']}/{result.meta['replicates']} replicates"
+        f"{f', {resumed} resumed' if resumed else ''}, {result.meta['wall_time_s']:.1f} s)"
+    )
     if interrupted:
         print("interrupted after the results were written; they are complete", file=sys.stderr)
     if result.failures:
-        print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json",
-              file=sys.stderr)
+        print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json", file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
 
@@ -202,8 +253,10 @@ def _compare(args: argparse.Namespace) -> int:
     if interrupted:
         print(f"wrote {args.out}/; interrupted after it was written: it is complete", file=sys.stderr)
         return EXIT_OK
-    print(f"wrote {args.out}/ (comparison.csv, comparison.xlsx, charts/) comparing {', '.join(scenarios)} "
-          f"with the baseline {scenarios[0]}")
+    print(
+        f"wrote {args.out}/ (comparison.csv, comparison.xlsx, charts/) comparing {', '.join(scenarios)} "
+        f"with the baseline {scenarios[0]}"
+    )
     return EXIT_OK
 
 
@@ -211,8 +264,10 @@ def _check(args: argparse.Namespace) -> int:
     from sim.inputs.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, parameter_file=args.params, allow_paths=args.allow_path)
-    print(f"{args.scenario}: ok (scenario '{scenario.name}', {scenario.n_months} months, "
-          f"{scenario.replicates} replicate(s), parameters from {scenario.parameter_file or 'defaults'})")
+    print(
+        f"{args.scenario}: ok (scenario '{scenario.name}', {scenario.n_months} months, "
+        f"{scenario.replicates} replicate(s), parameters from {scenario.parameter_file or 'defaults'})"
+    )
     return EXIT_OK
 
 
@@ -270,8 +325,10 @@ def _interrupted(written: list[Path]) -> int:
 def _internal(command: str) -> int:
     """An internal error: the traceback is for a bug report."""
     traceback.print_exc()
-    print(f"lithium-sim {command}: internal error (exit {EXIT_INTERNAL}); please report it with the "
-          "traceback above", file=sys.stderr)
+    print(
+        f"lithium-sim {command}: internal error (exit {EXIT_INTERNAL}); please report it with the traceback above",
+        file=sys.stderr,
+    )
     return EXIT_INTERNAL
 
 

@@ -101,22 +101,24 @@ def check_path_text(text: Any, *, what: str = "a path", file: str | None = None,
     if not text:
         raise InputError(f"{what} is empty", file=file, key=key)
     if "\0" in text:
-        raise InputError(f"{what} '{text}' contains a NUL character, which no file name can hold", file=file,
-                         key=key)
+        raise InputError(f"{what} '{text}' contains a NUL character, which no file name can hold", file=file, key=key)
     try:
         encoded = os.fsencode(text)
     except UnicodeError:
-        raise InputError(f"{what} '{text}' has characters this system cannot use in file names", file=file,
-                         key=key) from None
+        raise InputError(
+            f"{what} '{text}' has characters this system cannot use in file names", file=file, key=key
+        ) from None
     if len(encoded) > MAX_PATH_BYTES:
-        raise InputError(f"{what} is {len(encoded):,} bytes long; paths may have at most {MAX_PATH_BYTES} bytes",
-                         file=file, key=key)
+        raise InputError(
+            f"{what} is {len(encoded):,} bytes long; paths may have at most {MAX_PATH_BYTES} bytes", file=file, key=key
+        )
     longest = max(encoded.split(b"/"), key=len)
     if len(longest) > MAX_NAME_BYTES:
         raise InputError(
             f"{what} '{text}' has a name of {len(longest):,} bytes; a file or directory name may have at most "
             f"{MAX_NAME_BYTES} bytes",
-            file=file, key=key,
+            file=file,
+            key=key,
         )
     return text
 
@@ -196,8 +198,10 @@ def resolve(
 
 
 def _outside(shown: str, roots: Roots) -> str:
-    return (f"{shown}is outside the folders a scenario may read ({roots.describe()}); move the file there, "
-            "or allow its folder on the command line with --allow-path DIR")
+    return (
+        f"{shown}is outside the folders a scenario may read ({roots.describe()}); move the file there, "
+        "or allow its folder on the command line with --allow-path DIR"
+    )
 
 
 @dataclass(frozen=True)
@@ -251,9 +255,7 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
     except RecursionError:
         raise InputError(f"values are nested too deeply (at most {MAX_NESTING} levels)", file=label) from None
     except ValueError:  # an integer beyond Python's limit on digits
-        raise InputError(
-            f"not valid TOML: a number has more than {_max_digits()} digits", file=label
-        ) from None
+        raise InputError(f"not valid TOML: a number has more than {_max_digits()} digits", file=label) from None
     check_nesting(data, label)
     return data
 

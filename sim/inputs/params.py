@@ -42,27 +42,42 @@ class ModelParams:
 
     # --- lithium salt costs (yuan per t LCE) ---
     feedstock_share: float = _p(
-        0.78, "fraction of carbonate price", 0.6, 0.9,
+        0.78,
+        "fraction of carbonate price",
+        0.6,
+        0.9,
         "non-integrated converters buy spodumene/lepidolite priced off carbonate; 2022-23 converter margins "
         "of 10-25% of the price (Tianqi, Ganfeng reports) imply 0.75-0.85",
         calibrate=True,
     )
     conversion_allowance: float = _p(
-        10000.0, "yuan/t LCE", 0.0, 40000.0,
+        10000.0,
+        "yuan/t LCE",
+        0.0,
+        40000.0,
         "concentrate is priced off the carbonate price net of a conversion allowance: spodumene at 881 USD/t "
         "x 8 t ~ 50k yuan per t LCE against 75k carbonate in Oct 2025 (facts.csv) gives 0.78 x (75k - 10k)",
     )
     own_feedstock_cost_mean: float = _p(
-        70000.0, "yuan/t LCE", 30000.0, 130000.0,
+        70000.0,
+        "yuan/t LCE",
+        30000.0,
+        130000.0,
         "integrated producers' mining cost: brine 30-60k, lepidolite break-even ~120k (facts.csv)",
     )
     own_feedstock_cost_sd: float = _p(0.35, "log sd", 0.05, 1.0, "spread between brine and lepidolite")
     integrated_share: float = _p(
-        0.3, "fraction of rest-of-China salt firms", 0.0, 0.8,
+        0.3,
+        "fraction of rest-of-China salt firms",
+        0.0,
+        0.8,
         "domestic mine production ~19 kt Li (2022, USGS) ~ 100 kt LCE of ~630 kt: about a third self-supplied",
     )
     conversion_cost_salt: float = _p(
-        16000.0, "yuan/t LCE", 8000.0, 30000.0,
+        16000.0,
+        "yuan/t LCE",
+        8000.0,
+        30000.0,
         "reagents, consumables and services of a spodumene converter, excl. feedstock, energy, wages, capital",
         calibrate=True,
     )
@@ -73,7 +88,10 @@ class ModelParams:
         11000.0, "yuan/t", 6000.0, 18000.0, "iron phosphate ~0.95 t/t plus carbon source, at 2022 prices"
     )
     processing_fee_lfp: float = _p(
-        17000.0, "yuan/t", 8000.0, 30000.0,
+        17000.0,
+        "yuan/t",
+        8000.0,
+        30000.0,
         "LFP price minus lithium and other inputs at reference utilisation; Hunan Yuneng 2023 realised 81.6k "
         "at a 258k carbonate average (facts.csv) leaves ~17k",
         calibrate=True,
@@ -87,12 +105,18 @@ class ModelParams:
         1.6e8, "yuan/GWh", 0.5e8, 3.0e8, "nickel, cobalt and processing of NCM cathode per GWh beyond lithium"
     )
     other_inputs_cell: float = _p(
-        2.0e8, "yuan/GWh", 1.0e8, 4.5e8,
+        2.0e8,
+        "yuan/GWh",
+        1.0e8,
+        4.5e8,
         "anode, electrolyte, separator, foils, casing: ~0.20 yuan/Wh (2022-23; 0.6 yuan/Wh LFP cells in "
         "Mar 2023 less ~0.3 of cathode leaves ~0.1 for fee and processing)",
     )
     processing_fee_cell: float = _p(
-        2.0e8, "yuan/GWh", 0.5e8, 3.5e8,
+        2.0e8,
+        "yuan/GWh",
+        0.5e8,
+        3.5e8,
         "cell price minus materials at reference utilisation; 0.88 yuan/Wh peak, 0.6 in Mar 2023 (facts.csv)",
         calibrate=True,
     )
@@ -104,11 +128,17 @@ class ModelParams:
         0.65, "fraction", 0.4, 0.9, "demand / capacity at which processing fees are at their base level"
     )
     fee_utilization_elasticity: float = _p(
-        1.0, "1", 0.0, 3.0,
+        1.0,
+        "1",
+        0.0,
+        3.0,
         "fees move with demand / capacity: fee x (x/x_ref)^e (slack: Hunan Yuneng 2024 at 31.8k yuan/t)",
     )
     scarcity_elasticity: float = _p(
-        3.0, "1", 1.0, 8.0,
+        3.0,
+        "1",
+        1.0,
+        8.0,
         "when demand exceeds capacity the fee rises faster, x^s beyond x = 1: a shortage must lift margins "
         "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)",
     )
@@ -118,49 +148,71 @@ class ModelParams:
 
     # --- supply and allocation ---
     competitiveness_elasticity: float = _p(
-        3.0, "1", 0.2, 20.0,
-        "logit weight on relative controllable unit cost in the allocation of demand among firms", calibrate=True,
+        3.0,
+        "1",
+        0.2,
+        20.0,
+        "logit weight on relative controllable unit cost in the allocation of demand among firms",
+        calibrate=True,
     )
     min_utilization: float = _p(
         0.25, "fraction", 0.0, 0.6, "a loss-making firm cuts output toward this floor (contracts, staff)"
     )
-    cut_margin: float = _p(
-        0.15, "fraction of price", 0.01, 0.5, "relative loss at which a firm is down to its floor"
-    )
+    cut_margin: float = _p(0.15, "fraction of price", 0.01, 0.5, "relative loss at which a firm is down to its floor")
     suining_cost_factor_salt: float = _p(
-        1.0, "x rest-of-China", 0.6, 1.5, "Suining converters' conversion and energy cost relative to peers",
+        1.0,
+        "x rest-of-China",
+        0.6,
+        1.5,
+        "Suining converters' conversion and energy cost relative to peers",
         calibrate=True,
     )
     suining_feedstock_discount: float = _p(
-        0.10, "fraction of bought feedstock cost", 0.0, 0.25,
+        0.10,
+        "fraction of bought feedstock cost",
+        0.0,
+        0.25,
         "Suining converters sit near Sichuan's spodumene (甲基卡, 李家沟): less freight, domestic concentrate",
         calibrate=True,
     )
     suining_cost_factor_lfp: float = _p(
-        1.08, "x rest-of-China", 0.6, 1.6, "inland plants, far from iron phosphate and coastal customers",
+        1.08,
+        "x rest-of-China",
+        0.6,
+        1.6,
+        "inland plants, far from iron phosphate and coastal customers",
         calibrate=True,
     )
     suining_cost_factor_cell: float = _p(
-        0.8, "x rest-of-China", 0.6, 1.6, "SVOLT's new lines: recent equipment, Sichuan hydropower", calibrate=True,
+        0.8,
+        "x rest-of-China",
+        0.6,
+        1.6,
+        "SVOLT's new lines: recent equipment, Sichuan hydropower",
+        calibrate=True,
     )
-    cost_dispersion: float = _p(
-        0.25, "log sd", 0.05, 0.6, "spread of synthetic firms' conversion and energy costs"
-    )
+    cost_dispersion: float = _p(0.25, "log sd", 0.05, 0.6, "spread of synthetic firms' conversion and energy costs")
     ramp_up_months: float = _p(
-        12.0, "months", 0.0, 24.0, "new capacity reaches full availability linearly over this period",
+        12.0,
+        "months",
+        0.0,
+        24.0,
+        "new capacity reaches full availability linearly over this period",
         calibrate=True,
     )
 
     # --- investment, entry and exit ---
-    expectation_weight: float = _p(
-        0.15, "1/month", 0.02, 1.0, "adaptive expectation of the margin: E += w (m - E)"
-    )
+    expectation_weight: float = _p(0.15, "1/month", 0.02, 1.0, "adaptive expectation of the margin: E += w (m - E)")
     investment_hurdle: float = _p(
         0.12, "1/yr", 0.0, 0.5, "required return on capital (after depreciation) before a firm expands"
     )
     investment_sensitivity: float = _p(
-        0.3, "capacity share per unit excess return", 0.0, 3.0,
-        "expansion ordered per quarter = capacity x sensitivity x (return - hurdle), capped", calibrate=True,
+        0.3,
+        "capacity share per unit excess return",
+        0.0,
+        3.0,
+        "expansion ordered per quarter = capacity x sensitivity x (return - hurdle), capped",
+        calibrate=True,
     )
     max_expansion_share: float = _p(
         0.1, "fraction of capacity", 0.01, 0.5, "cap on one quarter's order (~45%/yr at most)"
@@ -171,9 +223,7 @@ class ModelParams:
     construction_lag_salt: float = _p(18.0, "months", 6.0, 36.0, "converter build times 15-24 months")
     construction_lag_lfp: float = _p(12.0, "months", 6.0, 30.0, "Yuneng phases came 9-15 months apart")
     construction_lag_cell: float = _p(18.0, "months", 6.0, 36.0, "SVOLT Suining: 2021 signing to Oct 2022")
-    capex_salt: float = _p(
-        40000.0, "yuan per t LCE/yr", 15000.0, 60000.0, "Shehong 60 kt project: 24 亿 (facts.csv)"
-    )
+    capex_salt: float = _p(40000.0, "yuan per t LCE/yr", 15000.0, 60000.0, "Shehong 60 kt project: 24 亿 (facts.csv)")
     capex_lfp: float = _p(15000.0, "yuan per t/yr", 8000.0, 30000.0, "LFP lines ~1.5 亿 per 10 kt/yr")
     capex_cell: float = _p(3.5e8, "yuan per GWh/yr", 1.5e8, 6.0e8, "SVOLT Suining: 71 亿 for 20 GWh")
     depreciation_years: float = _p(10.0, "years", 5.0, 20.0, "straight line, plant and equipment")
@@ -182,27 +232,36 @@ class ModelParams:
         0.8, "debt / (plant + cash)", 0.3, 1.5, "banks stop lending for expansion beyond this leverage"
     )
     liquidation_value: float = _p(
-        0.5, "fraction of plant book value", 0.0, 1.0,
+        0.5,
+        "fraction of plant book value",
+        0.0,
+        1.0,
         "a firm with a long loss streak exits once its debt exceeds cash plus this share of its plant",
     )
     entry_rate: float = _p(
-        0.5, "entrants per quarter per 0.1 excess return", 0.0, 5.0,
+        0.5,
+        "entrants per quarter per 0.1 excess return",
+        0.0,
+        5.0,
         "rest-of-China entry when the segment's expected return on capital is above the hurdle",
     )
     idle_after_loss_months: float = _p(
         6.0, "months", 1.0, 36.0, "a firm with negative operating cash flow this long idles its plant"
     )
     exit_after_loss_months: float = _p(
-        36.0, "months", 6.0, 72.0, "a firm with negative operating cash flow this long exits", calibrate=True,
+        36.0,
+        "months",
+        6.0,
+        72.0,
+        "a firm with negative operating cash flow this long exits",
+        calibrate=True,
     )
 
     # --- labour and taxes ---
     labour_salt: float = _p(0.02, "workers per t LCE/yr", 0.005, 0.05, "a 20 kt converter employs ~400")
     labour_lfp: float = _p(0.006, "workers per t/yr", 0.002, 0.02, "a 100 kt LFP plant employs ~600")
     labour_cell: float = _p(150.0, "workers per GWh/yr", 50.0, 600.0, "automated cell plants ~100-200/GWh")
-    labour_fixed_share: float = _p(
-        0.4, "fraction", 0.0, 1.0, "share of the workforce kept when the plant is idle"
-    )
+    labour_fixed_share: float = _p(0.4, "fraction", 0.0, 1.0, "share of the workforce kept when the plant is idle")
     annual_wage: float = _p(90000.0, "yuan/worker-yr", 50000.0, 150000.0, "Sichuan manufacturing wage")
     vat_rate: float = _p(0.13, "fraction", 0.0, 0.17, "statutory VAT on manufactured goods")
     surcharge_rate: float = _p(0.12, "fraction of VAT", 0.0, 0.2, "urban construction and education levies")
@@ -266,7 +325,8 @@ def coerce_overrides(values: dict[str, Any], source: str) -> dict[str, Any]:
                 raise InputError(
                     f"parameter '{key}' must be a whole number from {low} to {high} ({f.metadata['unit']}), "
                     f"got {value!r}",
-                    file=source, key=key,
+                    file=source,
+                    key=key,
                 )
             out[key] = int(value)
         else:
@@ -275,7 +335,8 @@ def coerce_overrides(values: dict[str, Any], source: str) -> dict[str, Any]:
             except OverflowError:
                 raise InputError(
                     f"parameter '{key}' = {value!r} is outside its range [{low}, {high}] ({f.metadata['unit']})",
-                    file=source, key=key,
+                    file=source,
+                    key=key,
                 ) from None
     return out
 

@@ -145,14 +145,17 @@ SCHEMA: dict[str, Any] = {
             "lag_cut_months": Leaf(NUM, 0.0, 12.0, "months off the construction lag ('标准地' land ready)"),
             "from": Leaf(MONTH, help="first month of the lever"),
         },
-        "projects": TableList({
-            "name": Leaf(STR, help="project name"),
-            "segment": Leaf(STR, help="segment of the plant", choices=("lithium_salt", "lfp_cathode", "battery")),
-            "capacity": Leaf(NUM, 0.0, 5e6, "capacity in t LCE/yr, t/yr or GWh/yr by segment"),
-            "online": Leaf(MONTH, help="month the plant starts producing"),
-            "probability": Leaf(NUM, 0.0, 1.0, "chance the project is built (drawn once per replicate)"),
-            "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
-        }, required=("name", "segment", "capacity", "online")),
+        "projects": TableList(
+            {
+                "name": Leaf(STR, help="project name"),
+                "segment": Leaf(STR, help="segment of the plant", choices=("lithium_salt", "lfp_cathode", "battery")),
+                "capacity": Leaf(NUM, 0.0, 5e6, "capacity in t LCE/yr, t/yr or GWh/yr by segment"),
+                "online": Leaf(MONTH, help="month the plant starts producing"),
+                "probability": Leaf(NUM, 0.0, 1.0, "chance the project is built (drawn once per replicate)"),
+                "owns_feedstock": Leaf(BOOL, help="lithium salt plants with their own mine"),
+            },
+            required=("name", "segment", "capacity", "online"),
+        ),
         "land_efficiency": {
             "min_utilization": Leaf(NUM, 0.0, 1.0, "yearly output / capacity floor (亩均论英雄)"),
             "upgrade_cost_share": Leaf(NUM, 0.0, 1.0, "upgrade cost as a share of the plant's capex"),
@@ -269,7 +272,10 @@ class Scenario:
 # loading
 # ---------------------------------------------------------------------------------------------------------
 def _read_chain(
-    first: TextFile, data: dict[str, Any], roots: Roots, seen: list[TextFile] | None = None,
+    first: TextFile,
+    data: dict[str, Any],
+    roots: Roots,
+    seen: list[TextFile] | None = None,
     label: str | None = None,
 ) -> dict[str, Any]:
     """Follow ``extends`` from a checked scenario (``first``, parsed as ``data``) and merge the chain.
@@ -284,10 +290,8 @@ def _read_chain(
         name = label if label is not None and len(chain) == 1 else str(child.path)
         where = {"file": name, "key": "extends"}
         if len(chain) >= MAX_EXTENDS:
-            raise InputError(f"'extends' chains may be at most {MAX_EXTENDS} files long; this one is longer",
-                             **where)
-        path = files.resolve(child_data["extends"], base=child.path.parent, roots=roots, what="scenario file",
-                             **where)
+            raise InputError(f"'extends' chains may be at most {MAX_EXTENDS} files long; this one is longer", **where)
+        path = files.resolve(child_data["extends"], base=child.path.parent, roots=roots, what="scenario file", **where)
         if any(path == f.path for f, _ in chain):
             cycle = " -> ".join(p.name for p in [*(f.path for f, _ in chain), path])
             raise InputError(f"'extends' forms a cycle: {cycle}", **where)
@@ -480,9 +484,7 @@ def load_scenario(
     return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
 
 
-def load_scenario_text(
-    text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None
-) -> Scenario:
+def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as TOML text (e.g. uploaded to the workbench) rather than as a file.
 
     Such a scenario reads no file but the project's own: ``extends`` may name only scenarios of the library
@@ -500,8 +502,9 @@ def load_scenario_text(
     if not isinstance(text, str):
         raise InputError(f"scenario text must be a string, got {type(text).__name__}", file=name)
     if len(text) > files.MAX_FILE_BYTES:
-        raise InputError(f"is larger than {files.MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text",
-                         file=name)
+        raise InputError(
+            f"is larger than {files.MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text", file=name
+        )
     text = text.removeprefix("\ufeff")
     scenarios, calibration = library_dirs()
     data = files.parse_toml(text, name)
@@ -511,8 +514,14 @@ def load_scenario_text(
     merged = _read_chain(source, data, Roots.of([scenarios]), chain, label=name)
     given = None
     if parameter_file is not None:
-        given = files.resolve(parameter_file, base=project_root(), roots=Roots.of([calibration]),
-                              what="parameter file", file=name, key="parameter_file")
+        given = files.resolve(
+            parameter_file,
+            base=project_root(),
+            roots=Roots.of([calibration]),
+            what="parameter file",
+            file=name,
+            key="parameter_file",
+        )
     return _build(merged, name, source, chain, given, (project_root(),), Roots.of([calibration]), from_text=True)
 
 
@@ -529,11 +538,12 @@ def _build(
     """Validate the merged tables of a scenario and build it (ranges, months, the parameter file)."""
     name = _require(data, "name", file)
     if not re.fullmatch(rf"[A-Za-z0-9_\-]{{1,{MAX_NAME}}}", name):
-        raise InputError(f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file,
-                         key="name")
+        raise InputError(
+            f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file, key="name"
+        )
     start = month_index(_require(data, "start", file))
     if start != 0:
-        raise InputError("runs start in the base year: start must be \"2022-01\"", file=file, key="start")
+        raise InputError('runs start in the base year: start must be "2022-01"', file=file, key="start")
     end = month_index(_require(data, "end", file))
     if not 23 <= end <= (MAX_END_YEAR - MODEL_START[0]) * 12 + 11 or end % 12 != 11:
         raise InputError(f"end must be a December from 2023-12 to {MAX_END_YEAR}-12", file=file, key="end")
@@ -543,8 +553,11 @@ def _build(
     if points[0][0] > 0:
         raise InputError("the first price point must be at or before 2022-01", file=file, key="carbonate_price.points")
     if points[-1][0] > end:
-        raise InputError("price points must lie within the run (start to end)", file=file,
-                         key=f"carbonate_price.points.{month_label(points[-1][0])}")
+        raise InputError(
+            "price points must lie within the run (start to end)",
+            file=file,
+            key=f"carbonate_price.points.{month_label(points[-1][0])}",
+        )
     after = cp.get("after", "flat")
     if after == "growth" and "growth_rate" not in cp:
         raise InputError("after = 'growth' needs growth_rate", file=file, key="carbonate_price.growth_rate")
@@ -567,11 +580,15 @@ def _build(
     project_names = [p["name"] for p in policy_table.get("projects", [])]
     for i, project in enumerate(project_names):
         if not project.strip() or not project.isprintable():
-            raise InputError("a project needs a name: printable text, not empty", file=file,
-                             key=f"policy.projects[{i}].name")
+            raise InputError(
+                "a project needs a name: printable text, not empty", file=file, key=f"policy.projects[{i}].name"
+            )
         if project in project_names[:i]:
-            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file,
-                             key=f"policy.projects[{i}].name")
+            raise InputError(
+                f"project name '{project}' is used twice; names identify plants",
+                file=file,
+                key=f"policy.projects[{i}].name",
+            )
     policy = parse_policy(policy_table, month_index)
 
     pfile = given_parameter_file
@@ -622,8 +639,7 @@ def _parameter_file(ref: Any, bases: tuple[Path, ...], roots: Roots, file: str) 
     scenario's directory (the last of ``bases``); always within ``roots``."""
     for base in bases[:-1]:
         try:
-            return files.resolve(ref, base=base, roots=roots, what="parameter file", file=file,
-                                 key="parameter_file")
+            return files.resolve(ref, base=base, roots=roots, what="parameter file", file=file, key="parameter_file")
         except InputError:
             continue
     return files.resolve(ref, base=bases[-1], roots=roots, what="parameter file", file=file, key="parameter_file")

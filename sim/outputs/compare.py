@@ -45,8 +45,12 @@ def _is_comparison(path: Path) -> bool:
         return False
 
 
-COMPARISON = DirKind("comparison directory", _is_comparison, ("comparison.csv", "comparison.xlsx", "charts/*.png"),
-                     "a comparison.csv written by lithium-sim")
+COMPARISON = DirKind(
+    "comparison directory",
+    _is_comparison,
+    ("comparison.csv", "comparison.xlsx", "charts/*.png"),
+    "a comparison.csv written by lithium-sim",
+)
 ROW_KEY = ["year", "region", "segment", "metric"]
 REGIONS = ("suining", "china")
 SEGMENT_KEYS = (*SEGMENTS, "all")
@@ -84,8 +88,9 @@ def load_run_with_meta(run_dir: str | Path) -> tuple[str, pd.DataFrame, dict]:
     try:
         is_dir, exists = run_dir.is_dir(), run_dir.exists()
     except OSError as err:
-        raise InputError(f"{files.describe_os_error(err)}; give run directories written by `lithium-sim run`",
-                         file=text) from None
+        raise InputError(
+            f"{files.describe_os_error(err)}; give run directories written by `lithium-sim run`", file=text
+        ) from None
     if not is_dir:
         what = "does not exist" if not exists else "is not a directory"
         raise InputError(f"{what}; give run directories written by `lithium-sim run`", file=str(run_dir))
@@ -114,7 +119,8 @@ def _check_label(name: str, file: str, key: str | None) -> None:
         raise InputError(
             f"the scenario name '{name}' cannot label a comparison: it must be 1 to {MAX_LABEL} printable "
             "characters (no control characters)",
-            file=file, key=key,
+            file=file,
+            key=key,
         )
 
 
@@ -133,7 +139,8 @@ def read_summary(path: str | Path) -> pd.DataFrame:
     if missing:
         raise InputError(
             f"missing column(s) {', '.join(missing)}; a summary has the columns {','.join(SUMMARY_COLUMNS)}",
-            file=file, key=missing[0],
+            file=file,
+            key=missing[0],
         )
     summary = summary[SUMMARY_COLUMNS]
     if summary.empty:
@@ -148,19 +155,24 @@ def read_summary(path: str | Path) -> pd.DataFrame:
             kind = "whole years" if column == "year" else "numbers"
             raise InputError(
                 f"column '{column}' must hold {kind}; line {row + 2} has {summary[column].iloc[row]!r}",
-                file=file, key=column,
+                file=file,
+                key=column,
             )
         summary[column] = numbers.astype(int) if column == "year" else numbers.astype(float)
     for column, allowed in (("region", REGIONS), ("segment", SEGMENT_KEYS)):
         unknown = sorted(set(summary[column].fillna("(empty)")) - set(allowed))
         if unknown:
-            raise InputError(f"column '{column}' has {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}",
-                             file=file, key=column)
+            raise InputError(
+                f"column '{column}' has {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}",
+                file=file,
+                key=column,
+            )
     absent = [m for m in REQUIRED_METRICS if not (summary["metric"] == m).any()]
     if absent:
         raise InputError(
             f"column 'metric' lacks {', '.join(absent)}; a comparison needs {', '.join(REQUIRED_METRICS)}",
-            file=file, key="metric",
+            file=file,
+            key="metric",
         )
     duplicated = summary.duplicated(ROW_KEY)
     if duplicated.any():
@@ -207,8 +219,11 @@ def headline_tables(table: pd.DataFrame, lang: str = "en") -> tuple[pd.DataFrame
         name = metric_label(lang, metric) if segment == "all" else f"{metric_label(lang, metric)} — {lab[segment]}"
         indicator = lab["with_unit"].format(name=name, unit=unit_label(lang, unit))
         decimals = DECIMALS.get(unit, 3)
-        blocks.append(rows.assign(indicator=indicator, mean=rows["mean"].round(decimals),
-                                  diff_mean=rows["diff_mean"].round(decimals)))
+        blocks.append(
+            rows.assign(
+                indicator=indicator, mean=rows["mean"].round(decimals), diff_mean=rows["diff_mean"].round(decimals)
+            )
+        )
         order.append(indicator)
     frame = pd.concat(blocks, ignore_index=True)
     index_names = [lab["indicator"], lab["scenario"]]
@@ -260,8 +275,7 @@ def write_workbook(table: pd.DataFrame, path: str | Path, lang: str = "en") -> P
             writer.sheets[sheets["difference"]].cell(
                 row=1, column=1, value=lab["difference_title"].format(baseline=baseline)
             )
-        readable_table(table, lang).to_excel(writer, sheet_name=sheets["comparison"], index=False,
-                                             freeze_panes=(1, 0))
+        readable_table(table, lang).to_excel(writer, sheet_name=sheets["comparison"], index=False, freeze_panes=(1, 0))
         for name, sheet in writer.sheets.items():
             _fit_columns(sheet, first_row=1 if name == sheets["comparison"] else 3)
     return Path(path)
@@ -364,7 +378,10 @@ def _span(years: list[int]) -> str:
 
 
 def compare(
-    runs: Sequence[RunResult | str | Path], out_dir: str | Path | None = None, lang: str = "en", *,
+    runs: Sequence[RunResult | str | Path],
+    out_dir: str | Path | None = None,
+    lang: str = "en",
+    *,
     force: bool = False,
 ) -> pd.DataFrame:
     """Compare runs; write the comparison directory when ``out_dir`` is given; return the comparison table.

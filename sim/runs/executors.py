@@ -63,8 +63,13 @@ def replicate_task(
 class Batch:
     """The replicates still to run: their shared arguments and an iterator of (replicate, seed)."""
 
-    def __init__(self, scenario: Scenario, params: ModelParams | None, simulator: Simulator,
-                 todo: Iterable[tuple[int, np.random.SeedSequence]]) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        params: ModelParams | None,
+        simulator: Simulator,
+        todo: Iterable[tuple[int, np.random.SeedSequence]],
+    ) -> None:
         self.scenario = scenario
         self.params = params
         self.simulator = simulator
@@ -114,8 +119,9 @@ def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
 
 def run_on_processes(batch: Batch, workers: int, on_result: Callable[..., None]) -> None:
     ctx = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent,
-                                  initargs=(os.getpid(),))
+    pool = cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
 
     def submit(replicate: int, seed: np.random.SeedSequence) -> cf.Future:
         return pool.submit(replicate_task, batch.scenario, batch.params, seed, replicate, batch.simulator)
@@ -158,8 +164,9 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
         return scheduler, False
     scheduler = getattr(scheduler, "scheduler_address", scheduler)  # a cluster object, e.g. LocalCluster
     if not isinstance(scheduler, str):
-        raise InputError(f"the scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}",
-                         key="scheduler")
+        raise InputError(
+            f"the scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}", key="scheduler"
+        )
     try:
         return Client(scheduler), True
     except (OSError, ValueError, TypeError) as err:
@@ -180,13 +187,11 @@ def run_on_dask(batch: Batch, client: Any, on_result: Callable[..., None]) -> No
         scenario = client.scatter(batch.scenario, broadcast=True)  # sent once, not with every task
 
         def submit(replicate: int, seed: np.random.SeedSequence) -> Any:
-            future = client.submit(replicate_task, scenario, batch.params, seed, replicate, batch.simulator,
-                                   pure=False)
+            future = client.submit(replicate_task, scenario, batch.params, seed, replicate, batch.simulator, pure=False)
             in_flight[future.key] = (replicate, future)
             return future
 
-        running = as_completed([submit(*item) for item in batch.take(window)], with_results=True,
-                               raise_errors=False)
+        running = as_completed([submit(*item) for item in batch.take(window)], with_results=True, raise_errors=False)
         for future, outcome in running:
             replicate, _ = in_flight.pop(future.key)
             if isinstance(outcome, BaseException):  # e.g. a worker died; the task itself never raises

@@ -21,12 +21,20 @@ def code_version() -> str:
     """Package version plus the git commit of the source tree when there is one."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=project_root(), capture_output=True, text=True,
-            timeout=5, check=False,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_root(), capture_output=True,
-            text=True, timeout=5, check=False,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "", ""
@@ -45,8 +53,13 @@ def scenario_fingerprint(scenario: Scenario) -> str:
 
 def run_key(scenario: Scenario, params: ModelParams, seed: int, replicates: int, version: str) -> str:
     """What must match for an interrupted run's finished replicates to be reused."""
-    key = {"scenario": scenario_fingerprint(scenario), "parameters": params.to_dict(), "seed": seed,
-           "replicates": replicates, "version": version}
+    key = {
+        "scenario": scenario_fingerprint(scenario),
+        "parameters": params.to_dict(),
+        "seed": seed,
+        "replicates": replicates,
+        "version": version,
+    }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()
 
 

@@ -51,8 +51,10 @@ except ImportError:  # pragma: no cover - not POSIX: writes are atomic, but not 
 RUN_FILES = ("summary.csv", "meta.json")  # a directory holding these is a run directory
 RUN_MARKER = "lithium_sim"  # meta.json key that marks a run directory written by this program
 _LEGACY_META_KEYS = {"scenario", "scenario_sha256", "package_version", "replicate_seeds"}  # before the marker
-_SIBLING = re.compile(r"(?P<kind>writing|old|trash)-(?P<pid>[0-9]+)-(?P<token>[0-9a-f]+)|partial-(?P<key>[0-9a-f]+)"
-                      r"|lock")
+_SIBLING = re.compile(
+    r"(?P<kind>writing|old|trash)-(?P<pid>[0-9]+)-(?P<token>[0-9a-f]+)|partial-(?P<key>[0-9a-f]+)"
+    r"|lock"
+)
 _SIBLING_ROOM = 40  # bytes a hidden sibling's name adds to the target's (".T.writing-PID-TOKEN")
 _SCAN_LIMIT = 10_000  # entries looked at when deciding whether a directory is an earlier output
 
@@ -201,7 +203,9 @@ def has_files(*names: str) -> Callable[[Path], bool]:
 
 
 RUN = DirKind(
-    "run directory", _is_run_dir, ("summary.csv", "firms.csv", "market.csv", "meta.json", "charts/*.png"),
+    "run directory",
+    _is_run_dir,
+    ("summary.csv", "firms.csv", "market.csv", "meta.json", "charts/*.png"),
     "summary.csv and a meta.json written by lithium-sim",
 )
 
@@ -275,8 +279,9 @@ def refusal(target: Path, kind: DirKind, contents: Contents, option: str | None)
     )
 
 
-def check_replaceable(target: str | Path, expected: Iterable[str], owned: Iterable[str] | None = None,
-                      force: bool = False) -> None:
+def check_replaceable(
+    target: str | Path, expected: Iterable[str], owned: Iterable[str] | None = None, force: bool = False
+) -> None:
     """Raise `InputError` unless ``target`` is absent, empty, or an earlier output holding ``expected`` files
     and nothing lithium-sim did not write (with ``force``: anything but a file)."""
     kind = kind_for(expected, owned)
@@ -291,8 +296,12 @@ def check_replaceable(target: str | Path, expected: Iterable[str], owned: Iterab
 # ---------------------------------------------------------------------------------------------------------
 def target_path(target: str | Path, option: str | None = "--out") -> Path:
     """The absolute path of an output directory (symbolic links resolved), checked as a name."""
-    text = check_path_text(target, what="the output directory", key=option,
-                           file=os.fspath(target) if isinstance(target, str | os.PathLike) else None)
+    text = check_path_text(
+        target,
+        what="the output directory",
+        key=option,
+        file=os.fspath(target) if isinstance(target, str | os.PathLike) else None,
+    )
     path = Path(os.path.realpath(os.path.abspath(text)))
     if not path.name or path == path.parent:
         raise InputError("the output directory cannot be the root of the file system", file=text, key=option)
@@ -300,7 +309,8 @@ def target_path(target: str | Path, option: str | None = "--out") -> Path:
         raise InputError(
             f"the output directory's name is {len(os.fsencode(path.name))} bytes long; it may have at most "
             f"{MAX_NAME_BYTES - _SIBLING_ROOM} (its temporary siblings need the rest of the {MAX_NAME_BYTES})",
-            file=text, key=option,
+            file=text,
+            key=option,
         )
     return path
 
@@ -423,8 +433,11 @@ class Claim:
                     raise self._os_error(err, f"cannot be created: the folder {folder}") from None
                 self._created.append(folder)
             if not self.target.parent.is_dir():
-                raise InputError(f"cannot be created: {self.target.parent} is not a directory",
-                                 file=str(self.target), key=self.option)
+                raise InputError(
+                    f"cannot be created: {self.target.parent} is not a directory",
+                    file=str(self.target),
+                    key=self.option,
+                )
         except OSError as err:
             self._remove_created()
             raise self._os_error(err, f"cannot be created: the folder {self.target.parent}") from None
@@ -472,11 +485,15 @@ class Claim:
                     try:
                         os.rename(path, self.target)
                     except OSError as err:
-                        report(f"could not restore {path} to {self.target} ({describe_os_error(err)}); "
-                               "it holds the previous results: rename it yourself")
+                        report(
+                            f"could not restore {path} to {self.target} ({describe_os_error(err)}); "
+                            "it holds the previous results: rename it yourself"
+                        )
                         continue
-                    report(f"restored the previous {self.kind.name} {self.target} from {path.name} "
-                           f"(process {pid} died while replacing it)")
+                    report(
+                        f"restored the previous {self.kind.name} {self.target} from {path.name} "
+                        f"(process {pid} died while replacing it)"
+                    )
                 elif what == "old":
                     self._dispose(path)
                     report(f"removed {path.name}, a {self.kind.name} that process {pid} had replaced before it died")
@@ -596,8 +613,18 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
-                       errno.ENAMETOOLONG, errno.EMFILE, errno.ENFILE, errno.EFBIG}
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.ENAMETOOLONG,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.EFBIG,
+}
 
 
 def _read_pid(fd: int) -> int | None:

@@ -247,16 +247,28 @@ def run_scenario(
     held = claim(out_dir, RUN, option=None) if out_dir is not None else contextlib.nullcontext()
     # claim, then connect: a directory in use, or an unreachable scheduler, leaves nothing behind
     with held, dask_client(scheduler) as client:
-        manifest = {"scenario": scenario.name, "scenario_file": scenario.source, "seed": master,
-                    "replicates": n, "version": version, "key": key}
+        manifest = {
+            "scenario": scenario.name,
+            "scenario_file": scenario.source,
+            "seed": master,
+            "replicates": n,
+            "version": version,
+            "key": key,
+        }
         directory = partial_dir(out_dir, key) if out_dir is not None else None
         if directory is not None:
             report_partials(directory)
         store = ReplicateStore.open(directory, resume, manifest)
         resumed = len(store.replicates)
         batch = Batch(scenario, params, simulator, [(i, seeds[i]) for i in range(n) if i not in store])
-        bar = tqdm(total=n, initial=resumed, desc=f"{scenario.name}: replicates", unit="rep",
-                   disable=not progress or n < 2, file=sys.stderr)
+        bar = tqdm(
+            total=n,
+            initial=resumed,
+            desc=f"{scenario.name}: replicates",
+            unit="rep",
+            disable=not progress or n < 2,
+            file=sys.stderr,
+        )
 
         def on_result(replicate: int, result: ReplicateResult | None, error: str | None) -> None:
             if result is not None:
@@ -329,9 +341,13 @@ def report_partials(own: Path) -> None:
         finished = len(list((path / "parts").glob("summary-*.csv")))
         try:
             about = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            what = (f"scenario {about['scenario']}, seed {about['seed']}, {finished} of {about['replicates']} "
-                    "replicates finished")
+            what = (
+                f"scenario {about['scenario']}, seed {about['seed']}, {finished} of {about['replicates']} "
+                "replicates finished"
+            )
         except (OSError, ValueError, KeyError, TypeError):
             what = f"{finished} replicate(s) finished"
-        report(f"{path} holds an interrupted run bound for {target.name} ({what}); it is kept: run that command "
-               "again with --resume to finish it, or delete the directory")
+        report(
+            f"{path} holds an interrupted run bound for {target.name} ({what}); it is kept: run that command "
+            "again with --resume to finish it, or delete the directory"
+        )

@@ -70,8 +70,10 @@ class ReplicateStore:
             finished = len(list((directory / "parts").glob("summary-*.csv")))
             _trash(directory)
             if finished:
-                report(f"discarded {finished} finished replicate(s) of an earlier, interrupted run of the same "
-                       f"scenario, seed and replicate count (in {directory.name}); --resume would have reused them")
+                report(
+                    f"discarded {finished} finished replicate(s) of an earlier, interrupted run of the same "
+                    f"scenario, seed and replicate count (in {directory.name}); --resume would have reused them"
+                )
         store = cls(directory, temporary=False)
         manifest = {**manifest, "pid": os.getpid()}
         tmp = directory / f"{MANIFEST}.tmp"
