@@ -64,17 +64,14 @@ def _start(short_file: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 
 def _strike(process: subprocess.Popen, out: Path, how: signal.Signals, rng: random.Random) -> None:
-    """Signal the run at a random point: mostly once its part files exist (replicates, saving, renaming),
-    sometimes earlier (loading, claiming)."""
-    if rng.random() < 0.75:
-        deadline = time.monotonic() + 30
-        while not list(out.parent.glob(f".{out.name}.partial-*")) and not out.exists() and process.poll() is None:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.002)
-        time.sleep(rng.uniform(0.0, 0.6))
-    else:
-        time.sleep(rng.uniform(0.2, 1.0))
+    """Signal the run at a random point once it has claimed its directory: while it runs replicates, saves,
+    renames or cleans up. (Earlier, in the interpreter's start-up before the program's first line, an
+    interrupt is Python's own business: it prints Python's traceback, and nothing has been written.)"""
+    deadline = time.monotonic() + 60
+    lock = out.parent / f".{out.name}.lock"
+    while not lock.exists() and not out.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, 0.5))
     if process.poll() is None:
         process.send_signal(how)
 
