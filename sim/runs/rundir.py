@@ -371,6 +371,7 @@ class Claim:
     force: bool = False
     option: str | None = "--out"
     committed: bool = False
+    partial: Path | None = None  # the run's part files (set by the runner), for messages after an interrupt
     _fd: int | None = field(default=None, repr=False)
     _created: list[Path] = field(default_factory=list, repr=False)
     _depth: int = 0

@@ -246,7 +246,7 @@ def run_scenario(
 
     held = claim(out_dir, RUN, option=None) if out_dir is not None else contextlib.nullcontext()
     # claim, then connect: a directory in use, or an unreachable scheduler, leaves nothing behind
-    with held, dask_client(scheduler) as client:
+    with held as holder, dask_client(scheduler) as client:
         manifest = {
             "scenario": scenario.name,
             "scenario_file": scenario.source,
@@ -259,6 +259,8 @@ def run_scenario(
         if directory is not None:
             report_partials(directory)
         store = ReplicateStore.open(directory, resume, manifest)
+        if holder is not None:
+            holder.partial = store.directory  # where this run's finished replicates are, until saved
         resumed = len(store.replicates)
         batch = Batch(scenario, params, simulator, [(i, seeds[i]) for i in range(n) if i not in store])
         bar = tqdm(
