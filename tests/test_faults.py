@@ -128,17 +128,36 @@ def test_workers_die_with_their_parent(short_file, tmp_path):
     deadline = time.monotonic() + 60
     workers: list[psutil.Process] = []
     while len(workers) < 2 and time.monotonic() < deadline:
-        workers = [p for p in parent.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        workers = [p for p in parent.children(recursive=True) if "spawn_main" in _command(p)]
         time.sleep(0.05)
     assert len(workers) == 2, "the run did not start its workers"
     helpers = parent.children(recursive=True)  # the workers and multiprocessing's resource tracker
     time.sleep(0.5)
     process.kill()
     process.wait()
-    gone, alive = psutil.wait_procs(helpers, timeout=5)
+    deadline = time.monotonic() + 5
+    alive = helpers
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _running(p)]
+        time.sleep(0.05)
     for leftover in alive:
         leftover.kill()
-    assert not alive, [p.cmdline() for p in alive]
+    assert not alive, [p.pid for p in alive]
+
+
+def _command(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # gone already (e.g. the git the run asks for its version)
+        return ""
+
+
+def _running(process: psutil.Process) -> bool:
+    """Alive and not a zombie (a dead orphan waits for whoever adopted it to reap it: it is gone)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 @pytest.mark.slow
