@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import glob
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -282,7 +280,7 @@ def _run(args: argparse.Namespace) -> int:
                 raise
             if not held.committed:
                 with uninterruptible():
-                    _report_interrupted(held.target, finished=result is not None)
+                    _report_interrupted(held.partial, finished=result is not None)
                 return EXIT_INTERRUPTED
             interrupted = True  # after the results were in place: they are complete
         with uninterruptible():
@@ -290,15 +288,11 @@ def _run(args: argparse.Namespace) -> int:
             return _report_run(args, out, result, interrupted)
 
 
-def _report_interrupted(target: Path, finished: bool) -> None:
-    kept = sorted(
-        glob.glob(os.path.join(glob.escape(str(target.parent)), f".{glob.escape(target.name)}.partial-*")),
-        key=lambda p: os.path.getmtime(p) if os.path.exists(p) else 0,
-    )
+def _report_interrupted(partial: Path | None, finished: bool) -> None:
     state = "all replicates had finished, but " if finished else ""
-    if kept:
+    if partial is not None and any((partial / "parts").glob("summary-*.npz")):
         print(
-            f"interrupted; {state}no results were written. Finished replicates are on disk in {kept[-1]}; run "
+            f"interrupted; {state}no results were written. Finished replicates are on disk in {partial}; run "
             "the same command with --resume to reuse them",
             file=sys.stderr,
         )

@@ -178,13 +178,14 @@ def test_failed_replicates_exit_1_and_are_listed(tmp_path, monkeypatch, capsys):
 def test_resume_reuses_an_interrupted_run(tmp_path, capsys):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        sim.runs.runner.run_scenario(load_scenario(BASELINE), replicates=5, progress=False, out_dir=out,
-                                simulator=interrupt_at_replicate_three)
+        sim.runs.runner.run_scenario(load_scenario(BASELINE), replicates=5, batch_size=1, progress=False,
+                                     out_dir=out, simulator=interrupt_at_replicate_three)
     assert main(["run", str(BASELINE), "--replicates", "5", "--out", str(out), "--resume", "--no-charts",
                  "--quiet"]) == 0
     assert "3 resumed" in capsys.readouterr().out
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["replicates_resumed"] == 3 and meta["replicates_ok"] == 5
+    assert meta["batches"] == [2]  # only replicates 3 and 4 were run
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the part files are gone
 
 

@@ -14,8 +14,12 @@ from matplotlib import font_manager
 
 import sim
 from sim.inputs.errors import InputError
-from sim.outputs.charts import COMPARISON_CHARTS, FONT_DIR, LABELS, run_charts
-from sim.outputs.compare import COMPARISON_COLUMNS, compare
+from sim.inputs.chain import DEFAULT_CHAIN
+from sim.inputs.levers import LEVERS
+from sim.outputs import labels
+from sim.outputs.charts import COMPARISON_CHARTS, FONT_DIR, run_charts
+from sim.outputs.compare import COMPARISON_COLUMNS
+from sim.runs.compare import compare
 from sim.runs.runner import run_scenario
 
 # 锂 (lithium) is a level-2 GB 2312 character, so the bundled subset lacks it until sim/outputs/fonts/make_subset.py
@@ -72,14 +76,15 @@ def test_comparison_csv_has_every_row_and_the_differences(runs, comparison):
 def test_workbook_has_headline_difference_and_full_sheets(comparison):
     table, out = comparison
     book = openpyxl.load_workbook(out / "comparison.xlsx")
-    assert book.sheetnames == ["Headline", "Difference", "Comparison"]
+    assert book.sheetnames == ["Headline", "Difference", "Scoreboard", "Comparison"]
     headline = [row for row in book["Headline"].iter_rows(values_only=True)]
     assert "Suining" in headline[0][0]
     assert headline[2][:5] == ("indicator", "scenario", 2022, 2023, 2024)
     indicators = [row[0] for row in headline[3:] if row[0]]
-    for expected in ("value added, current prices (亿元)", "value added, constant prices (亿元, 2022 prices)",
-                     "output — lithium salt (t LCE)", "output — battery cells (GWh)",
-                     "share of national output — LFP cathode (%)", "employment (persons)", "profit (亿元)"):
+    for expected in ("value added, current prices (亿元)", "real value-added growth (comparable prices) (%)",
+                     "output — lithium salts (t LCE)", "output — battery cells (GWh)",
+                     "share of national output — LFP cathode (%)", "employment (persons)", "profit (亿元)",
+                     "share of city GDP (%)", "contribution to city GDP growth (percentage points)"):
         assert expected in indicators
     full = list(book["Comparison"].iter_rows(values_only=True))
     assert full[0][:2] == ("Scenario", "Year") and "Difference from baseline" in full[0][10]
@@ -89,7 +94,7 @@ def test_workbook_has_headline_difference_and_full_sheets(comparison):
 def test_charts_in_english(comparison):
     _, out = comparison
     expected = {f"{stem}{suffix}.png" for stem in COMPARISON_CHARTS for suffix in ("", "_diff", "_diff_final")}
-    assert {p.name for p in (out / "charts").iterdir()} == expected
+    assert {p.name for p in (out / "charts").iterdir()} == expected | {"scoreboard.png"}
     assert all(p.stat().st_size > 10_000 for p in (out / "charts").iterdir())
 
 
@@ -97,27 +102,40 @@ def test_workbook_and_charts_in_chinese(runs, tmp_path):
     out = tmp_path / "zh"
     compare([runs["baseline"][1], runs["low_price"][1]], out, lang="zh")
     book = openpyxl.load_workbook(out / "comparison.xlsx")
-    assert book.sheetnames == ["主要指标", "与基准差值", "完整对比表"]
+    assert book.sheetnames == ["主要指标", "与基准差值", "记分牌", "完整对比表"]
     headline = [row[0] for row in book["主要指标"].iter_rows(min_row=4, values_only=True) if row[0]]
-    assert "增加值（现价）（亿元）" in headline and "产量 — 锂盐（吨 LCE）" in headline
+    assert "增加值（现价）（亿元）" in headline and "产量 — 基础锂盐（吨 LCE）" in headline
     assert next(book["完整对比表"].iter_rows(values_only=True))[:3] == ("情景", "年份", "地区")
-    assert len(list((out / "charts").glob("*.png"))) == 3 * len(COMPARISON_CHARTS)
+    assert len(list((out / "charts").glob("*.png"))) == 3 * len(COMPARISON_CHARTS) + 1  # and the scoreboard
 
 
 def test_run_charts_in_chinese(runs, tmp_path):
-    paths = run_charts(runs["baseline"][0], tmp_path, lang="zh")
-    assert len(paths) == 4 and all(p.stat().st_size > 10_000 for p in paths)
+    paths = run_charts(runs["baseline"][0].summary, tmp_path, "baseline", lang="zh")
+    names = {p.name for p in paths}
+    assert {"suining_output.png", "suining_value_added.png", "national_shares.png", "demand_output.png"} <= names
+    assert all(p.stat().st_size > 10_000 for p in paths)
 
 
 def test_one_run_alone_gets_level_charts_only(runs, tmp_path):
     compare([runs["baseline"][1]], tmp_path / "one")
-    assert len(list((tmp_path / "one" / "charts").glob("*.png"))) == len(COMPARISON_CHARTS)
+    names = {p.name for p in (tmp_path / "one" / "charts").glob("*.png")}
+    assert names == {f"{stem}.png" for stem in COMPARISON_CHARTS} | {"scoreboard.png"}
 
 
 def test_label_tables_cover_the_same_keys():
-    assert LABELS["zh"].keys() == LABELS["en"].keys()
-    for key in ("metrics", "columns", "sheets", "units"):
-        assert LABELS["zh"][key].keys() == LABELS["en"][key].keys(), key
+    assert labels.TEXT["zh"].keys() == labels.TEXT["en"].keys()
+    for key, value in labels.TEXT["en"].items():
+        if isinstance(value, dict):
+            assert labels.TEXT["zh"][key].keys() == value.keys(), key
+    assert set(labels.METRICS["en"]) <= set(labels.METRICS["zh"])
+
+
+def _chinese_labels():
+    yield from _strings(labels.TEXT["zh"])
+    yield from _strings(labels.METRICS["zh"])
+    yield from _strings(labels.UNITS["zh"])
+    yield from (stage.label("zh") for stage in DEFAULT_CHAIN)
+    yield from (lever.label("zh") for lever in LEVERS)
 
 
 def test_every_chinese_label_character_is_in_the_fonts():
@@ -126,7 +144,7 @@ def test_every_chinese_label_character_is_in_the_fonts():
     for path in FONT_DIR.glob("*.[ot]tf"):
         bundled |= set(TTFont(path).getBestCmap())
     dejavu = set(TTFont(font_manager.findfont("DejaVu Sans", fallback_to_default=False)).getBestCmap())
-    used = {c for text in _strings(LABELS["zh"]) for c in text}
+    used = {c for text in _chinese_labels() for c in text}
     missing = sorted(c for c in used if ord(c) not in bundled | dejavu)
     assert not missing, f"characters missing from the fonts: {''.join(missing)}"
 
@@ -178,7 +196,7 @@ def _set_cell(column, value):
      "missing column(s) p95"),
     (_set_cell("mean", "lots"), "column 'mean' must hold numbers; line 7 has 'lots'"),
     (_set_cell("year", 2023.5), "column 'year' must hold whole years"),
-    (_set_cell("region", "chengdu"), "column 'region' has 'chengdu'; allowed: suining, china"),
+    (_set_cell("region", "chengdu"), "column 'region' has 'chengdu'; allowed: suining, china, world"),
     (lambda t: (t / "summary.csv").write_text("", encoding="utf-8"), "not a readable CSV"),
 ])
 def test_a_bad_run_directory_is_named_and_nothing_is_written(runs, tmp_path, edit, message):

@@ -1,4 +1,4 @@
-"""The runner: same results whatever executes the replicates, failures recorded as data, bounded memory,
+"""The runner: same results whatever executes the batches, failures recorded as data, bounded memory,
 resumable runs, and the Python API on top of it."""
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
-from sim.outputs.results import summarise
 
 import sim
 from sim.inputs.errors import InputError
+from sim.outputs.tables import summarise
 from sim.runs.runner import (
     ReplicateStore,
+    batch_sizes,
     check_replaceable,
     partial_dir,
+    replicate_seeds,
     run_scenario,
     simulate,
 )
@@ -26,26 +28,30 @@ from tests.conftest import BASELINE
 
 
 # --- simulators for the `simulator` hook: module level, so spawned workers can unpickle them -------------
-def fail_on_replicate_one(scenario, params, seed):
-    """`simulate`, except that replicate 1 raises (replicate i has spawn key (i,))."""
-    if seed.spawn_key == (1,):
+# (a batch that raises is rerun replicate by replicate, so only the replicate that raises is lost)
+def fail_on_replicate_one(scenario, params, seeds, replicates, firm_detail):
+    """`simulate`, except that a batch holding replicate 1 raises."""
+    if 1 in replicates:
         raise RuntimeError("replicate 1 fails on purpose")
-    return simulate(scenario, params, seed)
+    return simulate(scenario, params, seeds, replicates, firm_detail)
 
 
-def always_fail(scenario, params, seed):
+def always_fail(scenario, params, seeds, replicates, firm_detail):
     raise ValueError("no replicate works")
 
 
-def interrupt_at_replicate_three(scenario, params, seed):
-    """`simulate` until replicate 3, where the user presses Ctrl-C."""
-    if seed.spawn_key == (3,):
+def interrupt_at_replicate_three(scenario, params, seeds, replicates, firm_detail):
+    """`simulate` until the batch holding replicate 3, where the user presses Ctrl-C."""
+    if 3 in replicates:
         raise KeyboardInterrupt
-    return simulate(scenario, params, seed)
+    return simulate(scenario, params, seeds, replicates, firm_detail)
 
 
 def _files_equal(a, b, names=("summary.csv", "firms.csv", "market.csv")):
     return {name: (a / name).read_bytes() == (b / name).read_bytes() for name in names}
+
+
+SAME = {"summary.csv": True, "firms.csv": True, "market.csv": True}
 
 
 # --- determinism across executors ---------------------------------------------------------------------
@@ -61,7 +67,7 @@ def test_same_files_with_two_worker_processes(short, in_process, tmp_path):
     two = run_scenario(short, replicates=4, workers=2, progress=False)
     assert two.meta["executor"]["kind"] == "local processes"
     saved = two.save(tmp_path / "two", charts=False)
-    assert _files_equal(reference, saved) == {"summary.csv": True, "firms.csv": True, "market.csv": True}
+    assert _files_equal(reference, saved) == SAME
 
 
 def test_same_files_on_a_dask_cluster(short, in_process, tmp_path):
@@ -75,20 +81,35 @@ def test_same_files_on_a_dask_cluster(short, in_process, tmp_path):
     for name, result in (("client", by_client), ("address", by_address)):
         assert result.meta["executor"]["kind"] == "dask"
         saved = result.save(tmp_path / name, charts=False)
-        assert _files_equal(reference, saved) == {"summary.csv": True, "firms.csv": True, "market.csv": True}
+        assert _files_equal(reference, saved) == SAME
 
 
-def test_summary_is_summarise_of_the_replicates_in_order(short):
-    """The chunked summary of the store equals `summarise` of every replicate's rows, bit for bit, even
-    when replicates have different rows (a metric missing from one of them)."""
-    results = [simulate(short, seed=s) for s in np.random.SeedSequence(5).spawn(3)]
-    results[1].summary = results[1].summary[results[1].summary.metric != "profit"].reset_index(drop=True)
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_same_files_whatever_the_batches(short, in_process, tmp_path, batch_size):
+    """A replicate's figures do not depend on the replicates that share its batch (docs/model.md)."""
+    _, reference = in_process
+    result = run_scenario(short, replicates=4, batch_size=batch_size, progress=False)
+    assert result.meta["batches"] == ([1, 1, 1, 1] if batch_size == 1 else [3, 1])
+    assert _files_equal(reference, result.save(tmp_path / "run", charts=False)) == SAME
+
+
+def test_summary_is_summarise_of_the_batches_in_replicate_order(short):
+    """The store's summary equals `summarise` of every replicate's values, whatever order batches arrive in."""
+    seeds = replicate_seeds(5, 4)
+    batches = [simulate(short, None, seeds[a:b], list(range(a, b))) for a, b in ((0, 1), (1, 3), (3, 4))]
     store = ReplicateStore.open(None, resume=False, manifest={})
-    for i in (2, 0, 1):  # arrival order must not matter
-        store.add(i, results[i])
-    expected = summarise([r.summary for r in results], short.name)
-    for chunk_rows in (7, 100, 10**9):
-        pd.testing.assert_frame_equal(store.summary(short.name, chunk_rows=chunk_rows), expected, check_exact=True)
+    for batch in (batches[2], batches[0], batches[1]):
+        store.add(batch)
+    expected = summarise(batches[0].keys, np.concatenate([b.values for b in batches], axis=1), short.name)
+    pd.testing.assert_frame_equal(store.summary(short.name), expected, check_exact=True)
+    store.discard()
+
+
+@pytest.mark.parametrize("n, workers", [(1, 1), (7, 1), (250, 1), (7, 2), (20, 2), (1000, 2)])
+def test_batches_cover_every_replicate_once_and_keep_workers_busy(n, workers):
+    sizes = batch_sizes(n, workers)
+    assert sum(sizes) == n and max(sizes) - min(sizes) <= 1 and max(sizes) <= 100
+    assert len(sizes) >= min(n, 2 * workers if workers > 1 else 1)
 
 
 # --- failures -----------------------------------------------------------------------------------------
@@ -103,9 +124,10 @@ def test_a_failing_replicate_is_recorded_and_the_others_complete(short, tmp_path
     meta = json.loads((result.save(tmp_path / "run", charts=False) / "meta.json").read_text(encoding="utf-8"))
     assert list(meta["failures"]) == ["1"]
     # the summary is the one of the replicates that worked
-    ok = [simulate(short, seed=s).summary for i, s in enumerate(np.random.SeedSequence(short.seed).spawn(3))
-          if i != 1]
-    pd.testing.assert_frame_equal(result.summary, summarise(ok, short.name), check_exact=True)
+    seeds = replicate_seeds(short.seed, 3)
+    ok = [simulate(short, None, [seeds[i]], [i]) for i in (0, 2)]
+    expected = summarise(ok[0].keys, np.concatenate([b.values for b in ok], axis=1), short.name)
+    pd.testing.assert_frame_equal(result.summary, expected, check_exact=True)
 
 
 def test_every_replicate_failing_is_an_error(short):
@@ -115,16 +137,16 @@ def test_every_replicate_failing_is_an_error(short):
 
 # --- memory -------------------------------------------------------------------------------------------
 def test_memory_stays_flat_over_many_replicates(short):
-    """Mesa 3.3 keeps every model in `mesa.Agent._ids` (docs/model.md, "Mesa and the struct-of-arrays book"); the runner frees it, streams firm
-    tables to disk and collects cyclic garbage, so 40 replicates need about the memory of 8."""
+    """Mesa 3.3 keeps every model in `mesa.Agent._ids` (docs/model.md); the engine frees it, and the runner
+    streams each batch's tables to disk, so 200 replicates in batches of 20 need about the memory of 40."""
     gc.collect()
     registered = len(mesa.Agent._ids)
     tracemalloc.start()
     try:
         peaks = {}
-        for n in (8, 40):
+        for n in (40, 200):
             tracemalloc.reset_peak()
-            result = run_scenario(short, replicates=n, progress=False)
+            result = run_scenario(short, replicates=n, batch_size=20, progress=False)
             peaks[n] = tracemalloc.get_traced_memory()[1]
             assert result.meta["replicates_ok"] == n
             del result
@@ -132,7 +154,7 @@ def test_memory_stays_flat_over_many_replicates(short):
     finally:
         tracemalloc.stop()
     assert len(mesa.Agent._ids) == registered  # no model is kept alive by Mesa's registry
-    assert peaks[40] < 1.5 * peaks[8], peaks
+    assert peaks[200] < 1.5 * peaks[40], peaks
 
 
 def test_firm_tables_live_on_disk_until_the_result_is_dropped(short):
@@ -152,24 +174,28 @@ def test_an_interrupted_run_resumes_with_the_same_results(short, in_process, tmp
     _, reference = in_process
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        run_scenario(short, replicates=4, progress=False, out_dir=out, simulator=interrupt_at_replicate_three)
+        run_scenario(
+            short, replicates=4, batch_size=1, progress=False, out_dir=out, simulator=interrupt_at_replicate_three
+        )
     assert not out.exists()  # nothing that looks like a finished run
     [kept] = tmp_path.glob(".run.partial-*")
-    assert len(list((kept / "parts").glob("summary-*.csv"))) == 3
+    assert len(list((kept / "parts").glob("summary-*.npz"))) == 3
 
-    result = run_scenario(short, replicates=4, progress=False, out_dir=out, resume=True)
+    result = run_scenario(short, replicates=4, batch_size=1, progress=False, out_dir=out, resume=True)
     assert result.meta["replicates_resumed"] == 3
     result.save(out, charts=False)
     result.store.discard()
-    assert _files_equal(reference, out) == {"summary.csv": True, "firms.csv": True, "market.csv": True}
+    assert _files_equal(reference, out) == SAME
     assert not list(tmp_path.glob(".run.*"))
 
 
 def test_without_resume_a_partial_run_is_started_afresh(short, tmp_path):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        run_scenario(short, replicates=4, progress=False, out_dir=out, simulator=interrupt_at_replicate_three)
-    result = run_scenario(short, replicates=4, progress=False, out_dir=out)
+        run_scenario(
+            short, replicates=4, batch_size=1, progress=False, out_dir=out, simulator=interrupt_at_replicate_three
+        )
+    result = run_scenario(short, replicates=4, batch_size=1, progress=False, out_dir=out)
     assert result.meta["replicates_resumed"] == 0
     result.store.discard()
 
@@ -177,8 +203,10 @@ def test_without_resume_a_partial_run_is_started_afresh(short, tmp_path):
 def test_a_different_seed_does_not_reuse_a_partial_run(short, tmp_path):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        run_scenario(short, replicates=4, progress=False, out_dir=out, simulator=interrupt_at_replicate_three)
-    result = run_scenario(short, replicates=4, seed=99, progress=False, out_dir=out, resume=True)
+        run_scenario(
+            short, replicates=4, batch_size=1, progress=False, out_dir=out, simulator=interrupt_at_replicate_three
+        )
+    result = run_scenario(short, replicates=4, batch_size=1, seed=99, progress=False, out_dir=out, resume=True)
     assert result.meta["replicates_resumed"] == 0
     assert partial_dir(out, "x").parent == tmp_path
 
@@ -206,10 +234,14 @@ def test_save_replaces_an_earlier_run_atomically(short, tmp_path):
 def test_api_round_trip(tmp_path):
     base = sim.load_scenario(BASELINE)
     short = sim.override(base, name="short", end_month=35)
-    cheaper = sim.override(short, name="cheaper", suining_cost_factor_lfp=0.9,
-                           policy={"energy_support": {"cost_cut": 0.1, "start": "2023-01"}})
+    cheaper = sim.override(
+        short,
+        name="cheaper",
+        suining_cost_factor_lfp=0.9,
+        policy={"energy_support": {"cost_cut": 0.1, "from": "2023-01"}},
+    )
     assert cheaper.params.suining_cost_factor_lfp == 0.9
-    assert cheaper.policy.energy_support.cost_cut == 0.1 and cheaper.policy.energy_support.start == 12
+    assert cheaper.policy.value("energy_support", "cost_cut") == 0.1 and cheaper.policy.start("energy_support") == 12
     assert short.params == base.params and base.name == "baseline"  # the original is untouched
 
     result = sim.run(cheaper, replicates=2)
@@ -220,6 +252,7 @@ def test_api_round_trip(tmp_path):
 
     saved = result.save(tmp_path / "cheaper")
     assert {p.name for p in saved.iterdir()} == {"summary.csv", "firms.csv", "market.csv", "meta.json", "charts"}
+    assert meta_events(saved)["firm_months_battery"] > 0
     pd.testing.assert_frame_equal(pd.read_csv(saved / "summary.csv"), result.summary, check_dtype=False)
     meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))
     assert meta["parameters"]["suining_cost_factor_lfp"] == 0.9
@@ -231,14 +264,21 @@ def test_api_run_takes_a_scenario_file():
     assert result.meta["scenario"] == "baseline" and result.meta["replicates"] == 1
 
 
-@pytest.mark.parametrize("changes, key", [
-    ({"no_such_thing": 1.0}, "no_such_thing"),
-    ({"suining_cost_factor_lfp": 99.0}, "suining_cost_factor_lfp"),
-    ({"policy": {"no_lever": {}}}, "policy.no_lever"),
-    ({"policy": {"energy_support": {"cut": 0.1}}}, "policy.energy_support.cut"),
-    ({"policy": {"energy_support": {"cost_cut": 0.9}}}, "policy.energy_support.cost_cut"),
-])
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"no_such_thing": 1.0}, "no_such_thing"),
+        ({"suining_cost_factor_lfp": 99.0}, "suining_cost_factor_lfp"),
+        ({"policy": {"no_lever": {}}}, "policy.no_lever"),
+        ({"policy": {"energy_support": {"cut": 0.1}}}, "policy.energy_support.cut"),
+        ({"policy": {"energy_support": {"cost_cut": 0.9}}}, "policy.energy_support.cost_cut"),
+    ],
+)
 def test_api_override_rejects_unknown_names_and_out_of_range_values(short, changes, key):
     with pytest.raises(InputError) as err:
         sim.override(short, **changes)
     assert err.value.key == key
+
+
+def meta_events(run_dir):
+    return json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))["events_per_replicate"]

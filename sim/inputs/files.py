@@ -24,6 +24,7 @@ import errno
 import hashlib
 import os
 import stat
+import sys
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -261,8 +262,6 @@ def parse_toml(text: str, label: str) -> dict[str, Any]:
 
 
 def _max_digits() -> int:
-    import sys
-
     return getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
 
 

@@ -106,7 +106,8 @@ def firm_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
         frames.append(frame)
     if not frames:
         return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    # replicate first, then stage, year and firm: the same rows in the same order whatever the batches
+    return pd.concat(frames, ignore_index=True).sort_values("replicate", kind="stable", ignore_index=True)
 
 
 def market_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:

@@ -3,12 +3,10 @@ two runs are the same run (for resuming)."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 import numpy as np
 
@@ -70,12 +68,3 @@ def run_key(scenario: Scenario, params: ModelParams, seed: int, replicates: int,
         "version": version,
     }
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def as_data(value: Any) -> Any:
-    """Policy levers as JSON-ready data, whatever form the scenario holds them in."""
-    if hasattr(value, "to_data"):
-        return value.to_data()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value

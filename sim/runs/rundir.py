@@ -7,8 +7,9 @@ is written through `claim` and `Claim.write`. For a target directory ``T`` in fo
   ``T`` stops at once with `InputError`. The lock file is removed when the claim ends.
 - ``T`` is built in ``P/.T.writing-PID-TOKEN`` and renamed into place, so ``T`` appears only complete.
 - An earlier ``T`` is replaced only if it is empty or an earlier output of the same kind that holds
-  nothing else (`DirKind`: the program's marker, and only files the program writes). It is renamed to
-  ``P/.T.old-PID-TOKEN`` (one rename), the new ``T`` renamed in, and then the old files are deleted one by
+  nothing else (`DirKind`: the program's marker, and only files the program writes). On Linux the new and
+  the old directory swap names in one atomic step (``renameat2(RENAME_EXCHANGE)``); elsewhere the old one
+  is renamed to ``P/.T.old-PID-TOKEN`` and the new one renamed in. Then the old files are deleted one by
   one, by name. Anything else in ``T`` refuses the write, unless ``force``: then ``T`` is renamed whole to
   ``P/T.replaced-TIMESTAMP`` (visible, kept) and reported.
 - Hidden siblings left by a process that died (``.T.writing-*``, ``.T.old-*``, ``.T.trash-*``) are found
@@ -370,6 +371,7 @@ class Claim:
     force: bool = False
     option: str | None = "--out"
     committed: bool = False
+    partial: Path | None = None  # the run's part files (set by the runner), for messages after an interrupt
     _fd: int | None = field(default=None, repr=False)
     _created: list[Path] = field(default_factory=list, repr=False)
     _depth: int = 0
@@ -543,6 +545,8 @@ class Claim:
                 os.rename(self.target, aside)
                 os.rename(tmp, self.target)
                 report(f"moved what was in {self.target} to {aside} (--force); nothing in it was deleted")
+            elif _exchange(tmp, self.target):  # one atomic step: the target is never missing
+                self._dispose(tmp)  # which now holds the earlier output
             else:
                 aside = hidden(self.target, f"old-{os.getpid()}-{secrets.token_hex(4)}")
                 os.rename(self.target, aside)
@@ -583,6 +587,31 @@ class Claim:
                 report(f"kept files lithium-sim did not write from the previous {self.target.name} in {kept}")
             except OSError:
                 report(f"kept files lithium-sim did not write from the previous {self.target.name} in {old}")
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where that is not
+    available (another system, an old kernel or C library, a file system without it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 _ENVIRONMENT_ERRNOS = {

@@ -41,11 +41,10 @@ from tqdm import tqdm
 from sim.engine.model import simulate_batch
 from sim.inputs.data import default_data
 from sim.inputs.errors import InputError  # noqa: F401  (re-exported: callers catch it from here)
-from sim.inputs.scenario import Scenario
+from sim.inputs.scenario import Scenario, month_label
 from sim.outputs.tables import BatchTables, batch_tables, supply_table
 from sim.runs.executors import Simulator, Work, dask_client, run_here, run_on_dask, run_on_processes
 from sim.runs.provenance import (  # noqa: F401  (re-exported)
-    as_data,
     code_version,
     package_version,
     replicate_seeds,
@@ -93,6 +92,8 @@ def simulate(
 def batch_sizes(n: int, workers: int = 1, largest: int = MAX_BATCH) -> list[int]:
     """How a run of ``n`` replicates is cut into batches: enough batches to keep every worker busy (two
     each), none larger than ``largest``, sizes within one of each other."""
+    if n <= 0:
+        return []
     count = max(math.ceil(n / largest), min(n, 2 * workers if workers > 1 else 1))
     base, extra = divmod(n, count)
     return [base + (1 if i < extra else 0) for i in range(count)]
@@ -254,17 +255,29 @@ def run_scenario(
     key = run_key(scenario, used, master, n, version)
     failures: dict[int, str] = {}
     started = time.perf_counter()
-    sizes = (
-        [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
-        if batch_size
-        else batch_sizes(n, workers if scheduler is None else 4)
-    )
-    bounds = np.cumsum([0, *sizes])
-    chunks = [list(range(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def cut(replicates: list[int]) -> list[list[int]]:
+        """Batches of consecutive replicates (a replicate's figures do not depend on its batch)."""
+        m = len(replicates)
+        sizes = (
+            [batch_size] * (m // batch_size) + ([m % batch_size] if m % batch_size else [])
+            if batch_size
+            else batch_sizes(m, workers if scheduler is None else 4)
+        )
+        out, start = [], 0
+        for size in sizes:
+            part = replicates[start : start + size]
+            start += size
+            gaps = [j for j in range(1, len(part)) if part[j] != part[j - 1] + 1]  # never across a gap
+            for a, b in zip([0, *gaps], [*gaps, len(part)], strict=True):
+                out.append(part[a:b])
+        return out
+
+    sizes = [len(c) for c in cut(list(range(n)))]
 
     held = claim(out_dir, RUN, option=None) if out_dir is not None else contextlib.nullcontext()
     # claim, then connect: a directory in use, or an unreachable scheduler, leaves nothing behind
-    with held, dask_client(scheduler) as client:
+    with held as holder, dask_client(scheduler) as client:
         manifest = {
             "scenario": scenario.name,
             "scenario_file": scenario.source,
@@ -278,8 +291,11 @@ def run_scenario(
         if directory is not None:
             report_partials(directory)
         store = ReplicateStore.open(directory, resume, manifest)
+        if holder is not None:
+            holder.partial = store.directory  # where this run's finished replicates are, until saved
         resumed = len(store.replicates)
-        todo = [(chunk, [seeds[i] for i in chunk]) for chunk in chunks if not all(i in store for i in chunk)]
+        chunks = cut([i for i in range(n) if i not in store])
+        todo = [(chunk, [seeds[i] for i in chunk]) for chunk in chunks]
         work = Work(scenario, params, simulator, todo, detail)
         bar = tqdm(
             total=n,
@@ -337,7 +353,7 @@ def run_scenario(
             "entropy": str(seeds[0].entropy),
             "spawn_keys": [list(s.spawn_key) for s in seeds] if n <= 1000 else "SeedSequence(seed).spawn(n)",
         },
-        "batches": sizes,
+        "batches": [len(c) for c in chunks] if resumed else sizes,
         "firm_detail_replicates": detail,
         "workers": workers if client is None else None,
         "executor": executor,
@@ -347,7 +363,7 @@ def run_scenario(
         "parameter_file_sha256": scenario.parameter_file_sha256,
         "parameters": used.to_dict(),
         "parameters_sha256": hashlib.sha256(json.dumps(used.to_dict(), sort_keys=True).encode()).hexdigest(),
-        "policy": as_data(scenario.policy),
+        "policy": scenario.policy.to_table(month_label),  # as a scenario file's [policy] table
         "wall_time_s": round(time.perf_counter() - started, 3),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
