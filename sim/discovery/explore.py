@@ -53,8 +53,12 @@ from sim.discovery.targets import DEFAULT_REPLICATES, DEFAULT_SAMPLES, MAX_SAMPL
 HISTORY_END_YEAR = 2025  # the last year of data in the library's scenarios: uncertainty acts after it
 FUTURE_FROM = f"{HISTORY_END_YEAR + 1}-01"  # the first month a sampled lever acts, unless the scenario sets one
 EXPLORE_FILES = ("explore.json", "samples.csv")  # what marks an explore directory
-EXPLORE_OWNED = ("explore.json", "samples.csv", "SUMMARY.md", *(f"{side}/{name}" for side in ("holds", "fails")
-                                                                 for name in REPORT_FILES))  # fmt: skip
+EXPLORE_OWNED = (
+    "explore.json",
+    "samples.csv",
+    "SUMMARY.md",
+    *(f"{side}/{name}" for side in ("holds", "fails") for name in REPORT_FILES),
+)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -401,7 +405,7 @@ class Exploration:
                     "reason": u.reason,
                 }
                 for u in self.inputs
-            ],  # fmt: skip
+            ],
             "holds_box": box(self.holds_box),
             "fails_box": box(self.fails_box),
             "version": code_version(),
@@ -423,10 +427,18 @@ class Exploration:
                 if result is None:
                     continue
                 question = self.target.question("en") if side == "holds" else f"not ({self.target.question('en')})"
-                write_report(
-                    tmp / side, x, outcome, mask, result, question=question, labels=self.labels("en"),
-                    units=self.units("en"), outcome_name=first, lang=lang,
-                )  # fmt: skip
+                write_report(  # the charts' input labels in their language (REPORT.md's prose is English)
+                    tmp / side,
+                    x,
+                    outcome,
+                    mask,
+                    result,
+                    question=question,
+                    labels=self.labels(lang),
+                    units=self.units(lang),
+                    outcome_name=first,
+                    lang=lang,
+                )
             (tmp / "SUMMARY.md").write_text(self.summary_markdown(), encoding="utf-8")
             (tmp / "explore.json").write_text(json.dumps(self.meta(), indent=2, ensure_ascii=False), encoding="utf-8")
 
@@ -528,6 +540,16 @@ def explore(
     holds_box = prim(x_ok, y_ok) if y_ok.any() else None
     fails_box = prim(x_ok, ~y_ok) if (~y_ok).any() else None
     return Exploration(
-        scenario, target, inputs, x, figures, holds, failed, holds_box, fails_box, replicates, seed,
+        scenario,
+        target,
+        inputs,
+        x,
+        figures,
+        holds,
+        failed,
+        holds_box,
+        fails_box,
+        replicates,
+        seed,
         time.perf_counter() - started,
-    )  # fmt: skip
+    )
