@@ -1,7 +1,8 @@
 """Command line: ``lithium-sim`` / ``python -m sim``.
 
 Verbs: ``run`` a scenario, ``compare`` run directories, ``check`` a scenario file, ``calibrate`` the free
-parameters to the targets, ``explore`` where a target holds over the uncertain inputs (scenario discovery).
+parameters to the targets, ``explore`` where a target holds over the uncertain inputs (scenario discovery),
+``app`` the workbench in a browser.
 
 Exit codes: 0 success; 2 bad input (a one-paragraph message naming the file, the key and what is allowed,
 no traceback; nothing is written); 1 internal error (or replicates that failed, recorded in meta.json).
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _calibrate_parser(sub)
     _explore_parser(sub)
+    _app_parser(sub)
     return parser
 
 
@@ -247,6 +249,26 @@ def _explore(args: argparse.Namespace) -> int:
         print(f"{len(result.failed)} scenario(s) failed; their errors are in {out}/explore.json", file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
+
+
+def _app_parser(sub) -> None:
+    """The ``app`` verb: the workbench (`sim.app`)."""
+    p = sub.add_parser("app", help="start the workbench: scenarios, levers and charts in a local web browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--port", type=lambda text: _integer(text, 0, 65535, "TCP port; 0: any free port"), default=8765,
+        help="port (default 8765)",
+    )  # fmt: skip
+    p.add_argument(
+        "--workers", type=workers_int, default=1,
+        help="local worker processes for runs (default 1: this process, quickest for the workbench's runs)",
+    )  # fmt: skip
+
+
+def _app(args: argparse.Namespace) -> int:
+    from sim.app.server import serve
+
+    return serve(args.host, args.port, workers=args.workers)
 
 
 def _calibrate_parser(sub) -> None:
@@ -481,6 +503,7 @@ def _main(argv: list[str] | None) -> int:
             "check": _check,
             "calibrate": _calibrate,
             "explore": _explore,
+            "app": _app,
         }
         return verbs[command](args)
     except InputError as err:
