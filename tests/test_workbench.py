@@ -180,6 +180,8 @@ def test_runs_are_cached_by_fingerprint(start):
     diff = wb.differences(table, [2023, 2024])
     assert set(diff.year) == {2023, 2024} and {"baseline", "scenario", "diff_mean"} <= set(diff.columns)
     assert base.scenario.name == "baseline" and base.scenario.years == scenario.years
+    reseeded = wb.baseline_for(scenario.with_changes(seed=7))
+    assert reseeded.seed == 7 and reseeded.name == "baseline"  # the same replicate draws on both sides
 
 
 def test_downloads_hold_the_workbook_and_the_run_directories(start, tmp_path):

@@ -289,7 +289,7 @@ def Discovery(lang: str, current: Callable[[], Any]):
     w = words(lang)
     question, set_question = solara.use_state("lfp_share_15")
     samples, set_samples = solara.use_state(40)
-    replicates, set_replicates = solara.use_state(2)
+    replicates, set_replicates = solara.use_state(4)
     use_current, set_use_current = solara.use_state(False)
 
     def work():

@@ -368,13 +368,14 @@ def build(start: Scenario, values: Mapping[str, Any]) -> Scenario:
 
 
 def baseline_for(scenario: Scenario) -> Scenario:
-    """The library's baseline over the years of ``scenario``."""
+    """The library's baseline over the years of ``scenario``, with its seed: the same replicate draws on both
+    sides (common random numbers), so their differences are the scenario's, not sampling noise."""
     base = load_library(BASELINE)
-    return (
-        _cut_to(base, scenario.years[-1])
-        if scenario.years[-1] <= base.years[-1]
-        else override(base, end_month=scenario.end_month)
-    )
+    if scenario.years[-1] <= base.years[-1]:
+        base = _cut_to(base, scenario.years[-1])
+    else:
+        base = override(base, end_month=scenario.end_month)
+    return base if base.seed == scenario.seed else override(base, seed=scenario.seed)
 
 
 # ---------------------------------------------------------------------------------------------------------
