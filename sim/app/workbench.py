@@ -168,6 +168,16 @@ def _step(low: float, high: float, integer: bool) -> float:
     return 10 ** math.floor(math.log10(span / 100)) if span > 0 else 0.01
 
 
+def _control_unit(unit: str, lang: str) -> str:
+    """A discovery unit as a control shows it: a leading "%" there means a fraction drawn in percent; a control
+    takes the fraction itself."""
+    if unit == "%":
+        return "概率（0–1）" if lang == "zh" else "chance (0–1)"
+    if unit.startswith("%"):
+        return ("比例" if lang == "zh" else "share") + unit[1:]
+    return unit
+
+
 def _from_uncertain(decl: UncertainInput, group: str, scenario: Scenario) -> Control:
     current = decl.value_in(scenario)
     low, high = decl.low, decl.high
@@ -178,7 +188,7 @@ def _from_uncertain(decl: UncertainInput, group: str, scenario: Scenario) -> Con
         group=group,
         kind="number",
         labels={"en": decl.label("en"), "zh": decl.label("zh")},
-        units={"en": decl.unit_in("en"), "zh": decl.unit_in("zh")},
+        units={"en": _control_unit(decl.unit_in("en"), "en"), "zh": _control_unit(decl.unit_in("zh"), "zh")},
         low=low,
         high=high,
         step=_step(low, high, decl.integer),

@@ -46,7 +46,7 @@ from sim.api import (
     simulate_metrics,
     write_directory,
 )
-from sim.discovery.prim import PrimResult, describe_box, latin_hypercube, prim
+from sim.discovery.prim import PrimResult, describe_box, latin_hypercube, prim, readable_number
 from sim.discovery.report import REPORT_FILES, write_report
 from sim.discovery.targets import DEFAULT_REPLICATES, DEFAULT_SAMPLES, MAX_SAMPLES, Clause, Target, parse_target
 
@@ -454,7 +454,7 @@ class Exploration:
             + ".",
             "",
             f"- {len(self.samples):,} scenarios drawn (Latin hypercube) over {len(self.inputs)} uncertain inputs, "
-            f"{self.replicates} replicates each (the same replicate seeds for every draw), seed {self.seed}.",
+            f"{self.replicates} replicate(s) each (the same replicate seeds for every draw), seed {self.seed}.",
             f"- The target holds in {holds:,} of {n_ok:,} ({holds / max(n_ok, 1):.1%}).",
         ]
         if self.failed:
@@ -469,6 +469,8 @@ class Exploration:
                     f"The target {what} in the sampled ranges ({column} from {values.min():,.4g} to "
                     f"{values.max():,.4g}): there is no box to find."
                 )
+                if side == "holds" and len(values):
+                    lines += ["", *self._closest(values)]
                 continue
             s = result.chosen_stats
             lines += [
@@ -480,8 +482,26 @@ class Exploration:
             ]
         lines += ["", "## The uncertain inputs", "", "| input | range | unit | why |", "|---|---|---|---|"]
         for u in self.inputs:
-            lines.append(f"| {u.label_en} (`{u.name}`) | {u.low:g} – {u.high:g} | {u.unit} | {u.reason} |")
+            span = f"{readable_number(u.low, u.unit)} – {readable_number(u.high, u.unit)}"
+            lines.append(f"| {u.label_en} (`{u.name}`) | {span} | {u.unit} | {u.reason} |")
         return "\n".join(lines) + "\n"
+
+    def _closest(self, values: pd.Series, count: int = 3) -> list[str]:
+        """The draws that came nearest to the first clause, as a Markdown table (when the target never holds)."""
+        clause = self.target.clauses[0]
+        nearest = values.sort_values(ascending=clause.op in ("<", "<=")).index[:count]
+        header = ["sample", clause.column, *(u.label_en for u in self.inputs)]
+        lines = [
+            f"The {len(nearest)} draws that came nearest:",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+        ]
+        for i in nearest:
+            cells = [str(i), f"{values[i]:,.4g}", *(readable_number(self.samples.loc[i, u.name], u.unit)
+                                                   for u in self.inputs)]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+        return lines
 
 
 def explore(
