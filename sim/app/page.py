@@ -329,7 +329,7 @@ def Discovery(lang: str, current: Callable[[], Any]):
         solara.Button(w["explore"], on_click=task, disabled=task.pending, color="primary", classes=["explore-button"])
     named = NAMED_TARGETS[question]
     solara.Text(
-        f"{named.question_zh if lang == 'zh' else named.question_en} — {w['asked_of'].format(name=named.scenario)}",
+        f"{named.expression} — {w['asked_of'].format(name=named.scenario)}",
         classes=["lsim-muted"],
     )
     solara.Checkbox(label=w["use_current"], value=use_current, on_value=set_use_current)
