@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "outputs" / "fonts"
@@ -37,7 +38,11 @@ def configure(workers: int = 1) -> None:
 def serve(host: str = "127.0.0.1", port: int = 8765, workers: int = 1) -> int:
     """Run the workbench's server until interrupted; return the exit code."""
     configure(workers)
+    # Solara warns on every page load that a session cookie over http cannot be samesite=none; on this machine
+    # (http://127.0.0.1) that is expected and says nothing to the planner
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     try:
+        import click
         from solara.__main__ import cli
     except ImportError:
         print(
@@ -59,8 +64,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, workers: int = 1) -> int:
     ]
     try:
         cli.main(args, prog_name="lithium-sim app", standalone_mode=False)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):  # Ctrl-C is how the workbench is stopped
         pass
+    print("lithium-sim app: stopped", file=sys.stderr)
     return 0
 
 
