@@ -3,8 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/baseline.toml
+HOST ?= 127.0.0.1
+PORT ?= 8765
 
-.PHONY: run test lint bench clean
+.PHONY: run test app lint bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
@@ -15,12 +17,21 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[app]"
 	@touch $@ $(VENV)/.installed
+
+# the tests drive the workbench in a browser, so they install its extra too
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[app,test]"
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-app
 
 run: $(VENV)/.installed
 	$(BIN)/lithium-sim run $(SCENARIO)
+
+# the workbench in a browser: http://$(HOST):$(PORT)/ (docs/workbench.md)
+app: $(VENV)/.installed-app
+	$(BIN)/lithium-sim app --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collects no tests: report it as the failure it is
 test: $(VENV)/.installed-test

@@ -1,7 +1,8 @@
 """Command line: ``lithium-sim`` / ``python -m sim``.
 
 Verbs: ``run`` a scenario, ``compare`` run directories, ``check`` a scenario file, ``calibrate`` the free
-parameters to the targets.
+parameters to the targets, ``explore`` where a target holds over the uncertain inputs (scenario discovery),
+``app`` the workbench in a browser.
 
 Exit codes: 0 success; 2 bad input (a one-paragraph message naming the file, the key and what is allowed,
 no traceback; nothing is written); 1 internal error (or replicates that failed, recorded in meta.json).
@@ -146,7 +147,126 @@ def build_parser() -> argparse.ArgumentParser:
     _allow_path_option(check)
 
     _calibrate_parser(sub)
+    _explore_parser(sub)
+    _app_parser(sub)
     return parser
+
+
+def _explore_parser(sub) -> None:
+    """The ``explore`` verb: scenario discovery (`sim.discovery.explore`)."""
+    from sim.discovery.targets import DEFAULT_REPLICATES, DEFAULT_SAMPLES, MAX_SAMPLES, NAMED_TARGETS
+
+    named = "; ".join(f"{k} = {v.expression} ({v.question_en})" for k, v in NAMED_TARGETS.items())
+    p = sub.add_parser(
+        "explore",
+        help="scenario discovery: which uncertain inputs make a target hold (PRIM boxes)",
+        description="Draw scenarios over the declared uncertain inputs (carbonate price level and volatility, "
+        "demand growth, lever strengths, project completion) with a Latin hypercube, run each with a few "
+        "replicates, evaluate the target on each draw's mean and find the PRIM boxes where it holds and where it "
+        f"fails. Named targets: {named}.",
+    )
+    p.add_argument("scenario", type=Path, help="scenario TOML file the draws start from")
+    p.add_argument(
+        "--target",
+        required=True,
+        metavar="EXPR",
+        help="METRIC[region,segment,year] OP NUMBER (OP: >=, <=, >, <), clauses joined by 'and', or a named "
+        f"target: {', '.join(NAMED_TARGETS)}",
+    )
+    p.add_argument(
+        "--samples",
+        type=lambda text: _integer(text, 1, MAX_SAMPLES, "scenarios drawn"),
+        default=DEFAULT_SAMPLES,
+        metavar="N",
+        help=f"scenarios drawn (default {DEFAULT_SAMPLES})",
+    )
+    p.add_argument("--out", type=Path, help="output directory (default results/explore-<scenario>-<target>/)")
+    p.add_argument(
+        "--workers",
+        type=workers_int,
+        default=1,
+        help="local worker processes (default 1: this process; more pay on machines with more real cores)",
+    )
+    p.add_argument(
+        "--replicates",
+        type=schema_int("replicates"),
+        default=DEFAULT_REPLICATES,
+        help=f"replicates per scenario drawn (default {DEFAULT_REPLICATES})",
+    )
+    p.add_argument("--seed", type=schema_int("seed"), help="master seed (default: the scenario's)")
+    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts (default en)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="if --out holds files lithium-sim did not write, move it aside (kept) instead of refusing",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _allow_path_option(p)
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.discovery.explore import EXPLORE_FILES, EXPLORE_OWNED, explore
+    from sim.discovery.targets import parse_target
+    from sim.inputs.scenario import load_scenario
+    from sim.runs.rundir import claim, kind_for
+
+    target = parse_target(args.target)  # a bad target fails before the scenario is read
+    scenario = load_scenario(args.scenario, allow_paths=args.allow_path)
+    target.check_years(scenario)
+    out = args.out or Path("results") / f"explore-{scenario.name}-{target.name or 'target'}"
+    kind = kind_for(EXPLORE_FILES, EXPLORE_OWNED, name="explore directory")
+    with claim(out, kind, force=args.force, option="--out"):
+        with tqdm(
+            total=args.samples, desc="explore: scenarios", unit="scn", disable=args.quiet, file=sys.stderr
+        ) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.update(done - bar.n)
+
+            result = explore(
+                scenario,
+                target,
+                args.samples,
+                replicates=args.replicates,
+                seed=args.seed,
+                workers=args.workers,
+                progress=progress,
+            )
+        result.save(out, lang=args.lang, force=args.force)
+    holds, total = int(result.holds.sum()), int(result.ok.sum())
+    print(f"{target.question('en')}: holds in {holds} of {total} scenarios drawn")
+    for side in ("holds", "fails"):
+        box = result.holds_box if side == "holds" else result.fails_box
+        if box is not None:
+            s = box.chosen_stats
+            print(f"  {side}: {result.box_words(side)} (coverage {s['coverage']:.0%}, density {s['density']:.0%})")
+    print(f"wrote {out}/ (SUMMARY.md, samples.csv, holds/, fails/; {result.wall_time_s:.0f} s)")
+    if result.failed:
+        print(f"{len(result.failed)} scenario(s) failed; their errors are in {out}/explore.json", file=sys.stderr)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _app_parser(sub) -> None:
+    """The ``app`` verb: the workbench (`sim.app`)."""
+    p = sub.add_parser("app", help="start the workbench: scenarios, levers and charts in a local web browser")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--port", type=lambda text: _integer(text, 0, 65535, "TCP port; 0: any free port"), default=8765,
+        help="port (default 8765)",
+    )  # fmt: skip
+    p.add_argument(
+        "--workers", type=workers_int, default=1,
+        help="local worker processes for runs (default 1: this process, quickest for the workbench's runs)",
+    )  # fmt: skip
+
+
+def _app(args: argparse.Namespace) -> int:
+    from sim.app.server import serve
+
+    return serve(args.host, args.port, workers=args.workers)
 
 
 def _calibrate_parser(sub) -> None:
@@ -371,7 +491,14 @@ def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         command = args.command
-        verbs = {"run": _run, "compare": _compare, "check": _check, "calibrate": _calibrate}
+        verbs = {
+            "run": _run,
+            "compare": _compare,
+            "check": _check,
+            "calibrate": _calibrate,
+            "explore": _explore,
+            "app": _app,
+        }
         return verbs[command](args)
     except InputError as err:
         print(f"lithium-sim {command}: {err.message}", file=sys.stderr)

@@ -14,7 +14,6 @@ import pytest
 from sim.inputs.data import load_national
 from sim.runs.runner import run_scenario
 
-
 pytestmark = pytest.mark.slow
 
 

@@ -13,8 +13,8 @@ from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 
 import sim
-from sim.inputs.errors import InputError
 from sim.inputs.chain import DEFAULT_CHAIN
+from sim.inputs.errors import InputError
 from sim.inputs.levers import LEVERS
 from sim.outputs import labels
 from sim.outputs.charts import COMPARISON_CHARTS, FONT_DIR, run_charts

@@ -1,0 +1,677 @@
+"""The workbench's state and work apart from its page, so that they can be tested without a browser.
+
+- **Controls** are generated from the declarations: every field of every policy lever (`sim.api.LEVERS`: label
+  in English and Chinese, unit, range, default) and the lever's first year; the carbonate price's mode; the
+  uncertain inputs of scenario discovery (`sim.discovery.explore`: the price level after the history, its
+  volatility, demand growth, each pipeline project's completion probability); the run's last year. A new
+  lever, lever field or uncertain input appears without code here.
+- **A view** is a starting scenario (from the library, or uploaded TOML), the controls' values that differ from
+  it, the replicates and the language; `encode_query` / `decode_query` put it in the URL's query string, so a
+  link reproduces the view.
+- **Runs** are cached by the scenario's fingerprint (everything it holds), replicates and seed: the same inputs
+  are never run twice. The baseline beside a scenario is the library's baseline over the same years.
+- **Downloads**: the run directories as a zip, the comparison workbook, the scenario as a TOML file.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import dataclasses
+import hashlib
+import io
+import math
+import tempfile
+import threading
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pandas as pd
+
+from sim.api import (
+    BASE_YEAR,
+    LEVERS,
+    InputError,
+    Policy,
+    RunResult,
+    Scenario,
+    compare,
+    load_scenario,
+    load_scenario_text,
+    override,
+    project_root,
+)
+from sim.api import run as run_scenario
+from sim.discovery.explore import HISTORY_END_YEAR, SCENARIO_INPUTS, UncertainInput, project_inputs
+
+BASELINE = "baseline"
+MAX_REPLICATES = 200  # the workbench's bound; the command line runs more
+DEFAULT_REPLICATES = 20
+MAX_QUERY = 64 * 1024  # characters of a query string the workbench reads (an uploaded scenario is a few kB)
+MAX_CACHED_RUNS = 12
+PRICE_MODES = ("path", "market")  # the scenario schema's carbonate_price.mode; override() checks them
+PRICE_MODE_LABELS = {
+    "path": {"en": "follows the scenario's path", "zh": "按情景价格路径"},
+    "market": {"en": "clears world supply and demand", "zh": "由全球供需出清"},
+}
+
+
+def library() -> list[str]:
+    """The names of the library's scenario files (``scenarios/*.toml``)."""
+    return sorted(p.stem for p in (project_root() / "scenarios").glob("*.toml"))
+
+
+def load_library(name: str) -> Scenario:
+    if name not in library():
+        raise InputError(
+            f"'{name}' is not a scenario of the library; choose one of {', '.join(library())}", key="scenario"
+        )
+    return load_scenario(project_root() / "scenarios" / f"{name}.toml")
+
+
+def fingerprint(scenario: Scenario) -> str:
+    """SHA-256 of everything the scenario holds (as a run's ``meta.json`` records it)."""
+    return hashlib.sha256(repr(scenario).encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# controls, generated from the declarations
+# ---------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Control:
+    """One input on the page.
+
+    Attributes:
+        key: its name in the URL and in a view's values (``energy_support.cost_cut``, ``price_level``, ...).
+        group: the panel it sits in: "run", "price", "demand", "projects" or a lever's name.
+        kind: "number", "choice" or "year".
+        labels: by language; units: by language.
+        low, high: the range a value must lie in; step: the input's step.
+        integer: whole numbers only.
+        choices: for "choice".
+        reason: what it means and why its range (a tooltip).
+        read: the starting scenario's value.
+    """
+
+    key: str
+    group: str
+    kind: str
+    labels: Mapping[str, str]
+    units: Mapping[str, str]
+    low: float
+    high: float
+    step: float
+    integer: bool
+    reason: str
+    read: Callable[[Scenario], Any]
+    choices: tuple[str, ...] = ()
+    choice_labels: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+    def choice_label(self, choice: str, lang: str) -> str:
+        labels = self.choice_labels.get(choice, {})
+        return labels.get(lang) or labels.get("en") or choice
+
+    def unit(self, lang: str) -> str:
+        return self.units.get(lang) or self.units.get("en", "")
+
+    def check(self, value: Any) -> Any:
+        """The value as the control holds it, or `InputError` naming the key and what is allowed."""
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise InputError(f"'{value}' is not allowed; choose one of {', '.join(self.choices)}", key=self.key)
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or not self.low <= number <= self.high or (self.integer and number != int(number)):
+            kind = "a whole number" if self.integer else "a number"
+            raise InputError(
+                f"must be {kind} from {self.low:g} to {self.high:g} {self.unit('en')}".rstrip(), key=self.key
+            )
+        return int(number) if self.integer else number
+
+
+UNITS_ZH = {  # the levers' units in Chinese; a unit not here shows in English
+    "fraction of credit": "占留抵税额比例",
+    "亿元/yr": "亿元/年",
+    "fraction of energy cost": "占能源成本比例",
+    "fraction of capex": "占设备投资比例",
+    "months": "月",
+    "years": "年",
+    "x stage average": "× 环节平均",
+    "fraction of plant capex": "占厂房设备投资比例",
+    "fraction of processing cost": "占加工成本比例",
+    "fraction of upgrade cost": "占技改成本比例",
+    "fraction of output": "占产量比例",
+    "fraction of price": "占价格比例",
+    "fraction of notional": "占合约金额比例",
+    "1/yr": "每年",
+}
+
+
+def unit_zh(unit: str) -> str:
+    return UNITS_ZH.get(unit, unit)
+
+
+def _step(low: float, high: float, integer: bool) -> float:
+    if integer:
+        return 1
+    span = high - low
+    return 10 ** math.floor(math.log10(span / 100)) if span > 0 else 0.01
+
+
+def _control_unit(unit: str, lang: str) -> str:
+    """A discovery unit as a control shows it: a leading "%" there means a fraction drawn in percent; a control
+    takes the fraction itself."""
+    if unit == "%":
+        return "概率（0–1）" if lang == "zh" else "chance (0–1)"
+    if unit.startswith("%"):
+        return ("比例" if lang == "zh" else "share") + unit[1:]
+    return unit
+
+
+def _from_uncertain(decl: UncertainInput, group: str, scenario: Scenario) -> Control:
+    current = decl.value_in(scenario)
+    low, high = decl.low, decl.high
+    if current is not None:  # a scenario outside the sampled range still shows its own value
+        low, high = min(low, current), max(high, current)
+    return Control(
+        key=decl.name,
+        group=group,
+        kind="number",
+        labels={"en": decl.label("en"), "zh": decl.label("zh")},
+        units={"en": _control_unit(decl.unit_in("en"), "en"), "zh": _control_unit(decl.unit_in("zh"), "zh")},
+        low=low,
+        high=high,
+        step=_step(low, high, decl.integer),
+        integer=decl.integer,
+        reason=decl.reason,
+        read=lambda s, decl=decl: decl.value_in(s),
+    )
+
+
+def _lever_value(lever, decl, yearly: bool) -> Callable[[Scenario], float]:
+    def read(scenario: Scenario) -> float:
+        setting = scenario.policy.setting(lever.name)
+        if yearly:
+            values = setting.yearly.get(decl.name, {})
+            later = [v for y, v in sorted(values.items()) if y > HISTORY_END_YEAR]
+            earlier = [v for y, v in sorted(values.items())]
+            return float(later[-1] if later else earlier[-1] if earlier else 0.0)
+        value = setting.get(lever, decl.name)
+        return int(value) if decl.integer else value
+
+    return read
+
+
+def _lever_start(name: str) -> Callable[[Scenario], int]:
+    def read(scenario: Scenario) -> int:
+        if name in scenario.policy.settings:
+            return BASE_YEAR + scenario.policy.start(name) // 12
+        return min(HISTORY_END_YEAR + 1, scenario.years[-1])
+
+    return read
+
+
+def controls(scenario: Scenario) -> list[Control]:
+    """Every control of the page for a starting scenario, in page order (see the module docstring)."""
+    years = scenario.years
+    out = [
+        Control(
+            "end",
+            "run",
+            "year",
+            {"en": "last year of the run", "zh": "模拟截止年份"},
+            {"en": "", "zh": ""},
+            BASE_YEAR + 1,
+            years[-1],
+            1,
+            True,
+            "a shorter run is quicker; the scenario's own end is the longest",
+            lambda s: s.years[-1],
+        ),
+        Control(
+            "price_mode",
+            "price",
+            "choice",
+            {"en": "how the carbonate price is set", "zh": "碳酸锂价格形成方式"},
+            {"en": "", "zh": ""},
+            0,
+            0,
+            0,
+            False,
+            "path: the scenario's price path and its continuation; market: the price clears world supply, stocks "
+            "and demand (the level and volatility below then do not act)",
+            lambda s: s.price_mode,
+            choices=PRICE_MODES,
+            choice_labels=PRICE_MODE_LABELS,
+        ),
+    ]
+    groups = {"price_level": "price", "price_volatility": "price", "demand_growth": "demand"}
+    out += [_from_uncertain(decl, groups.get(decl.name, "demand"), scenario) for decl in SCENARIO_INPUTS]
+    for lever in LEVERS:
+        out.append(
+            Control(
+                f"{lever.name}.from",
+                lever.name,
+                "year",
+                {"en": "from", "zh": "起始年份"},
+                {"en": "", "zh": ""},
+                BASE_YEAR,
+                years[-1],
+                1,
+                True,
+                f"the first year (January) the lever acts; {lever.report}",
+                _lever_start(lever.name),
+            )
+        )
+        for decl in (*lever.fields, *lever.yearly):
+            yearly = decl in lever.yearly
+            unit = decl.unit + (" (each year from 'from')" if yearly else "")
+            out.append(
+                Control(
+                    key=f"{lever.name}.{decl.name}",
+                    group=lever.name,
+                    kind="number",
+                    labels={"en": decl.label("en"), "zh": decl.label("zh")},
+                    units={"en": unit, "zh": unit_zh(decl.unit) + ("（自起始年份起每年）" if yearly else "")},
+                    low=decl.low,
+                    high=decl.high,
+                    step=_step(decl.low, min(decl.high, max(decl.default, decl.low) * 10 or decl.high), decl.integer),
+                    integer=decl.integer,
+                    reason=decl.reason,
+                    read=_lever_value(lever, decl, yearly),
+                )
+            )
+    out += [_from_uncertain(decl, "projects", scenario) for decl in project_inputs(scenario)]
+    return out
+
+
+def lever_labels(lang: str) -> dict[str, str]:
+    return {lever.name: lever.label(lang) for lever in LEVERS}
+
+
+def defaults(scenario: Scenario) -> dict[str, Any]:
+    """Each control's value in the starting scenario."""
+    return {c.key: c.read(scenario) for c in controls(scenario)}
+
+
+def changes(scenario: Scenario, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that differ from the starting scenario's, checked by their controls."""
+    by_key = {c.key: c for c in controls(scenario)}
+    start = defaults(scenario)
+    out = {}
+    for key, value in values.items():
+        if key not in by_key:
+            raise InputError(f"unknown control '{key}'", key=key)
+        checked = by_key[key].check(value)
+        if checked != start[key] and not (isinstance(checked, float) and math.isclose(checked, start[key])):
+            out[key] = checked
+    return out
+
+
+def _cut_to(scenario: Scenario, last_year: int) -> Scenario:
+    """The scenario run to December of ``last_year``: levers that would start and projects that would come
+    online after it are left out (they would not act within the run)."""
+    end = (last_year - BASE_YEAR) * 12 + 11
+    if end == scenario.end_month:
+        return scenario
+    policy = scenario.policy
+    kept = Policy(
+        {k: v for k, v in policy.settings.items() if v.start <= end},
+        tuple(p for p in policy.projects if p.online <= end),
+    )
+    events = tuple(dataclasses.replace(e, until=min(e.until, end)) for e in scenario.supply_events if e.start <= end)
+    return override(scenario, end_month=end).with_changes(policy=kept, supply_events=events)
+
+
+def build(start: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """The starting scenario with the controls' values (those that differ from it), named ``<start>-workbench``
+    when anything changed. Every change goes through `sim.api.override`, checked by the declarations."""
+    changed = changes(start, values)
+    if not changed:
+        return start
+    scenario = start
+    rename = bool(set(changed) - {"end"})  # a shorter run of the same scenario keeps its name
+    if "end" in changed:
+        scenario = _cut_to(scenario, int(changed["end"]))
+    if "price_mode" in changed:
+        scenario = override(scenario, price_mode=changed["price_mode"])
+    for decl in SCENARIO_INPUTS:
+        if decl.name in changed:
+            scenario = decl.apply(scenario, changed[decl.name])
+    policy: dict[str, dict[str, Any]] = {}
+    for lever in LEVERS:
+        touched = {k.split(".", 1)[1]: v for k, v in changed.items() if k.startswith(f"{lever.name}.")}
+        if not touched:
+            continue
+        first_year = int(touched.get("from", _lever_start(lever.name)(scenario)))
+        table: dict[str, Any] = {"from": f"{first_year}-01"}
+        setting = scenario.policy.setting(lever.name)
+        for decl in lever.fields:
+            if decl.name in touched:
+                table[decl.name] = int(touched[decl.name]) if decl.integer else float(touched[decl.name])
+        for decl in lever.yearly:
+            if decl.name in touched:
+                by_year = {y: v for y, v in setting.yearly.get(decl.name, {}).items() if y < first_year}
+                by_year.update({y: float(touched[decl.name]) for y in scenario.years if y >= first_year})
+                table[decl.name] = {str(y): v for y, v in sorted(by_year.items())}
+        policy[lever.name] = table
+    if policy:
+        scenario = override(scenario, policy=policy)
+    for decl in project_inputs(start):
+        if decl.name in changed and any(p.name == decl.name.split(":", 1)[1] for p in scenario.policy.projects):
+            index = [p.name for p in scenario.policy.projects].index(decl.name.split(":", 1)[1])
+            scenario = project_inputs(scenario)[index].apply(scenario, changed[decl.name])
+    if not rename:
+        return scenario
+    name = f"{start.name[:90]}-workbench"
+    return override(scenario, name=name, description=f"{start.description} Changed in the workbench.".strip())
+
+
+def baseline_for(scenario: Scenario) -> Scenario:
+    """The library's baseline over the years of ``scenario``, with its seed: the same replicate draws on both
+    sides (common random numbers), so their differences are the scenario's, not sampling noise."""
+    base = load_library(BASELINE)
+    if scenario.years[-1] <= base.years[-1]:
+        base = _cut_to(base, scenario.years[-1])
+    else:
+        base = override(base, end_month=scenario.end_month)
+    return base if base.seed == scenario.seed else override(base, seed=scenario.seed)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a view in the URL
+# ---------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class View:
+    """What the URL holds: the starting scenario (a library name, or uploaded TOML text and its file name),
+    the changed controls, replicates, language and tab."""
+
+    scenario: str = BASELINE
+    uploaded: str | None = None
+    uploaded_name: str = "uploaded.toml"
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    replicates: int = DEFAULT_REPLICATES
+    lang: str = "en"
+    tab: int = 0
+
+    def start(self) -> Scenario:
+        if self.uploaded is not None:
+            return load_scenario_text(self.uploaded, name=self.uploaded_name)
+        return load_library(self.scenario)
+
+
+def _pack(text: str) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii").rstrip("=")
+
+
+def _unpack(data: str) -> str:
+    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    out = zlib.decompressobj().decompress(raw, 4 * 1024 * 1024 + 1)
+    return out.decode("utf-8")
+
+
+def encode_query(view: View) -> str:
+    """The query string of a view (only what differs from the defaults)."""
+    params: list[tuple[str, str]] = []
+    if view.uploaded is not None:
+        params += [("toml", _pack(view.uploaded)), ("file", view.uploaded_name)]
+    elif view.scenario != BASELINE:
+        params.append(("scenario", view.scenario))
+    if view.lang != "en":
+        params.append(("lang", view.lang))
+    if view.replicates != DEFAULT_REPLICATES:
+        params.append(("replicates", str(view.replicates)))
+    if view.tab:
+        params.append(("tab", str(view.tab)))
+    for key, value in view.values.items():
+        params.append(
+            (key, value if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value))
+        )
+    return urlencode(params)
+
+
+def decode_query(query: str | None) -> tuple[View, list[str]]:
+    """A view from a query string, and what in it was ignored and why (a link never fails to open)."""
+    view, problems = View(), []
+    if not query:
+        return view, problems
+    if len(query) > MAX_QUERY:
+        return view, [f"the link is longer than {MAX_QUERY:,} characters; it was ignored"]
+    items = parse_qsl(query.lstrip("?"), keep_blank_values=True)
+    raw = dict(items)
+    if "toml" in raw:
+        try:
+            view.uploaded, view.uploaded_name = _unpack(raw["toml"]), raw.get("file", "uploaded.toml")[:200]
+        except (ValueError, zlib.error, UnicodeDecodeError):
+            problems.append("toml: the scenario in the link cannot be read; the baseline is shown")
+    elif "scenario" in raw:
+        if raw["scenario"] in library():
+            view.scenario = raw["scenario"]
+        else:
+            problems.append(f"scenario: '{raw['scenario'][:80]}' is not in the library; the baseline is shown")
+    if raw.get("lang") in ("en", "zh"):
+        view.lang = raw["lang"]
+    if "replicates" in raw:
+        try:
+            view.replicates = min(max(int(raw["replicates"]), 1), MAX_REPLICATES)
+        except ValueError:
+            problems.append("replicates: not a whole number; ignored")
+    if raw.get("tab", "").isdigit():
+        view.tab = min(int(raw["tab"]), 1)
+    try:
+        start = view.start()
+    except InputError as err:
+        problems.append(err.message)
+        view.uploaded, view.scenario = None, BASELINE
+        start = view.start()
+    by_key = {c.key: c for c in controls(start)}
+    for key, value in items:
+        if key in ("toml", "file", "scenario", "lang", "replicates", "tab"):
+            continue
+        control = by_key.get(key)
+        if control is None:
+            problems.append(f"{key[:80]}: not a control of this scenario; ignored")
+            continue
+        try:
+            view.values[key] = control.check(value if control.kind == "choice" else float(value))
+        except (InputError, ValueError) as err:
+            problems.append(err.message if isinstance(err, InputError) else f"{key}: {err}")
+    return view, problems
+
+
+# ---------------------------------------------------------------------------------------------------------
+# runs, cached by fingerprint
+# ---------------------------------------------------------------------------------------------------------
+class RunCache:
+    """Finished runs by (fingerprint, replicates, seed); the oldest go first beyond `MAX_CACHED_RUNS`.
+
+    Shared by every browser tab of the server: the same inputs are never run twice.
+    """
+
+    def __init__(self, size: int = MAX_CACHED_RUNS) -> None:
+        self._runs: collections.OrderedDict[tuple[str, int, int], RunResult] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+        self.runs_made = 0
+
+    @staticmethod
+    def key(scenario: Scenario, replicates: int) -> tuple[str, int, int]:
+        return fingerprint(scenario), int(replicates), int(scenario.seed)
+
+    def get(self, scenario: Scenario, replicates: int) -> RunResult | None:
+        with self._lock:
+            key = self.key(scenario, replicates)
+            if key in self._runs:
+                self._runs.move_to_end(key)
+                return self._runs[key]
+            return None
+
+    def run(
+        self,
+        scenario: Scenario,
+        replicates: int,
+        workers: int = 1,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RunResult:
+        """The run of ``scenario`` with ``replicates`` replicates: from the cache, or run now."""
+        cached = self.get(scenario, replicates)
+        if cached is not None:
+            if progress is not None:
+                progress(replicates, replicates)
+            return cached
+        result = run_scenario(scenario, replicates=replicates, workers=workers, progress=progress or False)
+        with self._lock:
+            self._runs[self.key(scenario, replicates)] = result
+            self.runs_made += 1
+            while len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+        return result
+
+
+CACHE = RunCache()
+
+
+def run_pair(
+    scenario: Scenario,
+    replicates: int,
+    workers: int = 1,
+    progress: Callable[[float], None] | None = None,
+    cache: RunCache = CACHE,
+) -> tuple[RunResult, RunResult]:
+    """The baseline's run and the scenario's, each from the cache or run now; ``progress`` gets the share done."""
+    base = baseline_for(scenario)
+    todo = [s for s in (base, scenario) if cache.get(s, replicates) is None]
+    done = [0]
+
+    def step(finished: int, total: int) -> None:
+        if progress is not None and todo:
+            progress(min(1.0, (done[0] + finished / max(total, 1)) / len(todo)))
+
+    results = []
+    for s in (base, scenario):
+        results.append(cache.run(s, replicates, workers, step if s in todo else None))
+        if s in todo:
+            done[0] += 1
+    if progress is not None:
+        progress(1.0)
+    return results[0], results[1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tables and downloads
+# ---------------------------------------------------------------------------------------------------------
+DIFFERENCE_ROWS = (  # (region, segment, metric): Suining's headline figures, in the comparison's order
+    ("suining", "all", "output_value"),
+    ("suining", "all", "value_added"),
+    ("suining", "all", "value_added_real_growth"),
+    ("suining", "lithium_salt", "output"),
+    ("suining", "lfp_cathode", "output"),
+    ("suining", "battery", "output"),
+    ("suining", "lithium_salt", "national_share"),
+    ("suining", "lfp_cathode", "national_share"),
+    ("suining", "battery", "national_share"),
+    ("suining", "all", "employment"),
+    ("suining", "all", "taxes"),
+    ("suining", "all", "profit"),
+    ("suining", "all", "local_fiscal_revenue"),
+    ("suining", "all", "gdp_growth_contribution"),
+)
+SCOREBOARD_ROWS = (
+    "gdp_share",
+    "gdp_growth_contribution",
+    "fixed_asset_investment",
+    "fai_growth_contribution",
+    "local_fiscal_revenue",
+    "revenue_growth_contribution",
+)
+
+
+def comparison(base: RunResult, scenario: RunResult) -> pd.DataFrame:
+    """The comparison table (`sim.api.compare`): every figure of both runs with the difference from the baseline."""
+    return compare([base, scenario])
+
+
+def differences(table: pd.DataFrame, years: Sequence[int], rows=DIFFERENCE_ROWS) -> pd.DataFrame:
+    """The scenario's rows of ``rows`` for ``years``: baseline mean, scenario mean and P5-P95, the differences."""
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    base_name, other = scenarios[0], scenarios[-1]
+    out = []
+    for region, segment, metric in rows:
+        sel = table[(table.region == region) & (table.segment == segment) & (table.metric == metric)]
+        for year in years:
+            b = sel[(sel.scenario == base_name) & (sel.year == year)]
+            s = sel[(sel.scenario == other) & (sel.year == year)]
+            if b.empty or s.empty:
+                continue
+            row = s.iloc[0]
+            out.append(
+                {
+                    "region": region,
+                    "segment": segment,
+                    "metric": metric,
+                    "unit": row["unit"],
+                    "year": year,
+                    "baseline": float(b.iloc[0]["mean"]),
+                    "scenario": float(row["mean"]),
+                    "p05": float(row["p05"]),
+                    "p95": float(row["p95"]),
+                    "diff_mean": row["diff_mean"],
+                    "diff_pct": row["diff_pct"],
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def headline(result: RunResult, year: int) -> dict[str, float]:
+    """A few figures of a run in one year, for the page's header."""
+    out = {}
+    for metric, segment in (
+        ("output_value", "all"),
+        ("value_added", "all"),
+        ("national_share", "lfp_cathode"),
+        ("employment", "all"),
+    ):
+        try:
+            out[f"{metric}.{segment}"] = result.value(metric, "suining", segment, year)
+        except KeyError:
+            out[f"{metric}.{segment}"] = math.nan
+    return out
+
+
+def workbook(base: RunResult, scenario: RunResult, lang: str = "en") -> bytes:
+    """The comparison workbook (``comparison.xlsx`` as ``lithium-sim compare`` writes it), as bytes."""
+    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
+        out = Path(tmp) / "comparison"
+        compare([base, scenario], out_dir=out, lang=lang)
+        return (out / "comparison.xlsx").read_bytes()
+
+
+def runs_zip(base: RunResult, scenario: RunResult, lang: str = "en", toml: str | None = None) -> bytes:
+    """Both run directories (as ``lithium-sim run`` writes them) and the scenario's TOML, zipped."""
+    buffer = io.BytesIO()
+    with (
+        tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        names = []
+        for result in (base, scenario):
+            name = result.scenario.name if result.scenario.name not in names else f"{result.scenario.name}-2"
+            names.append(name)
+            directory = Path(tmp) / name
+            result.save(directory, lang=lang)
+            for path in sorted(directory.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{name}/{path.relative_to(directory).as_posix()}")
+        if toml is not None:
+            archive.writestr(f"{scenario.scenario.name}.toml", toml)
+    return buffer.getvalue()

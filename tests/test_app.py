@@ -1,0 +1,248 @@
+"""The workbench as a person uses it: the server started on a free local port, a real headless browser (Debian's
+``chromium`` driven by Playwright) loading the page, changing a lever, reading a chart and a number, switching to
+Chinese, downloading the workbook, uploading a bad scenario, following a link; and no request to another host.
+
+Screenshots of each step go to ``results/app-screenshots/``. Without a browser these tests skip with a message
+saying how to install one, except in CI (``CI=true``), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "results" / "app-screenshots"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START = "/?replicates=2&end=2026"  # two replicates to 2026: a run takes a second or two
+TIMEOUT_MS = 30_000
+
+
+def _missing() -> str:
+    """What the browser tests lack on this machine ('' when nothing)."""
+    problems = []
+    if shutil.which("chromium") is None:
+        problems.append("a chromium browser (Debian/Ubuntu: apt-get install chromium fonts-noto-cjk)")
+    for module, package in (("playwright", "playwright"), ("solara", "solara")):
+        try:
+            __import__(module)
+        except ImportError:
+            problems.append(f"the Python package {package} (pip install -e '.[app,test]')")
+    return "; ".join(problems)
+
+
+MISSING = _missing()
+if MISSING:
+    if IN_CI:
+        pytest.fail(f"CI must run the browser tests, but this machine lacks {MISSING}", pytrace=False)
+    pytest.skip(f"the workbench's browser tests need {MISSING}", allow_module_level=True)
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    log = open(SHOTS.parent / "app-server.log", "w", encoding="utf-8") if SHOTS.parent.is_dir() else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "app", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the workbench's server did not start (exit {process.poll()}); see results/app-server.log")
+        time.sleep(0.25)
+    yield url
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if log is not subprocess.DEVNULL:
+        log.close()
+
+
+class Session:
+    """One browser page over the tests of this module, recording every request it makes."""
+
+    def __init__(self, page: Page, url: str) -> None:
+        self.page, self.url = page, url
+        self.requests: list[str] = []
+        self.failures: list[str] = []
+        self.after_lever = ""
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("requestfailed", self._failed)
+        page.on("response", lambda r: self.failures.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+
+    def _failed(self, request) -> None:
+        # leaving a page tells the server its session is closed; the navigation itself cancels that request
+        if "/_solara/api/close/" in request.url and "ERR_ABORTED" in (request.failure or ""):
+            return
+        self.failures.append(f"{request.url}: {request.failure}")
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+    def scenario_value(self, card: str = "output_value") -> str:
+        return self.page.inner_text(f".headline-{card} .lsim-scenario")
+
+    def chart(self, name: str) -> str:
+        return self.page.get_attribute(f".chart-{name} img", "src") or ""
+
+
+@pytest.fixture(scope="module")
+def session(server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=BROWSER_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        yield Session(page, server)
+        context.close()
+        browser.close()
+
+
+def test_the_page_loads_and_runs_the_view_in_its_link(session):
+    page = session.page
+    page.goto(session.url + START)
+    page.wait_for_selector(".headline-output_value .lsim-scenario")
+    page.wait_for_selector(".chart-value_added img")
+    assert "Suining lithium workbench" in page.inner_text("body")
+    assert "亿元" in session.scenario_value()
+    session.shot("01-loaded")
+
+
+def test_changing_a_lever_changes_a_chart_and_a_number(session):
+    page = session.page
+    before_value, before_chart = session.scenario_value(), session.chart("value_added")
+    field = page.locator(".ctl-energy_support--cost_cut input")
+    field.fill("0.3")
+    field.press("Enter")
+    page.wait_for_selector("text=1 control(s) changed")
+    page.click(".run-button")
+    page.wait_for_function(
+        "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
+        arg=[".headline-output_value .lsim-scenario", before_value],
+    )
+    page.wait_for_function(
+        "([sel, old]) => { const e = document.querySelector(sel); return e && e.getAttribute('src') !== old; }",
+        arg=[".chart-value_added img", before_chart],
+    )
+    assert session.scenario_value() != before_value
+    session.after_lever = session.scenario_value()
+    assert "energy_support.cost_cut=0.3" in page.url  # the link holds the view
+    session.shot("02-lever-changed")
+
+
+def test_switching_to_chinese_shows_chinese_labels_in_the_bundled_font(session):
+    page = session.page
+    page.click(".language-switch")
+    page.wait_for_selector("text=遂宁锂电产业模拟工作台")
+    body = page.inner_text("body")
+    for label in ("能源成本降幅", "产值（营收）", "起始情景", "图表"):
+        assert label in body
+    assert "lang=zh" in page.url
+    statuses = page.evaluate(
+        """async () => { await document.fonts.ready;
+            return [...document.fonts].filter(f => f.family.includes('LithiumSim')).map(f => f.status); }"""
+    )
+    assert "loaded" in statuses, f"the bundled CJK font was not loaded: {statuses}"
+    session.shot("03-chinese")
+
+
+def test_the_workbook_downloads_and_opens(session, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    page = session.page
+    with page.expect_download(timeout=60_000) as info:
+        page.click("text=对比工作簿（xlsx）")
+    path = tmp_path / "comparison.xlsx"
+    info.value.save_as(path)
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert {"主要指标", "与基准差值", "完整对比表"} <= set(book.sheetnames)
+    scenarios = {row[0] for row in book["完整对比表"].iter_rows(min_col=1, max_col=1, values_only=True)}
+    assert {"baseline", "baseline-workbench"} <= scenarios
+    book.close()
+    session.shot("04-workbook-downloaded")
+
+
+def test_a_bad_uploaded_scenario_shows_the_error_with_its_key(session, tmp_path):
+    page = session.page
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "baseline.toml"\nname = "bad"\n\n[carbonate_price]\nvolatility = 0.9\n', encoding="utf-8")
+    page.set_input_files(".lsim-upload-input", str(bad))
+    error = page.wait_for_selector(".upload-error")
+    text = error.inner_text()
+    assert "bad.toml" in text and "carbonate_price.volatility" in text and "0.9" in text
+    session.shot("05-bad-upload")
+
+
+def test_a_link_reproduces_the_view(session):
+    page = session.page
+    page.goto(session.url + START + "&lang=zh&energy_support.cost_cut=0.3")
+    page.wait_for_selector(".headline-output_value .lsim-scenario")
+    page.wait_for_selector("text=遂宁锂电产业模拟工作台")
+    assert float(page.input_value(".ctl-energy_support--cost_cut input")) == 0.3
+    assert session.scenario_value() == session.after_lever  # the same inputs: the same (cached) run
+    session.shot("06-link")
+
+
+def test_scenario_discovery_finds_the_boxes_of_a_ready_question(session):
+    page = session.page
+    page.click("text=情景发现")
+    for selector, value in ((".discovery-samples input", "8"), (".discovery-replicates input", "1")):
+        page.fill(selector, value)
+        page.press(selector, "Enter")
+    page.click(".explore-button")
+    summary = page.wait_for_selector(".discovery-summary", timeout=60_000)
+    assert "8" in summary.inner_text()
+    page.wait_for_selector(".discovery img")
+    assert "tab=1" in page.url
+    session.shot("07-discovery")
+
+
+def test_no_request_left_the_machine(session):
+    local = urlsplit(session.url).netloc
+    elsewhere = [u for u in session.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+                 and urlsplit(u).netloc != local]  # fmt: skip
+    assert not elsewhere, f"requests to other hosts: {elsewhere[:5]}"
+    assert session.requests, "the page made no requests at all"
+    assert not session.failures, f"failed requests: {session.failures[:5]}"
