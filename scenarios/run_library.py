@@ -17,8 +17,15 @@ from pathlib import Path
 import sim
 
 HERE = Path(__file__).resolve().parent
-LIBRARY = ["baseline", "low_price", "price_rebound", "demand_slowdown", "policy_package", "project_attraction",
-           "thousand_billion"]  # the baseline first: differences are taken from it
+LIBRARY = [
+    "baseline",
+    "low_price",
+    "price_rebound",
+    "demand_slowdown",
+    "policy_package",
+    "project_attraction",
+    "thousand_billion",
+]  # the baseline first: differences are taken from it
 
 
 def main() -> None:
@@ -32,8 +39,13 @@ def main() -> None:
 
     runs = []
     for name in LIBRARY:
-        result = sim.run(HERE / f"{name}.toml", replicates=args.replicates,
-                         workers=1 if args.scheduler else args.workers, scheduler=args.scheduler, progress=True)
+        result = sim.run(
+            HERE / f"{name}.toml",
+            replicates=args.replicates,
+            workers=1 if args.scheduler else args.workers,
+            scheduler=args.scheduler,
+            progress=True,
+        )
         result.save(args.results / name)
         runs.append(result)
 

@@ -36,8 +36,10 @@ def test_suining_real_value_added_growth_2023(summary):
     assert 15.0 <= _value(summary, 2023, "suining", "all", "value_added_real_growth") <= 29.0
 
 
-@pytest.mark.parametrize("segment,key", [("lithium_salt", "lithium_salt_output"), ("lfp_cathode", "lfp_output"),
-                                         ("battery", "battery_output")])
+@pytest.mark.parametrize(
+    "segment,key",
+    [("lithium_salt", "lithium_salt_output"), ("lfp_cathode", "lfp_output"), ("battery", "battery_output")],
+)
 @pytest.mark.parametrize("year", [2022, 2023])
 def test_national_output_near_data(summary, segment, key, year):
     data = load_national()[key][year]

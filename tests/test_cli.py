@@ -22,10 +22,31 @@ from tests.test_runner import fail_on_replicate_one, interrupt_at_replicate_thre
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
 REGIONS = {"suining", "china"}
 SEGMENTS = {"lithium_salt", "lfp_cathode", "battery", "all"}
-METRICS = {"output", "capacity", "utilization", "output_value", "value_added", "value_added_real",
-           "value_added_real_growth", "national_share", "price", "firms", "employment", "profit"}
-META_KEYS = {"scenario", "scenario_sha256", "seed", "replicates", "version", "package_version",
-             "parameter_file", "parameter_file_sha256", "wall_time_s"}
+METRICS = {
+    "output",
+    "capacity",
+    "utilization",
+    "output_value",
+    "value_added",
+    "value_added_real",
+    "value_added_real_growth",
+    "national_share",
+    "price",
+    "firms",
+    "employment",
+    "profit",
+}
+META_KEYS = {
+    "scenario",
+    "scenario_sha256",
+    "seed",
+    "replicates",
+    "version",
+    "package_version",
+    "parameter_file",
+    "parameter_file_sha256",
+    "wall_time_s",
+}
 
 
 def assert_run_directory(run_dir: Path, scenario: str, replicates: int) -> None:
@@ -54,8 +75,9 @@ def assert_run_directory(run_dir: Path, scenario: str, replicates: int) -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 # --- end to end, as a user types it -------------------------------------------------------------------
@@ -66,10 +88,16 @@ def cli_runs(tmp_path_factory):
     done = _cli("run", str(BASELINE), "--replicates", "3", "--workers", "2", "--out", "runs/baseline", cwd=root)
     assert done.returncode == 0, done.stderr
     low = root / "low_price.toml"
-    low.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "low_price"\n\n[carbonate_price]\n'
-                   "revert_level = 50000\n", encoding="utf-8")
-    assert main(["run", str(low), "--replicates", "2", "--out", str(root / "runs" / "low_price"),
-                 "--no-charts", "--quiet"]) == 0
+    low.write_text(
+        f'extends = "{BASELINE.as_posix()}"\nname = "low_price"\n\n[carbonate_price]\nrevert_level = 50000\n',
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            ["run", str(low), "--replicates", "2", "--out", str(root / "runs" / "low_price"), "--no-charts", "--quiet"]
+        )
+        == 0
+    )
     return root
 
 
@@ -97,12 +125,17 @@ def test_compare_end_to_end(cli_runs):
 
 # --- in-process: the verbs and their exit codes ------------------------------------------------------
 def test_run_and_compare_in_chinese(cli_runs, tmp_path, capsys):
-    assert main(["run", str(BASELINE), "--replicates", "1", "--out", str(tmp_path / "zh"), "--lang", "zh",
-                 "--quiet"]) == 0
+    assert (
+        main(["run", str(BASELINE), "--replicates", "1", "--out", str(tmp_path / "zh"), "--lang", "zh", "--quiet"]) == 0
+    )
     assert_run_directory(tmp_path / "zh", "baseline", 1)
     runs = cli_runs / "runs"
-    assert main(["compare", str(runs / "baseline"), str(runs / "low_price"), "--out", str(tmp_path / "cmp"),
-                 "--lang", "zh"]) == 0
+    assert (
+        main(
+            ["compare", str(runs / "baseline"), str(runs / "low_price"), "--out", str(tmp_path / "cmp"), "--lang", "zh"]
+        )
+        == 0
+    )
     assert (tmp_path / "cmp" / "comparison.xlsx").is_file()
     assert "low_price" in capsys.readouterr().out
 
@@ -121,8 +154,10 @@ BAD_SCENARIOS = {
     "unknown key": (lambda t: 'colour = "red"\n' + t, "colour"),
     "negative price": (lambda t: _edited(t, '"2022-01" = 300000', '"2022-01" = -5'), "carbonate_price.points.2022-01"),
     "share above 1": (lambda t: _edited(t, "2022 = 0.607", "2022 = 1.5"), "demand.lfp_share.levels.2022"),
-    "months out of order": (lambda t: _edited(t, '"2022-02" = 480000', '"2022-05" = 480000'),
-                            "carbonate_price.points.2022-04"),
+    "months out of order": (
+        lambda t: _edited(t, '"2022-02" = 480000', '"2022-05" = 480000'),
+        "carbonate_price.points.2022-04",
+    ),
     "missing parent": (lambda t: 'extends = "missing.toml"\n' + t, "extends"),
 }
 
@@ -166,10 +201,14 @@ def test_run_refuses_to_replace_a_directory_it_did_not_write(tmp_path, capsys):
 
 
 def test_failed_replicates_exit_1_and_are_listed(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sim.runs.runner, "run_scenario",
-                        functools.partial(sim.runs.runner.run_scenario, simulator=fail_on_replicate_one))
-    assert main(["run", str(BASELINE), "--replicates", "3", "--out", str(tmp_path / "run"), "--no-charts",
-                 "--quiet"]) == 1
+    monkeypatch.setattr(
+        sim.runs.runner,
+        "run_scenario",
+        functools.partial(sim.runs.runner.run_scenario, simulator=fail_on_replicate_one),
+    )
+    assert (
+        main(["run", str(BASELINE), "--replicates", "3", "--out", str(tmp_path / "run"), "--no-charts", "--quiet"]) == 1
+    )
     assert "1 replicate(s) failed" in capsys.readouterr().err
     meta = json.loads((tmp_path / "run" / "meta.json").read_text(encoding="utf-8"))
     assert list(meta["failures"]) == ["1"] and "replicate 1 fails on purpose" in meta["failures"]["1"]
@@ -178,10 +217,17 @@ def test_failed_replicates_exit_1_and_are_listed(tmp_path, monkeypatch, capsys):
 def test_resume_reuses_an_interrupted_run(tmp_path, capsys):
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        sim.runs.runner.run_scenario(load_scenario(BASELINE), replicates=5, batch_size=1, progress=False,
-                                     out_dir=out, simulator=interrupt_at_replicate_three)
-    assert main(["run", str(BASELINE), "--replicates", "5", "--out", str(out), "--resume", "--no-charts",
-                 "--quiet"]) == 0
+        sim.runs.runner.run_scenario(
+            load_scenario(BASELINE),
+            replicates=5,
+            batch_size=1,
+            progress=False,
+            out_dir=out,
+            simulator=interrupt_at_replicate_three,
+        )
+    assert (
+        main(["run", str(BASELINE), "--replicates", "5", "--out", str(out), "--resume", "--no-charts", "--quiet"]) == 0
+    )
     assert "3 resumed" in capsys.readouterr().out
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["replicates_resumed"] == 3 and meta["replicates_ok"] == 5
@@ -193,8 +239,23 @@ def test_run_on_a_dask_scheduler(tmp_path):
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
-        assert main(["run", str(BASELINE), "--replicates", "2", "--scheduler", cluster.scheduler_address,
-                     "--out", str(tmp_path / "run"), "--no-charts", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(BASELINE),
+                    "--replicates",
+                    "2",
+                    "--scheduler",
+                    cluster.scheduler_address,
+                    "--out",
+                    str(tmp_path / "run"),
+                    "--no-charts",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
     meta = json.loads((tmp_path / "run" / "meta.json").read_text(encoding="utf-8"))
     assert meta["executor"] == {"kind": "dask", "scheduler": cluster.scheduler_address}
 

@@ -41,8 +41,10 @@ def runs(short, tmp_path_factory):
     low = short.with_changes(name="low_price", carbonate_points=tuple((m, p * 0.6) for m, p in short.carbonate_points))
     base_result = run_scenario(short, replicates=3, progress=False)
     low_result = run_scenario(low, replicates=2, progress=False)
-    return {"baseline": (base_result, base_result.save(root / "baseline", charts=False)),
-            "low_price": (low_result, low_result.save(root / "low_price", charts=False))}
+    return {
+        "baseline": (base_result, base_result.save(root / "baseline", charts=False)),
+        "low_price": (low_result, low_result.save(root / "low_price", charts=False)),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +67,9 @@ def test_comparison_csv_has_every_row_and_the_differences(runs, comparison):
     low = csv[csv.scenario == "low_price"].merge(base_summary[[*key, "mean"]], on=key, suffixes=("", "_base"))
     assert np.allclose(low["diff_mean"], low["mean"] - low["mean_base"], rtol=1e-12, atol=1e-9)
     nonzero = low["mean_base"] != 0
-    assert np.allclose(low.loc[nonzero, "diff_pct"],
-                       100 * low.loc[nonzero, "diff_mean"] / low.loc[nonzero, "mean_base"].abs())
+    assert np.allclose(
+        low.loc[nonzero, "diff_pct"], 100 * low.loc[nonzero, "diff_mean"] / low.loc[nonzero, "mean_base"].abs()
+    )
     # a lower carbonate price lowers Suining's current-price value added
     va = low.query("region == 'suining' and segment == 'all' and metric == 'value_added' and year == 2023")
     assert float(va["diff_mean"].iloc[0]) < 0
@@ -81,10 +84,17 @@ def test_workbook_has_headline_difference_and_full_sheets(comparison):
     assert "Suining" in headline[0][0]
     assert headline[2][:5] == ("indicator", "scenario", 2022, 2023, 2024)
     indicators = [row[0] for row in headline[3:] if row[0]]
-    for expected in ("value added, current prices (亿元)", "real value-added growth (comparable prices) (%)",
-                     "output — lithium salts (t LCE)", "output — battery cells (GWh)",
-                     "share of national output — LFP cathode (%)", "employment (persons)", "profit (亿元)",
-                     "share of city GDP (%)", "contribution to city GDP growth (percentage points)"):
+    for expected in (
+        "value added, current prices (亿元)",
+        "real value-added growth (comparable prices) (%)",
+        "output — lithium salts (t LCE)",
+        "output — battery cells (GWh)",
+        "share of national output — LFP cathode (%)",
+        "employment (persons)",
+        "profit (亿元)",
+        "share of city GDP (%)",
+        "contribution to city GDP growth (percentage points)",
+    ):
         assert expected in indicators
     full = list(book["Comparison"].iter_rows(values_only=True))
     assert full[0][:2] == ("Scenario", "Year") and "Difference from baseline" in full[0][10]
@@ -184,21 +194,27 @@ def _set_cell(column, value):
         frame[column] = frame[column].astype(object)
         frame.loc[5, column] = value
         frame.to_csv(target / "summary.csv", index=False)
+
     return edit
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda t: (t / "summary.csv").unlink(), "summary.csv is missing"),
-    (lambda t: (t / "meta.json").unlink(), "meta.json is missing"),
-    (lambda t: (t / "meta.json").write_text("{not json", encoding="utf-8"), "not valid JSON"),
-    (lambda t: (t / "meta.json").write_text(json.dumps({"seed": 1}), encoding="utf-8"), "at key 'scenario'"),
-    (lambda t: pd.read_csv(t / "summary.csv").drop(columns="p95").to_csv(t / "summary.csv", index=False),
-     "missing column(s) p95"),
-    (_set_cell("mean", "lots"), "column 'mean' must hold numbers; line 7 has 'lots'"),
-    (_set_cell("year", 2023.5), "column 'year' must hold whole years"),
-    (_set_cell("region", "chengdu"), "column 'region' has 'chengdu'; allowed: suining, china, world"),
-    (lambda t: (t / "summary.csv").write_text("", encoding="utf-8"), "not a readable CSV"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: (t / "summary.csv").unlink(), "summary.csv is missing"),
+        (lambda t: (t / "meta.json").unlink(), "meta.json is missing"),
+        (lambda t: (t / "meta.json").write_text("{not json", encoding="utf-8"), "not valid JSON"),
+        (lambda t: (t / "meta.json").write_text(json.dumps({"seed": 1}), encoding="utf-8"), "at key 'scenario'"),
+        (
+            lambda t: pd.read_csv(t / "summary.csv").drop(columns="p95").to_csv(t / "summary.csv", index=False),
+            "missing column(s) p95",
+        ),
+        (_set_cell("mean", "lots"), "column 'mean' must hold numbers; line 7 has 'lots'"),
+        (_set_cell("year", 2023.5), "column 'year' must hold whole years"),
+        (_set_cell("region", "chengdu"), "column 'region' has 'chengdu'; allowed: suining, china, world"),
+        (lambda t: (t / "summary.csv").write_text("", encoding="utf-8"), "not a readable CSV"),
+    ],
+)
 def test_a_bad_run_directory_is_named_and_nothing_is_written(runs, tmp_path, edit, message):
     broken = _broken_copy(runs["baseline"][1], tmp_path, edit)
     out = tmp_path / "out"

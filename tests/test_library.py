@@ -12,13 +12,31 @@ from tests.conftest import ROOT
 @pytest.mark.slow
 def test_run_library_script(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scenarios" / "run_library.py"), "--replicates", "2", "--workers", "1",
-         "--results", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            str(ROOT / "scenarios" / "run_library.py"),
+            "--replicates",
+            "2",
+            "--workers",
+            "1",
+            "--results",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    names = ["baseline", "low_price", "price_rebound", "demand_slowdown", "policy_package", "project_attraction",
-             "thousand_billion"]
+    names = [
+        "baseline",
+        "low_price",
+        "price_rebound",
+        "demand_slowdown",
+        "policy_package",
+        "project_attraction",
+        "thousand_billion",
+    ]
     for name in names:
         assert (tmp_path / name / "summary.csv").is_file()
         assert name in out.stdout

@@ -184,7 +184,7 @@ def test_memory_stays_flat_over_many_batches(short):
 
 def test_firms_are_mesa_agents_one_per_column(short):
     model = LithiumModel(short, seeds=seeds(3))
-    for key, book in model.books.items():
+    for book in model.books.values():
         agents = [a for a in model.agents if getattr(a, "book", None) is book]
         assert len(agents) == len(book.columns)
         assert agents[0].capacity.shape == (3,)  # the firm in each replicate

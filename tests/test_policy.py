@@ -67,10 +67,10 @@ def test_capex_subsidy_and_standard_land_pay_suining_investment(plain):
     lever = run(_lever(plain, investment_support={"capex_subsidy": 0.4, "lag_cut_months": 6, "from": "2022-06"}), 2)
     support = batch_metrics(lever)[("suining", "all", "support")][1]
     assert support.sum() > 0
-    suining_capacity = lambda r: sum(
-        r.regional[("suining", s, "capacity")]
-        for s in ("lithium_salt", "lfp_cathode", "battery")  # noqa: E731
-    )
+
+    def suining_capacity(r):
+        return sum(r.regional[("suining", s, "capacity")] for s in ("lithium_salt", "lfp_cathode", "battery"))
+
     assert np.all(suining_capacity(lever) >= suining_capacity(base) * 0.999)
 
 

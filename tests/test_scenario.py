@@ -27,26 +27,33 @@ def _error(path: Path) -> InputError:
     return info.value
 
 
-@pytest.mark.parametrize("edit,key", [
-    (lambda t: t.replace('seed = 20240101', 'seed = 20240101\ncolour = "red"'), "colour"),
-    (lambda t: t.replace('"2022-01" = 300000', '"2022-01" = -5'), "carbonate_price.points.2022-01"),
-    (lambda t: t.replace("2022 = 0.607", "2022 = 1.5"), "demand.lfp_share.levels.2022"),
-    (lambda t: t.replace('"2022-04" = 453000', '"2021-04" = 453000'), "carbonate_price.points.2021-04"),
-    (lambda t: t.replace('replicates = 20', 'replicates = "many"'), "replicates"),
-    (lambda t: t.replace('end = "2030-12"', 'end = "2030-13"'), "end"),
-    (lambda t: t.replace('after = "revert"', 'after = "sideways"'), "carbonate_price.after"),
-    (lambda t: t.replace('unit = "GWh/yr"', 'unit = "MWh/yr"'), "demand.battery.unit"),
-    (lambda t: t.replace('volatility = 0.0', 'volatility = 0.9'), "carbonate_price.volatility"),
-    (lambda t: t + '\n[parameters]\nno_such_parameter = 1\n', "no_such_parameter"),
-    (lambda t: t + '\n[parameters]\ncompetitiveness_elasticity = 500\n', "competitiveness_elasticity"),
-    (lambda t: t + '\n[policy.hedging]\nshare = 1.5\n', "policy.hedging.share"),
-    (lambda t: t + '\n[policy.energy_support]\ncost_cut = 0.1\nfrom = "2040-01"\n', "policy.energy_support.from"),
-    (lambda t: t + '\n[policy.subsidy_everything]\nyes = true\n', "policy.subsidy_everything"),
-    (lambda t: t + '\n[[policy.projects]]\nname = "x"\nsegment = "copper"\ncapacity = 1\nonline = "2025-01"\n',
-     "policy.projects[0].segment"),
-    (lambda t: t + '\n[[policy.projects]]\nname = "x"\nsegment = "battery"\nonline = "2025-01"\n',
-     "policy.projects[0].capacity"),
-])
+@pytest.mark.parametrize(
+    "edit,key",
+    [
+        (lambda t: t.replace("seed = 20240101", 'seed = 20240101\ncolour = "red"'), "colour"),
+        (lambda t: t.replace('"2022-01" = 300000', '"2022-01" = -5'), "carbonate_price.points.2022-01"),
+        (lambda t: t.replace("2022 = 0.607", "2022 = 1.5"), "demand.lfp_share.levels.2022"),
+        (lambda t: t.replace('"2022-04" = 453000', '"2021-04" = 453000'), "carbonate_price.points.2021-04"),
+        (lambda t: t.replace("replicates = 20", 'replicates = "many"'), "replicates"),
+        (lambda t: t.replace('end = "2030-12"', 'end = "2030-13"'), "end"),
+        (lambda t: t.replace('after = "revert"', 'after = "sideways"'), "carbonate_price.after"),
+        (lambda t: t.replace('unit = "GWh/yr"', 'unit = "MWh/yr"'), "demand.battery.unit"),
+        (lambda t: t.replace("volatility = 0.0", "volatility = 0.9"), "carbonate_price.volatility"),
+        (lambda t: t + "\n[parameters]\nno_such_parameter = 1\n", "no_such_parameter"),
+        (lambda t: t + "\n[parameters]\ncompetitiveness_elasticity = 500\n", "competitiveness_elasticity"),
+        (lambda t: t + "\n[policy.hedging]\nshare = 1.5\n", "policy.hedging.share"),
+        (lambda t: t + '\n[policy.energy_support]\ncost_cut = 0.1\nfrom = "2040-01"\n', "policy.energy_support.from"),
+        (lambda t: t + "\n[policy.subsidy_everything]\nyes = true\n", "policy.subsidy_everything"),
+        (
+            lambda t: t + '\n[[policy.projects]]\nname = "x"\nsegment = "copper"\ncapacity = 1\nonline = "2025-01"\n',
+            "policy.projects[0].segment",
+        ),
+        (
+            lambda t: t + '\n[[policy.projects]]\nname = "x"\nsegment = "battery"\nonline = "2025-01"\n',
+            "policy.projects[0].capacity",
+        ),
+    ],
+)
 def test_bad_scenarios_name_the_key(tmp_path, edit, key):
     err = _error(_write(tmp_path, edit(TEXT)))
     assert err.key == key, err.message
@@ -71,8 +78,12 @@ def test_missing_parent_and_cycles(tmp_path):
 
 def test_extends_overrides_fields_and_keeps_the_rest(tmp_path):
     _write(tmp_path, TEXT, "baseline.toml")
-    child = _write(tmp_path, 'extends = "baseline.toml"\nname = "child"\n\n[carbonate_price]\nrevert_level = 60000\n'
-                             '\n[demand.battery]\ngrowth = { 2024 = 0.1 }\n\n[policy.hedging]\nshare = 0.3\n', "c.toml")
+    child = _write(
+        tmp_path,
+        'extends = "baseline.toml"\nname = "child"\n\n[carbonate_price]\nrevert_level = 60000\n'
+        "\n[demand.battery]\ngrowth = { 2024 = 0.1 }\n\n[policy.hedging]\nshare = 0.3\n",
+        "c.toml",
+    )
     parent, sc = load_scenario(tmp_path / "baseline.toml"), load_scenario(child)
     assert sc.name == "child" and sc.price_revert_level == 60000
     assert sc.carbonate_points == parent.carbonate_points  # inherited
@@ -81,7 +92,7 @@ def test_extends_overrides_fields_and_keeps_the_rest(tmp_path):
 
 
 def test_scenario_files_are_data_not_code(tmp_path):
-    err = _error(_write(tmp_path, TEXT.replace('name = "baseline"', 'name = "__import__(\'os\').system(\'x\')"')))
+    err = _error(_write(tmp_path, TEXT.replace('name = "baseline"', "name = \"__import__('os').system('x')\"")))
     assert err.key == "name"
 
 
@@ -129,8 +140,9 @@ def test_project_names_must_be_unique(tmp_path):
 @settings(max_examples=60, deadline=None)
 def test_generated_levers_load_or_fail_naming_the_key(tmp_path_factory, share, cut, month):
     label = month_label(month) if month >= 0 else f"{2022 + (month // 12)}-{month % 12 + 1:02d}"
-    text = TEXT + (f'\n[policy.hedging]\nshare = {share!r}\nfrom = "{label}"\n'
-                   f'\n[policy.energy_support]\ncost_cut = {cut!r}\n')
+    text = TEXT + (
+        f'\n[policy.hedging]\nshare = {share!r}\nfrom = "{label}"\n\n[policy.energy_support]\ncost_cut = {cut!r}\n'
+    )
     path = _write(tmp_path_factory.mktemp("gen"), text)
     ok = 0 <= share <= 1 and 0 <= cut <= 0.5 and 0 <= month <= month_index("2030-12")
     if ok:
