@@ -1,6 +1,6 @@
 """The planners' workflow: run the scenario library and compare it with the baseline.
 
-    .venv/bin/python scenarios/run_library.py                 # 20 replicates each, 2 worker processes
+    .venv/bin/python scenarios/run_library.py                 # 20 replicates each, in this process
     .venv/bin/python scenarios/run_library.py --replicates 50 --workers 2 --lang zh
     .venv/bin/python scenarios/run_library.py --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
 
@@ -25,13 +25,18 @@ LIBRARY = [
     "policy_package",
     "project_attraction",
     "thousand_billion",
+    "baseline_market",
+    "oversupply",
+    "supply_discipline",
+    "storage_boom",
 ]  # the baseline first: differences are taken from it
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2)
+    # batches of replicates make one process the fastest choice below a few hundred replicates (benchmarks/)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--scheduler", help="Dask scheduler address (instead of local workers)")
     parser.add_argument("--results", type=Path, default=HERE.parent / "results")
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
@@ -56,6 +61,10 @@ def main() -> None:
     for _, row in rows.iterrows():
         change = "" if row.scenario == LIBRARY[0] else f"  ({row.diff_mean:+.1f} vs baseline)"
         print(f"  {row.scenario:20s} {row['mean']:8.1f}   [{row.p05:7.1f}, {row.p95:7.1f}]{change}")
+    share = table.query("region == 'suining' and segment == 'all' and metric == 'gdp_share' and year == @final")
+    print(f"\nlithium's share of Suining's GDP in {final}, % (mean):")
+    for _, row in share.iterrows():
+        print(f"  {row.scenario:20s} {row['mean']:8.2f}")
     print(f"\ncomparison written to {args.results / 'library_comparison'}/")
 
 
