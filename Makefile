@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/baseline.toml
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test app lint bench clean
+.PHONY: run test test-fast app lint bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
@@ -37,6 +37,11 @@ app: $(VENV)/.installed-app
 test: $(VENV)/.installed-test
 	@$(BIN)/python -m pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# the quick loop while working: engine, market, accounting, chain, policy, inputs and tables; no end-to-end runs
+test-fast: $(VENV)/.installed-test
+	@$(BIN)/python -m pytest -q -m "not slow"; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

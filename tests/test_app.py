@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "results" / "app-screenshots"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -18,6 +18,8 @@ from sim.inputs.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.test_runner import fail_on_replicate_one, interrupt_at_replicate_three
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 # --- the run directory interface (README, "What a run writes") ---------------------------------------------------
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
 REGIONS = {"suining", "china"}

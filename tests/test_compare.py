@@ -22,6 +22,8 @@ from sim.outputs.compare import COMPARISON_COLUMNS
 from sim.runs.compare import compare
 from sim.runs.runner import run_scenario
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 # 锂 (lithium) is a level-2 GB 2312 character, so the bundled subset lacks it until sim/outputs/fonts/make_subset.py
 # adds it and the font is rebuilt; every other missing glyph still fails the tests (warnings are errors)
 

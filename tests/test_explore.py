@@ -27,6 +27,8 @@ from sim.discovery.explore import (
 from sim.discovery.targets import NAMED_TARGETS, parse_target
 from tests.conftest import BASELINE, SCENARIOS
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 
 # --- the grammar ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(

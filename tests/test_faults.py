@@ -18,6 +18,8 @@ import pytest
 from sim.cli import main
 from tests.conftest import BASELINE
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 TABLES = ("summary.csv", "firms.csv", "market.csv")
 REPLICATES = "4"
 

@@ -40,6 +40,8 @@ from sim.inputs.params import PARAMETERS
 from sim.inputs.scenario import load_scenario
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 LIBRARY = ROOT / "scenarios"
 EXAMPLES = int(os.environ.get("LITHIUM_FUZZ_EXAMPLES", "0") or 0)
 # the normal budget: enough to cross every kind of mutation a few times, in well under a minute

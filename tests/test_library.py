@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 
 @pytest.mark.slow
 def test_run_library_script(tmp_path):

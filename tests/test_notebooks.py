@@ -11,6 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = [ROOT / "calibration" / "calibration.ipynb", ROOT / "scenarios" / "explore.ipynb"]
 TIMEOUT_S = 300  # per cell

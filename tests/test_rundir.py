@@ -22,6 +22,8 @@ from sim.runs.rundir import RUN, claim, hidden, uninterruptible
 from sim.runs.runner import RunResult, run_scenario
 from tests.conftest import BASELINE
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 OWN_FILES = {"summary.csv", "firms.csv", "market.csv", "meta.json"}
 
 

@@ -26,6 +26,8 @@ from sim.runs.runner import (
 )
 from tests.conftest import BASELINE
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 
 # --- simulators for the `simulator` hook: module level, so spawned workers can unpickle them -------------
 # (a batch that raises is rerun replicate by replicate, so only the replicate that raises is lost)

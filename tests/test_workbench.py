@@ -20,6 +20,8 @@ from sim.inputs.declare import Param
 from sim.inputs.levers import Lever
 from tests.conftest import LIBRARY, SCENARIOS
 
+pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
 
 @pytest.fixture(scope="module")
 def start():
