@@ -466,7 +466,7 @@ def quick_run(tmp_path_factory):
             "calibrate",
             "--quick",
             "--workers",
-            "2",
+            "1",
             "--sensitivity",
             "none",
             "--out",
