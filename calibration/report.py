@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 JACOBIAN_STEP = 0.05  # central-difference step, fraction of the search range (whole numbers: at least 1)
 Z90 = 1.6448536269514722  # two-sided 90% normal quantile
 AT_BOUND = 0.02  # a fitted value within this fraction of the range from a bound is reported as at the bound
+RUNAWAY = 100.0  # a sensitivity point whose headline outcome is this many times its median has run away
 BACKTEST_HEADING = "## Rolling-origin backtest: fitted through {through}, scored on {scored}"
 HEADLINE = (
     ("output_value", "suining", "all"),
@@ -180,6 +181,7 @@ class Analysis:
     sensitivity: pd.DataFrame | None = None  # long: output, kind, parameter, index, value, conf
     sensitivity_method: str = "none"
     sensitivity_evaluations: int = 0
+    runaway: pd.DataFrame | None = None  # sensitivity points where a headline outcome ran away
     recovery: RecoveryResult | None = None
     backtest: Backtest | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -270,7 +272,7 @@ def analyse(result: CalibrationResult, executor: Executor, *, with_report: bool 
         return analysis
     if budget.sensitivity != "none":
         t = time.perf_counter()
-        analysis.sensitivity, analysis.sensitivity_evaluations = sensitivity(result, executor)
+        analysis.sensitivity, analysis.sensitivity_evaluations, analysis.runaway = sensitivity(result, executor)
         analysis.sensitivity_method = budget.sensitivity
         timings[f"sensitivity ({budget.sensitivity})"] = time.perf_counter() - t
     if budget.recovery:
@@ -484,11 +486,14 @@ def headline_specs(scenario: Scenario, year: int | None = None) -> tuple[MomentS
     return tuple(MomentSpec(m, r, s, year or scenario.years[-1]) for m, r, s in HEADLINE)
 
 
-def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataFrame, int]:
+def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataFrame, int, pd.DataFrame]:
     """SALib Morris (or Sobol) indices of targets and headline outcomes against all declared free parameters.
 
-    Targets' indices are in tolerance units; headline outcomes' in percent of their mean. Returns the long
-    table (output, kind, parameter, index, value, conf) and the number of model evaluations (points x seeds).
+    Targets' indices are in tolerance units. Headline outcomes' are in log-percent, 100 x ln(outcome / its median
+    over the sample points) (a change of 10 is about 10%), so that the few points where the model runs away (a
+    headline `RUNAWAY` times its median or more) do not swamp the indices. Returns the long table (output, kind,
+    parameter, index, value, conf), the number of model evaluations (points x seeds), and the runaway points
+    (their parameters and headline outcomes).
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
@@ -521,11 +526,23 @@ def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataF
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)  # an all-nan column stays nan
         y = np.where(np.isfinite(y), y, np.nanmean(y, axis=0))  # a failed point takes the column mean
+    heads = y[:, len(used) :]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)  # an output never positive has no median
+        median = np.nanmedian(np.where(heads > 0, heads, np.nan), axis=0)
+    ran_away = np.any(heads > RUNAWAY * median, axis=1)
+    runaway = pd.DataFrame(x[ran_away], columns=list(names))
+    for j, label in enumerate(labels[len(used) :]):
+        runaway[label] = heads[ran_away, j]
     rows = []
     for k, label in enumerate(labels):
-        scale = tol[k] if k < len(used) else max(abs(float(np.mean(y[:, k]))), 1e-12) / 100.0
-        kind = "target (tolerance units)" if k < len(used) else "headline (% of mean)"
-        yk = y[:, k] / scale
+        if k < len(used):
+            kind, yk = "target (tolerance units)", y[:, k] / tol[k]
+        else:
+            med = median[k - len(used)]
+            kind = "headline (log-percent of its median)"
+            ok = np.isfinite(med) and med > 0
+            yk = 100.0 * np.log(np.clip(y[:, k], 1e-3 * med, None) / med) if ok else np.zeros(len(y))
         with warnings.catch_warnings():
             # SALib divides by a zero variance when an output does not move at all; the index is then nan
             warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -549,7 +566,7 @@ def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataF
                 )
     table = pd.DataFrame(rows)
     table.attrs["failed_points"] = failed
-    return table, len(x) * len(problem.seeds)
+    return table, len(x) * len(problem.seeds), runaway
 
 
 def backtest(result: CalibrationResult, executor: Executor, fit: pd.DataFrame) -> Backtest:
@@ -662,6 +679,8 @@ def write_report(
             analysis.identification.to_csv(tmp / "identification.csv")
         if analysis.sensitivity is not None:
             analysis.sensitivity.to_csv(tmp / "sensitivity.csv", index=False)
+        if analysis.runaway is not None and len(analysis.runaway):
+            analysis.runaway.to_csv(tmp / "sensitivity_runaway.csv", index=False)
         if analysis.recovery is not None:
             pd.DataFrame(analysis.recovery.rows()).to_csv(tmp / "recovery.csv", index=False)
         if analysis.backtest is not None and len(analysis.backtest.table):
@@ -1086,9 +1105,22 @@ def markdown(a: Analysis, parameter_file: Path | None, wall_time_s: float | None
             f"it does not depend on the calibrated values), with {a.sensitivity_evaluations} model runs (points x "
             f"{b.sensitivity_seeds} seeds). Targets are in tolerance units; headline outcomes "
             + ("in the scenario's last year" if b.headline_year == "end" else "in the last target year")
-            + " in percent of their mean.\n"
+            + " in log-percent of their median over the sample points (100 x ln; 10 is about 10%), so that points "
+            "where the model runs away do not swamp the indices.\n"
         )
         add("![sensitivity](sensitivity.png)\n")
+        runaway = a.runaway
+        if runaway is not None and len(runaway):
+            heads = [c for c in runaway.columns if c not in {p.name for p in setup.free}]
+            worst = runaway[heads].max()
+            add(
+                f"**The model runs away at {len(runaway)} of {a.sensitivity_evaluations // b.sensitivity_seeds} "
+                f"sample points**: a headline outcome {RUNAWAY:g} times its median or more (largest: "
+                + ", ".join(f"{h} {_fmt(float(v))}" for h, v in worst.items() if np.isfinite(v))
+                + "). Their parameters are in `sensitivity_runaway.csv`. This is the model's behaviour in corners "
+                "of the search box, not of the calibrated parameters; the indices below are on the log scale so "
+                "that these points do not decide them.\n"
+            )
         main = "mu_star" if a.sensitivity_method == "morris" else "ST"
         sens = a.sensitivity[a.sensitivity["index"] == main]
         pivot = sens.pivot(index="parameter", columns="output", values="value")
