@@ -530,10 +530,22 @@ def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataF
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)  # an output never positive has no median
         median = np.nanmedian(np.where(heads > 0, heads, np.nan), axis=0)
-    ran_away = np.any(heads > RUNAWAY * median, axis=1)
+    over = heads > RUNAWAY * median
+    ran_away = np.any(over, axis=1)
     runaway = pd.DataFrame(x[ran_away], columns=list(names))
     for j, label in enumerate(labels[len(used) :]):
         runaway[label] = heads[ran_away, j]
+        runaway[f"{label}_over_median"] = heads[ran_away, j] / median[j]
+    # Morris: leave out whole trajectories through a runaway point (a trajectory is d + 1 consecutive points),
+    # as long as two trajectories remain; Sobol samples cannot be thinned, and rely on the log scale alone
+    keep = np.ones(len(x), dtype=bool)
+    if budget.sensitivity == "morris":
+        steps = len(names) + 1
+        clean = ~ran_away.reshape(-1, steps).any(axis=1)
+        if clean.sum() >= 2:
+            keep = np.repeat(clean, steps)
+    runaway.attrs["trajectories_dropped"] = int((~keep).sum() // (len(names) + 1))
+    x_used, y = x[keep], y[keep]
     rows = []
     for k, label in enumerate(labels):
         if k < len(used):
@@ -547,7 +559,7 @@ def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataF
             # SALib divides by a zero variance when an output does not move at all; the index is then nan
             warnings.filterwarnings("ignore", category=RuntimeWarning)
             if budget.sensitivity == "morris":
-                res = morris_analyze.analyze(salib_problem, x, yk, num_levels=4, seed=seed)
+                res = morris_analyze.analyze(salib_problem, x_used, yk, num_levels=4, seed=seed)
                 indices = {"mu_star": (res["mu_star"], res["mu_star_conf"]), "sigma": (res["sigma"], None)}
             else:
                 res = sobol_analyze.analyze(salib_problem, yk, calc_second_order=False, seed=seed)
@@ -1111,15 +1123,20 @@ def markdown(a: Analysis, parameter_file: Path | None, wall_time_s: float | None
         add("![sensitivity](sensitivity.png)\n")
         runaway = a.runaway
         if runaway is not None and len(runaway):
-            heads = [c for c in runaway.columns if c not in {p.name for p in setup.free}]
-            worst = runaway[heads].max()
+            ratios = [c for c in runaway.columns if c.endswith("_over_median")]
+            worst = {c.removesuffix("_over_median"): float(runaway[c].max()) for c in ratios}
+            worst = {h: v for h, v in worst.items() if v >= RUNAWAY}
+            dropped = runaway.attrs.get("trajectories_dropped", 0)
             add(
                 f"**The model runs away at {len(runaway)} of {a.sensitivity_evaluations // b.sensitivity_seeds} "
-                f"sample points**: a headline outcome {RUNAWAY:g} times its median or more (largest: "
-                + ", ".join(f"{h} {_fmt(float(v))}" for h, v in worst.items() if np.isfinite(v))
-                + "). Their parameters are in `sensitivity_runaway.csv`. This is the model's behaviour in corners "
-                "of the search box, not of the calibrated parameters; the indices below are on the log scale so "
-                "that these points do not decide them.\n"
+                f"sample points**: "
+                + ", ".join(
+                    f"{h} up to {_fmt(float(runaway[h].max()))} ({v:,.0f} times its median)" for h, v in worst.items()
+                )
+                + ". Their parameters are in `sensitivity_runaway.csv`. It is the model's behaviour at those points "
+                "of the search box: a finding about the model, to be read beside the indices"
+                + (f"; the {dropped} Morris trajectories through them are left out of the indices" if dropped else "")
+                + ".\n"
             )
         main = "mu_star" if a.sensitivity_method == "morris" else "ST"
         sens = a.sensitivity[a.sensitivity["index"] == main]
