@@ -489,11 +489,11 @@ def headline_specs(scenario: Scenario, year: int | None = None) -> tuple[MomentS
 def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataFrame, int, pd.DataFrame]:
     """SALib Morris (or Sobol) indices of targets and headline outcomes against all declared free parameters.
 
-    Targets' indices are in tolerance units. Headline outcomes' are in log-percent, 100 x ln(outcome / its median
-    over the sample points) (a change of 10 is about 10%), so that the few points where the model runs away (a
-    headline `RUNAWAY` times its median or more) do not swamp the indices. Returns the long table (output, kind,
-    parameter, index, value, conf), the number of model evaluations (points x seeds), and the runaway points
-    (their parameters and headline outcomes).
+    Targets' indices are in tolerance units; headline outcomes' in percent of their median over the sample points.
+    The few points where the model runs away (a headline `RUNAWAY` times its median or more) would swamp the
+    indices: Morris leaves out the trajectories through them (while two remain), and headline values are capped at
+    `RUNAWAY` times the median. Returns the long table (output, kind, parameter, index, value, conf), the number
+    of model evaluations (points x seeds), and the runaway points (their parameters and headline outcomes).
     """
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
@@ -552,9 +552,9 @@ def sensitivity(result: CalibrationResult, executor: Executor) -> tuple[pd.DataF
             kind, yk = "target (tolerance units)", y[:, k] / tol[k]
         else:
             med = median[k - len(used)]
-            kind = "headline (log-percent of its median)"
+            kind = "headline (% of its median)"
             ok = np.isfinite(med) and med > 0
-            yk = 100.0 * np.log(np.clip(y[:, k], 1e-3 * med, None) / med) if ok else np.zeros(len(y))
+            yk = 100.0 * (np.clip(y[:, k], None, RUNAWAY * med) - med) / med if ok else np.zeros(len(y))
         with warnings.catch_warnings():
             # SALib divides by a zero variance when an output does not move at all; the index is then nan
             warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -1117,8 +1117,8 @@ def markdown(a: Analysis, parameter_file: Path | None, wall_time_s: float | None
             f"it does not depend on the calibrated values), with {a.sensitivity_evaluations} model runs (points x "
             f"{b.sensitivity_seeds} seeds). Targets are in tolerance units; headline outcomes "
             + ("in the scenario's last year" if b.headline_year == "end" else "in the last target year")
-            + " in log-percent of their median over the sample points (100 x ln; 10 is about 10%), so that points "
-            "where the model runs away do not swamp the indices.\n"
+            + " in percent of their median over the sample points (capped at "
+            f"{RUNAWAY:g} times the median, so that points where the model runs away do not swamp the indices).\n"
         )
         add("![sensitivity](sensitivity.png)\n")
         runaway = a.runaway
