@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import matplotlib
 
@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
-if TYPE_CHECKING:
-    from calibration.report import Analysis
+# `calibration.report.Analysis`; not imported, since the report imports this module (no circle, not even for types)
+Analysis = Any
 
 DPI = 110
 
@@ -32,6 +32,8 @@ def write_charts(a: Analysis, out: Path) -> list[Path]:
         written.append(sensitivity_chart(a, out / "sensitivity.png"))
     if a.recovery is not None:
         written.append(recovery_chart(a, out / "recovery.png"))
+    if a.backtest is not None and len(a.backtest.table):
+        written.append(backtest_chart(a, out / "backtest.png"))
     return written
 
 
@@ -63,11 +65,15 @@ def fit_chart(a: Analysis, path: Path) -> Path:
     ax.hlines(y, p05, p95, color="#3c78d8", lw=2, label="calibrated: P5-P95 of replicates")
     ax.plot(mean, y, "o", color="#1c4587", label="calibrated: mean")
     ax.plot(hand, y, "o", mfc="none", color="#999999", label="hand-set: mean")
-    ax.set_yticks(y, f.target)
+    labels = [
+        t + (" [market]" if s != "baseline" else "") + ("" if fitted else " *")
+        for t, s, fitted in zip(f.target, f.scenario, f.fitted, strict=True)
+    ]
+    ax.set_yticks(y, labels, fontsize=8)
     lim = max(3.0, float(np.nanmax(np.abs(np.concatenate([p05, p95, hand, mean])))) * 1.05)
     ax.set_xlim(-min(lim, 8), min(lim, 8))
-    ax.set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8)")
-    ax.set_title("Calibration fit: baseline run with the calibrated parameters")
+    ax.set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8; * not fitted)")
+    ax.set_title("Calibration fit: validation runs with the calibrated parameters")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
 
@@ -82,9 +88,7 @@ def parameter_chart(a: Analysis, path: Path) -> Path:
     hi = ((p.high90 - p.low) / span).to_numpy()
     y = np.arange(len(p))[::-1]
     fig, ax = plt.subplots(figsize=(8.5, 0.42 * len(p) + 1.6))
-    ax.hlines(
-        y, np.nan_to_num(lo, nan=0.0), np.nan_to_num(hi, nan=1.0), color="#3c78d8", lw=2, label="90% interval"
-    )
+    ax.hlines(y, np.nan_to_num(lo, nan=0.0), np.nan_to_num(hi, nan=1.0), color="#3c78d8", lw=2, label="90% interval")
     ax.plot(pos, y, "o", color="#1c4587", label="calibrated")
     ax.plot(hand, y, "o", mfc="none", color="#999999", label="hand-set")
     ax.set_yticks(y, p.parameter)
@@ -131,7 +135,14 @@ def identification_chart(a: Analysis, path: Path) -> Path:
     vmax = max(1.0, float(np.nanpercentile(np.abs(values), 95)))
     fig, ax = plt.subplots(figsize=(max(7.0, 3.5 + 0.8 * values.shape[1]), 2.2 + 0.4 * values.shape[0]))
     _heatmap(
-        ax, values, list(ident.index), list(ident.columns), "RdBu_r", -vmax, vmax, ".1f"  # colours saturate
+        ax,
+        values,
+        list(ident.index),
+        list(ident.columns),
+        "RdBu_r",
+        -vmax,
+        vmax,
+        ".1f",  # colours saturate
     )
     ax.set_title(
         "Identification: change of each target's z (tolerance units)\nas each parameter crosses its search "
@@ -162,16 +173,49 @@ def sensitivity_chart(a: Analysis, path: Path) -> Path:
 
 
 def convergence_chart(a: Analysis, path: Path) -> Path:
-    """Best objective by generation."""
-    hist = np.array(a.result.search.history, dtype=float)
+    """Best objective by generation, one line per group (the backtest's dashed)."""
+    table = a.convergence()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    ax.plot(hist[:, 0], hist[:, 1], "o-", color="#1c4587")
-    if np.all(hist[:, 1] > 0):
+    colours = {"firms": "#1c4587", "market": "#b45f06"}
+    for (fit, group), rows in table.groupby(["fit", "group"], sort=False):
+        style = "o-" if fit == "calibration" else "x--"
+        ax.plot(
+            rows.generation,
+            rows.best_objective,
+            style,
+            color=colours.get(group, "#666666"),
+            ms=3,
+            label=f"{group} ({fit})",
+        )
+    if len(table) and np.all(table.best_objective > 0):
         ax.set_yscale("log")
     ax.set_xlabel("generation")
     ax.set_ylabel("best objective (sum of weight x z^2)")
     ax.set_title("Differential evolution: best objective by generation")
     ax.grid(alpha=0.3)
+    if len(table):
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def backtest_chart(a: Analysis, path: Path) -> Path:
+    """Each target's z at the full fit and at the fit through the year before the last."""
+    t = a.backtest.table
+    n = len(t)
+    full = _z(t.full_fit_mean.to_numpy(), t.value.to_numpy(), t.band_low.to_numpy(), t.band_high.to_numpy())
+    back = t.backtest_z.to_numpy()
+    y = np.arange(n)[::-1]
+    fig, ax = plt.subplots(figsize=(8.5, 0.42 * n + 1.6))
+    ax.axvspan(-1, 1, color="#d9ead3", label="target band")
+    ax.axvline(0, color="#6aa84f", lw=1)
+    ax.plot(np.clip(full, -8, 8), y, "o", color="#1c4587", label="full fit")
+    ax.plot(np.clip(back, -8, 8), y, "D", mfc="none", color="#cc0000", label=f"fit through {a.backtest.through}")
+    labels = [r.target + ("" if r.in_backtest_fit else "  (scored only)") for r in t.itertuples()]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlim(-8.5, 8.5)
+    ax.set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8)")
+    ax.set_title(f"Rolling-origin backtest: fitted through {a.backtest.through}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize=8, frameon=False)
     return _save(fig, path)
 
 

@@ -1,53 +1,82 @@
-"""Fitting the free parameters to the targets, and the ``lithium-sim calibrate`` command.
+"""Fitting the free parameters to the targets (the ``lithium-sim calibrate`` command is `calibration.command`).
 
-Simulated method of moments with common random numbers (docs/model.md and calibration/README.md): every candidate runs the
-calibration scenario (by default ``scenarios/baseline.toml``) on the same replicate seeds,
-``SeedSequence(seed).spawn(n)`` with the scenario's master seed, through December of the last target year;
-the objective (`calibration.objective`) is minimised by differential evolution (`calibration.optimise`),
-checkpointed every generation. The result is written atomically to ``calibration/calibrated.toml``, which
-`sim.inputs.scenario.default_parameter_file` then gives every scenario, and the fit report to
-``calibration/report/`` (`calibration.report`).
+Simulated method of moments with common random numbers (docs/model.md and calibration/README.md), by groups
+(``group`` in ``free_parameters.toml``):
 
-Held parameters (``fit = false`` in the free-parameter file) and every parameter not listed keep their
-values from the base file, ``calibration/parameters.toml`` (hand-set), which calibration never overwrites.
+1. ``firms``: the firms' parameters against the targets of scenario ``baseline`` (``scenarios/baseline.toml``:
+   the carbonate price path as it happened);
+2. ``market``: the market mode's parameters against the targets of scenario ``baseline_market``
+   (``scenarios/baseline_market.toml``: the carbonate price cleared by world supply, stocks and demand), the
+   firms' fitted values held.
+
+Every candidate runs the group's scenario once, as one batch of the same replicate seeds
+(``SeedSequence(seed).spawn(n)`` with the scenario's master seed: the first replicates of a default run),
+through December of the group's last target year; the objective (`calibration.objective`) is minimised by
+differential evolution (`calibration.optimise`, ``polish=False``), checkpointed every generation, one
+checkpoint per group. ``through`` fits only the targets up to that year (a backtest scores the later ones).
+The result is written atomically to ``calibration/calibrated.toml``, which every scenario then uses by
+default, and the fit report to ``calibration/report/`` (`calibration.report`).
+
+Held parameters (``fit = false``) and every parameter not listed keep their values from the base file,
+``calibration/parameters.toml`` (hand-set, never overwritten by calibration).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
+import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from calibration.objective import Evaluation, Problem, evaluate_candidate
-from calibration.optimise import Evaluator, SearchResult, SearchSpace, atomic_write_text, progress_bar, search
-from calibration.parallel import Executor, open_executor
+from calibration.optimise import (
+    Evaluator,
+    SearchResult,
+    SearchSpace,
+    atomic_write_text,
+    population_size,
+    progress_bar,
+    search,
+)
 from calibration.targets import (
     CALIBRATION_DIR,
     FREE_PARAMETERS_FILE,
+    GROUPS,
     TARGETS_FILE,
     FreeParameter,
     Target,
     check_base,
+    check_units,
     load_free_parameters,
     load_targets,
 )
-from sim.cli import non_negative_int, positive_int
-from sim.inputs.errors import InputError
-from sim.inputs.params import PARAM_FIELDS, ModelParams, load_param_file
-from sim.runs.runner import code_version
-from sim.inputs.scenario import Scenario, load_scenario, project_root
+from sim.api import (
+    BASE_YEAR,
+    PARAMETERS,
+    Executor,
+    InputError,
+    ModelParams,
+    Scenario,
+    code_version,
+    load_param_file,
+    load_scenario,
+    project_root,
+    simulate_metrics,
+)
 
 ROOT = project_root()
 BASELINE_SCENARIO = ROOT / "scenarios" / "baseline.toml"
+MARKET_SCENARIO = ROOT / "scenarios" / "baseline_market.toml"
 BASE_PARAMETERS_FILE = CALIBRATION_DIR / "parameters.toml"
 CALIBRATED_FILE = CALIBRATION_DIR / "calibrated.toml"
 REPORT_DIR = CALIBRATION_DIR / "report"
@@ -60,22 +89,28 @@ class Budget:
     """How much work a calibration does.
 
     Attributes:
-        name: ``quick`` (tests, notebooks: well under a minute) or ``default`` (under 20 minutes on 2 cores).
+        name: ``quick`` (tests, notebooks: seconds) or ``default`` (about 3 minutes on 2 cores, report included).
         seeds: common-random-number replicates per candidate.
-        popsize: differential-evolution population per free parameter.
-        maxiter: generations after the initial population.
-        tol: stop when the population's objective values are within this fraction of their mean.
+        popsize: differential-evolution population per free parameter of a group.
+        maxiter: generations after the initial population, per group.
+        tol: a group's search stops when the population's objective values have a standard deviation within
+            this fraction of their mean (scipy's ``tol`` criterion).
         sensitivity: ``morris``, ``sobol`` or ``none`` (global sensitivity of headline outcomes).
         morris_trajectories: Morris trajectories (evaluations: trajectories x (parameters + 1)).
         sobol_samples: Sobol base sample, a power of two (evaluations: samples x (parameters + 2)).
-        sensitivity_seeds: replicates per sensitivity point (full runs to the scenario's end).
+        sensitivity_seeds: replicates per sensitivity point.
+        headline_year: the year of the headline outcomes in the sensitivity analysis: ``end`` (the scenario's last
+            year: full runs) or ``targets`` (the last target year: shorter runs, for the quick budget).
         jacobian: compute the moments' Jacobian (identification and parameter uncertainty).
         recovery: run the parameter-recovery check.
         recovery_seeds: replicates per candidate in the recovery check.
         recovery_popsize: its population per parameter.
         recovery_maxiter: its generations.
-        validation_replicates: replicates of the baseline run in the fit table (None: the scenario's).
+        validation_replicates: replicates of the validation runs in the fit table (None: the scenario's).
         out_of_sample: replicates on seeds the fit never saw.
+        backtest: run the rolling-origin backtest (fit through the year before the last target year).
+        backtest_popsize: its population per parameter.
+        backtest_maxiter: its generations per group.
     """
 
     name: str
@@ -87,6 +122,7 @@ class Budget:
     morris_trajectories: int
     sobol_samples: int
     sensitivity_seeds: int
+    headline_year: str
     jacobian: bool
     recovery: bool
     recovery_seeds: int
@@ -94,43 +130,54 @@ class Budget:
     recovery_maxiter: int
     validation_replicates: int | None
     out_of_sample: int
+    backtest: bool
+    backtest_popsize: int
+    backtest_maxiter: int
 
 
 QUICK = Budget(
     "quick",
-    seeds=3,
-    popsize=2,
-    maxiter=2,
+    seeds=2,
+    popsize=1,
+    maxiter=1,
     tol=0.01,
     sensitivity="morris",
     morris_trajectories=2,
     sobol_samples=8,
     sensitivity_seeds=1,
+    headline_year="targets",
     jacobian=True,
     recovery=True,
-    recovery_seeds=3,
-    recovery_popsize=8,
-    recovery_maxiter=15,
+    recovery_seeds=2,
+    recovery_popsize=4,
+    recovery_maxiter=5,
     validation_replicates=3,
-    out_of_sample=3,
+    out_of_sample=2,
+    backtest=True,
+    backtest_popsize=1,
+    backtest_maxiter=1,
 )
 DEFAULT = Budget(
     "default",
-    seeds=20,
-    popsize=6,
+    seeds=10,
+    popsize=2,
     maxiter=60,
-    tol=0.005,
+    tol=0.05,
     sensitivity="morris",
-    morris_trajectories=16,
-    sobol_samples=64,
-    sensitivity_seeds=8,
+    morris_trajectories=4,
+    sobol_samples=32,
+    sensitivity_seeds=2,
+    headline_year="end",
     jacobian=True,
     recovery=True,
-    recovery_seeds=10,
-    recovery_popsize=8,
-    recovery_maxiter=20,
+    recovery_seeds=3,
+    recovery_popsize=4,
+    recovery_maxiter=8,
     validation_replicates=None,
-    out_of_sample=20,
+    out_of_sample=10,
+    backtest=True,
+    backtest_popsize=2,
+    backtest_maxiter=15,
 )
 
 
@@ -139,23 +186,27 @@ class CalibrationConfig:
     """Everything a calibration reads and writes.
 
     Attributes:
-        scenario: the scenario whose base years are fitted.
+        scenario: the firms' calibration scenario (scenario ``baseline`` of the targets).
+        market_scenario: the market mode's calibration scenario (``baseline_market``).
         targets: the targets file.
         free_parameters: the free-parameter file.
         base_parameters: values of held and unlisted parameters (never overwritten).
         out: the calibrated parameter file to write.
         report_dir: the report directory (None: no report).
-        checkpoint: the optimiser's checkpoint (default: ``.<out stem>.checkpoint.json`` beside ``out``).
+        checkpoint: the optimiser's checkpoint; each group's is named after it (default:
+            ``.<out stem>.checkpoint.<group>.json`` beside ``out``).
         budget: how much work.
-        seed: master seed of the replicate seeds (None: the scenario's).
+        seed: master seed of the replicate seeds (None: the baseline scenario's).
         de_seed: the optimiser's seed.
         workers: local worker processes (None: the CPU count; 1: this process).
         scheduler: a Dask scheduler address (overrides ``workers``).
-        resume: resume from a matching checkpoint.
+        resume: resume from matching checkpoints.
         progress: show progress bars and messages on standard error.
+        through: fit only the targets up to this year (None: all).
     """
 
     scenario: Path = BASELINE_SCENARIO
+    market_scenario: Path = MARKET_SCENARIO
     targets: Path = TARGETS_FILE
     free_parameters: Path = FREE_PARAMETERS_FILE
     base_parameters: Path = BASE_PARAMETERS_FILE
@@ -169,18 +220,37 @@ class CalibrationConfig:
     scheduler: str | None = None
     resume: bool = True
     progress: bool = True
+    through: int | None = None
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.checkpoint or Path(self.out).with_name(f".{Path(self.out).stem}.checkpoint.json")
+    def checkpoint_path(self, tag: str) -> Path:
+        """The checkpoint of one search (``tag``: the group, and the backtest's year when it is one)."""
+        base = (
+            Path(self.checkpoint)
+            if self.checkpoint
+            else Path(self.out).with_name(f".{Path(self.out).stem}.checkpoint.json")
+        )
+        return base.with_name(f"{base.stem}.{tag}{base.suffix or '.json'}")
 
 
 @dataclass
 class Setup:
-    """A loaded calibration: inputs checked, problem built."""
+    """A loaded calibration: inputs checked, the whole problem built.
+
+    Attributes:
+        config: what was asked.
+        scenarios: the calibration scenarios by the name targets use (``baseline``, ``baseline_market``).
+        base: the base parameters (held and unlisted values).
+        base_table: the base file's ``[parameters]`` table.
+        targets: every target on record.
+        free: every declared free parameter.
+        seeds: the common replicate seeds.
+        problem: all fitted parameters against every used target up to ``through`` (the objective reported).
+        space: its search box.
+        units: (scenario, region, segment, metric) -> the summary's unit, from a short run of each scenario.
+    """
 
     config: CalibrationConfig
-    scenario: Scenario
+    scenarios: dict[str, Scenario]
     base: ModelParams
     base_table: dict[str, Any]
     targets: list[Target]
@@ -188,6 +258,11 @@ class Setup:
     seeds: list[np.random.SeedSequence]
     problem: Problem
     space: SearchSpace
+    units: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.scenarios["baseline"]
 
     @property
     def fitted(self) -> list[FreeParameter]:
@@ -195,25 +270,61 @@ class Setup:
 
     @property
     def used_targets(self) -> list[Target]:
+        """The targets fitted: used, and up to ``through``."""
+        through = self.config.through
+        return [t for t in self.targets if t.used and (through is None or t.spec.year <= through)]
+
+    @property
+    def scored_targets(self) -> list[Target]:
+        """Every used target, fitted or not (the report scores them all)."""
         return [t for t in self.targets if t.used]
 
 
 @dataclass
+class GroupResult:
+    """One group's search.
+
+    Attributes:
+        group: ``firms`` or ``market``.
+        scenario: the calibration scenario its targets come from.
+        names: its fitted parameters.
+        targets: the names of the targets it was fitted to.
+        search: the differential-evolution outcome (None when the group was skipped).
+        x: the fitted values as written (rounded), in ``names`` order.
+        note: why the group was skipped, if it was.
+        checkpoint: its checkpoint file.
+    """
+
+    group: str
+    scenario: str
+    names: tuple[str, ...]
+    targets: tuple[str, ...]
+    search: SearchResult | None
+    x: np.ndarray
+    note: str = ""
+    checkpoint: Path | None = None
+
+    @property
+    def converged(self) -> bool:
+        return self.search is not None and self.search.converged
+
+
+@dataclass
 class CalibrationResult:
-    """A finished search and the parameters it chose.
+    """A finished calibration (all groups) and the parameters it chose.
 
     Attributes:
         setup: the loaded calibration.
-        search: the differential-evolution outcome.
-        x: the fitted values as written (rounded to `SIGNIFICANT_DIGITS`), in ``problem.names`` order.
+        groups: each group's search, in the order they ran.
+        x: the fitted values as written (rounded to `SIGNIFICANT_DIGITS`), in ``setup.problem.names`` order.
         params: the full parameter set with the fitted values.
-        evaluation: the fitted values evaluated on the calibration seeds.
+        evaluation: the fitted values evaluated on the calibration seeds against every fitted target.
         wall_time_s: search time in this run (excluding the report).
         finished: the date and time the search finished (UTC, ISO 8601).
     """
 
     setup: Setup
-    search: SearchResult
+    groups: list[GroupResult]
     x: np.ndarray
     params: ModelParams
     evaluation: Evaluation
@@ -224,36 +335,93 @@ class CalibrationResult:
     def fitted_values(self) -> dict[str, float]:
         return dict(zip(self.setup.problem.names, (float(v) for v in self.x), strict=True))
 
+    @property
+    def converged(self) -> bool:
+        """Every group that ran met the tolerance criterion (False when any stopped at its generation cap)."""
+        ran = [g for g in self.groups if g.search is not None]
+        return bool(ran) and all(g.converged for g in ran)
+
+    @property
+    def evaluations(self) -> int:
+        return sum(int(g.search.history[-1][2]) for g in self.groups if g.search is not None and g.search.history)
+
+
+# Threads of the numerical libraries in each worker process. A candidate is many small array operations: with
+# OpenBLAS's default of one thread per core, two workers on two cores run four spinning threads and each candidate
+# takes over twice as long (measured: 0.20 s against 0.08 s a candidate on 2 workers). Set for the calibration's
+# worker processes only when the user has not set them.
+WORKER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def single_threaded_workers() -> Iterator[None]:
+    """Worker processes started inside the block use one thread of the numerical libraries each (unless the
+    environment says otherwise); the environment is restored after."""
+    saved = {k: os.environ.get(k) for k in WORKER_THREAD_VARIABLES}
+    for k in WORKER_THREAD_VARIABLES:
+        os.environ.setdefault(k, "1")
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def open_executor(workers: int | None, scheduler: str | None) -> Iterator[Executor]:
+    """The calibration's executor (`sim.api.Executor`: this process, local workers or Dask), closed after."""
+    with single_threaded_workers():
+        executor = Executor(workers, scheduler)
+        try:
+            yield executor
+        finally:
+            executor.close()
+
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-# modules that present results but cannot change a simulated figure: editing them keeps a checkpoint valid
-PRESENTATION_MODULES = {"cli.py", "charts.py", "compare.py", "api.py", "__main__.py"}
+def fingerprinted_files() -> list[Path]:
+    """The files whose content decides a simulated moment: the engine, the inputs and their data, the agents,
+    the metrics (and the scoreboard they include), and calibration's moments and objective."""
+    patterns = (
+        "sim/engine/*.py",
+        "sim/inputs/*.py",
+        "sim/inputs/data/*.csv",
+        "agents/*.py",
+        "sim/outputs/metrics.py",
+        "sim/outputs/scoreboard.py",
+        "calibration/moments.py",
+        "calibration/objective.py",
+    )
+    return sorted({f for pattern in patterns for f in ROOT.glob(pattern) if f.is_file()})
 
 
 def source_fingerprint() -> str:
     """Hash of the model's code and data and of the moment code: a checkpoint is only valid for these."""
     h = hashlib.sha256()
-    files = sorted(
-        [
-            *(f for f in ROOT.glob("sim/*.py") if f.name not in PRESENTATION_MODULES),
-            *ROOT.glob("sim/inputs/data/*.csv"),
-            *ROOT.glob("agents/*.py"),
-            CALIBRATION_DIR / "moments.py",
-            CALIBRATION_DIR / "objective.py",
-        ]
-    )
-    for f in files:
-        if f.is_file():
-            h.update(f.relative_to(ROOT).as_posix().encode())
-            h.update(f.read_bytes())
+    for f in fingerprinted_files():
+        h.update(f.relative_to(ROOT).as_posix().encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
+def summary_units(scenarios: dict[str, Scenario]) -> dict[tuple[str, str, str, str], str]:
+    """The unit of every figure of each calibration scenario's summary, from a one-year run of one replicate."""
+    out = {}
+    for name, scenario in scenarios.items():
+        metrics = simulate_metrics(scenario, scenario.params, [np.random.SeedSequence(0)], months=12)
+        out.update({(name, *key): unit for key, (unit, _) in metrics.items()})
+    return out
+
+
 def load_setup(config: CalibrationConfig) -> Setup:
-    """Read and check the scenario, targets, free parameters and base parameters; build the problem.
+    """Read and check the scenarios, targets, free parameters and base parameters; build the whole problem.
 
     Raises:
         InputError: naming the file and the key of the first problem.
@@ -261,42 +429,79 @@ def load_setup(config: CalibrationConfig) -> Setup:
     targets = load_targets(config.targets)
     free = load_free_parameters(config.free_parameters)
     _, base_table = load_param_file(config.base_parameters)
-    scenario = load_scenario(config.scenario, parameter_file=config.base_parameters)
-    base = scenario.params
-    check_base(free, base, str(config.free_parameters))
-    last_year = max(t.spec.year for t in targets if t.used)
-    if scenario.n_months < (last_year - 2021) * 12:
+    scenarios = {
+        "baseline": load_scenario(config.scenario, parameter_file=config.base_parameters),
+        "baseline_market": load_scenario(config.market_scenario, parameter_file=config.base_parameters),
+    }
+    if scenarios["baseline_market"].price_mode != "market":
         raise InputError(
-            f"the scenario ends before the last target year {last_year}", file=str(config.scenario), key="end"
+            "the market group's scenario must form the carbonate price in the market ([carbonate_price] mode = "
+            '"market")',
+            file=str(config.market_scenario),
+            key="carbonate_price.mode",
         )
-    master = scenario.seed if config.seed is None else config.seed
+    base = scenarios["baseline"].params
+    check_base(free, base, str(config.free_parameters))
+    units = summary_units(scenarios)
+    check_units(targets, units, str(config.targets))
+    through = config.through
+    if through is not None and not any(t.used and t.spec.year <= through for t in targets):
+        raise InputError(f"no used target is of {through} or earlier", file=str(config.targets), key="--through")
+    for name, path in (("baseline", config.scenario), ("baseline_market", config.market_scenario)):
+        years = [t.spec.year for t in targets if t.used and t.spec.scenario == name]
+        if years and scenarios[name].n_months < (max(years) - BASE_YEAR + 1) * 12:
+            raise InputError(f"the scenario ends before the last target year {max(years)}", file=str(path), key="end")
+    master = scenarios["baseline"].seed if config.seed is None else config.seed
     seeds = np.random.SeedSequence(master).spawn(config.budget.seeds)
-    problem = Problem.build(scenario, base, free, targets, seeds)
-    fitted = [p for p in free if p.fit]
-    space = SearchSpace(
-        low=np.array([p.low for p in fitted]),
-        high=np.array([p.high for p in fitted]),
-        integer=np.array([p.integer for p in fitted]),
-    )
+    used = [t for t in targets if t.used and (through is None or t.spec.year <= through)]
+    problem = Problem.build(scenarios["baseline"], base, free, used, seeds, scenarios=scenarios)
+    space = search_space([p for p in free if p.fit])
     return Setup(
-        config, scenario, base, dict(base_table.get("parameters", {})), targets, free, seeds, problem, space
+        config, scenarios, base, dict(base_table.get("parameters", {})), targets, free, seeds, problem, space, units
     )
 
 
-def checkpoint_config(setup: Setup) -> dict[str, Any]:
-    """What must be unchanged for a checkpoint to be resumed (the generation budget may grow)."""
-    c, b = setup.config, setup.config.budget
+def search_space(params: list[FreeParameter]) -> SearchSpace:
+    return SearchSpace(
+        low=np.array([p.low for p in params], dtype=float),
+        high=np.array([p.high for p in params], dtype=float),
+        integer=np.array([p.integer for p in params], dtype=bool),
+    )
+
+
+def group_problem(
+    setup: Setup, group: str, base: ModelParams, through: int | None, seeds: list[np.random.SeedSequence]
+) -> tuple[Problem, SearchSpace, list[FreeParameter], list[Target]]:
+    """The problem of one group: its fitted parameters against the used targets of its scenario up to
+    ``through``, every other parameter at ``base``."""
+    params = [p for p in setup.free if p.fit and p.group == group]
+    targets = [
+        t
+        for t in setup.targets
+        if t.used and t.spec.scenario == GROUPS[group] and (through is None or t.spec.year <= through)
+    ]
+    problem = Problem.build(setup.scenario, base, params, targets, seeds, scenarios=setup.scenarios)
+    return problem, search_space(params), params, targets
+
+
+def checkpoint_config(setup: Setup, problem: Problem, group: str, through: int | None, popsize: int) -> dict[str, Any]:
+    """What must be unchanged for a group's checkpoint to be resumed (the generation budget may grow)."""
+    c = setup.config
     return {
-        "scenario_sha256": _sha256(c.scenario),
+        "group": group,
+        "scenario_files": {name: [list(x) for x in s.lineage] for name, s in setup.scenarios.items()},
         "targets_sha256": _sha256(c.targets),
         "free_parameters_sha256": _sha256(c.free_parameters),
         "base_parameters_sha256": _sha256(c.base_parameters),
+        "base": {k: float(v) for k, v in problem.base.to_dict().items()},  # the earlier groups' fitted values
         "source": source_fingerprint(),
-        "seed_entropy": str(setup.seeds[0].entropy),
-        "seeds": len(setup.seeds),
-        "popsize": b.popsize,
+        "seed_entropy": str(problem.seeds[0].entropy),
+        "seeds": len(problem.seeds),
+        "popsize": popsize,
         "de_seed": c.de_seed,
-        "names": list(setup.problem.names),
+        "names": list(problem.names),
+        "targets": [s.label for s in problem.specs],
+        "through": through,
     }
 
 
@@ -306,10 +511,74 @@ def _round(value: float, whole: bool) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
+def fit_groups(
+    setup: Setup,
+    executor: Executor,
+    *,
+    through: int | None,
+    seeds: list[np.random.SeedSequence],
+    popsize: int,
+    maxiter: int,
+    tol: float,
+    tag: str = "",
+    label: str = "calibrate",
+) -> tuple[list[GroupResult], ModelParams]:
+    """Fit the groups in order, each with the earlier groups' values held; returns the groups and the full
+    parameter set. ``tag`` distinguishes the checkpoints of a backtest from the calibration's."""
+    config = setup.config
+    params = setup.base
+    results: list[GroupResult] = []
+    for group, scenario in GROUPS.items():
+        problem, space, free, targets = group_problem(setup, group, params, through, seeds)
+        checkpoint = config.checkpoint_path(f"{tag}{group}")
+        if not problem.names or not targets:
+            why = "no free parameter to fit" if not problem.names else f"no used target of scenario {scenario}"
+            if through is not None and problem.names:
+                why += f" up to {through}"
+            results.append(GroupResult(group, scenario, problem.names, (), None, np.array([]), f"skipped: {why}"))
+            continue
+        size = population_size(popsize, len(space.low))
+        bar = progress_bar(size * (maxiter + 1), f"{label}: {group}", config.progress)
+        try:
+            evaluator = Evaluator(problem, space, executor, progress=bar.update)
+            start = space.clip(np.array([getattr(params, n) for n in problem.names], dtype=float))
+
+            def show(generation: int, best: float, _bar=bar) -> None:
+                _bar.set_postfix_str(f"generation {generation}, best objective {best:.4g}")
+
+            def log(message: str, _bar=bar, _group=group) -> None:
+                if config.progress:
+                    _bar.write(f"{label}: {_group}: {message}", file=sys.stderr)
+
+            found = search(
+                problem,
+                space,
+                evaluator,
+                popsize=popsize,
+                maxiter=maxiter,
+                tol=tol,
+                de_seed=config.de_seed,
+                start=start,
+                checkpoint=checkpoint,
+                config=checkpoint_config(setup, problem, group, through, popsize),
+                resume=config.resume,
+                on_generation=show,
+                log=log,
+            )
+        finally:
+            bar.close()
+        x = space.clip(np.array([_round(v, w) for v, w in zip(found.x, space.integer, strict=True)]))
+        params = problem.params_at(x)
+        results.append(
+            GroupResult(group, scenario, problem.names, tuple(t.name for t in targets), found, x, checkpoint=checkpoint)
+        )
+    return results, params
+
+
 def calibrate(
     config: CalibrationConfig, executor: Executor | None = None, setup: Setup | None = None
 ) -> CalibrationResult:
-    """Fit the free parameters (no files written but the checkpoint).
+    """Fit the free parameters, group by group (no files written but the checkpoints).
 
     Args:
         config: inputs, outputs and budget.
@@ -317,50 +586,17 @@ def calibrate(
         setup: an already loaded setup for ``config``.
     """
     setup = setup or load_setup(config)
-    own = executor is None
-    executor = executor or open_executor(config.workers, config.scheduler)
+    if executor is None:
+        with open_executor(config.workers, config.scheduler) as own:
+            return calibrate(config, own, setup)
     started = time.perf_counter()
-    budget = config.budget
-    size = max(5, budget.popsize * len(setup.space.low))
-    bar = progress_bar(size * (budget.maxiter + 1), "calibrate: candidates", config.progress)
-    try:
-        evaluator = Evaluator(setup.problem, setup.space, executor, progress=bar.update)
-        start = setup.space.clip(np.array([getattr(setup.base, n) for n in setup.problem.names]))
-
-        def show(generation: int, best: float) -> None:
-            bar.set_postfix_str(f"generation {generation}, best objective {best:.4g}")
-
-        def log(message: str) -> None:
-            if config.progress:
-                bar.write(f"calibrate: {message}", file=sys.stderr)
-
-        result = search(
-            setup.problem,
-            setup.space,
-            evaluator,
-            popsize=budget.popsize,
-            maxiter=budget.maxiter,
-            tol=budget.tol,
-            de_seed=config.de_seed,
-            start=start,
-            checkpoint=config.checkpoint_path,
-            config=checkpoint_config(setup),
-            resume=config.resume,
-            on_generation=show,
-            log=log,
-        )
-        x = np.array([_round(v, w) for v, w in zip(result.x, setup.space.integer, strict=True)])
-        x = setup.space.clip(x)
-        evaluation = evaluator.lookup(x)
-        if evaluation is None or not np.array_equal(evaluation.x, x):
-            evaluation = executor.map(evaluate_candidate, [setup.problem], [x])[0]
-    finally:
-        bar.close()
-        if own:
-            executor.close()
-    return CalibrationResult(
-        setup, result, x, setup.problem.params_at(x), evaluation, time.perf_counter() - started
+    b = config.budget
+    groups, params = fit_groups(
+        setup, executor, through=config.through, seeds=setup.seeds, popsize=b.popsize, maxiter=b.maxiter, tol=b.tol
     )
+    x = np.array([getattr(params, n) for n in setup.problem.names], dtype=float)
+    evaluation = executor.map(evaluate_candidate, [setup.problem], [x])[0]
+    return CalibrationResult(setup, groups, x, setup.problem.params_at(x), evaluation, time.perf_counter() - started)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -407,87 +643,8 @@ def parameter_values(result: CalibrationResult) -> dict[str, float | int]:
     out: dict[str, float | int] = {}
     for name in names:
         value = fitted.get(name, getattr(result.params, name))
-        kind = PARAM_FIELDS[name].type
-        out[name] = int(value) if kind in (int, "int") else float(value)
+        out[name] = int(round(value)) if PARAMETERS[name].integer else float(value)
     return out
-
-
-def parameter_file_text(
-    result: CalibrationResult,
-    fit_rows: list[dict[str, Any]],
-    uncertainty: dict[str, dict[str, float]] | None = None,
-) -> str:
-    """The calibrated parameter file: provenance, the parameters, the fit and the uncertainty."""
-    setup, c, s = result.setup, result.setup.config, result.search
-    rel = {
-        k: _relative(v)
-        for k, v in (
-            ("scenario", c.scenario),
-            ("targets", c.targets),
-            ("free_parameters", c.free_parameters),
-            ("base_parameters", c.base_parameters),
-        )
-    }
-    meta = {
-        "kind": "calibrated",
-        "date": result.finished,
-        "code_version": code_version(),
-        "method": "simulated method of moments, common random numbers, scipy differential_evolution "
-        "(polish=False, updating='deferred')",
-        "objective": float(result.evaluation.energy),
-        "objective_formula": "sum over used targets of weight x ((mean model - target) / tolerance)^2",
-        "budget": c.budget.name,
-        "seed_master": int(setup.seeds[0].entropy),
-        "seeds": len(setup.seeds),
-        "seed_spawn": "numpy.random.SeedSequence(seed_master).spawn(seeds)",
-        "de_seed": c.de_seed,
-        "popsize": c.budget.popsize,
-        "generations": s.generations,
-        "max_generations": c.budget.maxiter,
-        "converged": s.converged,
-        "evaluations": int(s.history[-1][2]) if s.history else s.evaluations,
-        "wall_time_s": round(result.wall_time_s, 1),
-        "scenario": rel["scenario"],
-        "scenario_sha256": _sha256(c.scenario),
-        "targets": rel["targets"],
-        "targets_sha256": _sha256(c.targets),
-        "free_parameters": rel["free_parameters"],
-        "free_parameters_sha256": _sha256(c.free_parameters),
-        "base_parameters": rel["base_parameters"],
-        "base_parameters_sha256": _sha256(c.base_parameters),
-        "fitted": list(setup.problem.names),
-        "held": [p.name for p in setup.free if not p.fit],
-    }
-    bounds = {p.name: p for p in setup.free}
-    comments = {}
-    for name in parameter_values(result):
-        unit = PARAM_FIELDS[name].metadata["unit"]
-        if name in result.fitted_values:
-            b = bounds[name]
-            text = f"fitted in [{b.low:g}, {b.high:g}] {unit}; hand-set {getattr(setup.base, name):g}"
-            if uncertainty and name in uncertainty:
-                u = uncertainty[name]
-                text += f"; 90% {u['low90']:.4g}..{u['high90']:.4g}"
-            comments[name] = text
-        else:
-            comments[name] = f"held at the base value, {unit}"
-    header = (
-        "# Calibrated parameters, written by `lithium-sim calibrate`. Every scenario uses this file by "
-        "default\n# (sim.inputs.scenario.default_parameter_file). Do not edit by hand: re-run the calibration; "
-        "the hand-set\n# values stay in calibration/parameters.toml. The fit report is in "
-        "calibration/report/REPORT.md.\n\n"
-    )
-    parts = [
-        header,
-        toml_table("meta", meta),
-        "",
-        toml_table("parameters", parameter_values(result), comments),
-    ]
-    for row in fit_rows:
-        parts += ["", toml_table(f"fit.{row['target']}", {k: v for k, v in row.items() if k != "target"})]
-    for name, u in (uncertainty or {}).items():
-        parts += ["", toml_table(f"uncertainty.{name}", u)]
-    return "\n".join(parts)
 
 
 def _relative(path: Path) -> str:
@@ -496,6 +653,77 @@ def _relative(path: Path) -> str:
         return path.relative_to(ROOT).as_posix()
     except ValueError:
         return str(path)
+
+
+def parameter_file_text(
+    result: CalibrationResult,
+    fit_rows: list[dict[str, Any]],
+    uncertainty: dict[str, dict[str, float]] | None = None,
+) -> str:
+    """The calibrated parameter file: provenance, the parameters, the fit and the uncertainty."""
+    setup, c = result.setup, result.setup.config
+    meta = {
+        "kind": "calibrated",
+        "date": result.finished,
+        "code_version": code_version(),
+        "method": "simulated method of moments by groups (firms on scenario baseline, then market on "
+        "baseline_market), common random numbers, scipy differential_evolution (polish=False, "
+        "updating='deferred')",
+        "objective": float(result.evaluation.energy),
+        "objective_formula": "sum over fitted targets of weight x ((mean model - target) / tolerance)^2",
+        "budget": c.budget.name,
+        "through": c.through if c.through is not None else max(t.spec.year for t in setup.used_targets),
+        "seed_master": int(setup.seeds[0].entropy),
+        "seeds": len(setup.seeds),
+        "seed_spawn": "numpy.random.SeedSequence(seed_master).spawn(seeds)",
+        "de_seed": c.de_seed,
+        "popsize": c.budget.popsize,
+        "tol": c.budget.tol,
+        "max_generations": c.budget.maxiter,
+        "generations": [g.search.generations if g.search else 0 for g in result.groups],
+        "groups": [g.group for g in result.groups],
+        "converged": result.converged,
+        "groups_converged": [g.converged for g in result.groups],
+        "evaluations": result.evaluations,
+        "wall_time_s": round(result.wall_time_s, 1),
+        "scenario": _relative(c.scenario),
+        "scenario_sha256": _sha256(c.scenario),
+        "market_scenario": _relative(c.market_scenario),
+        "market_scenario_sha256": _sha256(c.market_scenario),
+        "targets": _relative(c.targets),
+        "targets_sha256": _sha256(c.targets),
+        "free_parameters": _relative(c.free_parameters),
+        "free_parameters_sha256": _sha256(c.free_parameters),
+        "base_parameters": _relative(c.base_parameters),
+        "base_parameters_sha256": _sha256(c.base_parameters),
+        "source_fingerprint": source_fingerprint(),
+        "fitted": list(setup.problem.names),
+        "held": [p.name for p in setup.free if not p.fit],
+    }
+    bounds = {p.name: p for p in setup.free}
+    comments = {}
+    for name in parameter_values(result):
+        unit = PARAMETERS[name].unit
+        if name in result.fitted_values:
+            b = bounds[name]
+            text = f"fitted ({b.group}) in [{b.low:g}, {b.high:g}] {unit}; hand-set {getattr(setup.base, name):g}"
+            if uncertainty and name in uncertainty:
+                u = uncertainty[name]
+                text += f"; 90% {u['low90']:.4g}..{u['high90']:.4g}"
+            comments[name] = text
+        else:
+            comments[name] = f"held at the base value, {unit}"
+    header = (
+        "# Calibrated parameters, written by `lithium-sim calibrate`. Every scenario uses this file by default.\n"
+        "# Do not edit by hand: re-run the calibration; the hand-set values stay in calibration/parameters.toml.\n"
+        "# The fit report is in calibration/report/REPORT.md.\n\n"
+    )
+    parts = [header, toml_table("meta", meta), "", toml_table("parameters", parameter_values(result), comments)]
+    for row in fit_rows:
+        parts += ["", toml_table(f"fit.{row['target']}", {k: v for k, v in row.items() if k != "target"})]
+    for name, u in (uncertainty or {}).items():
+        parts += ["", toml_table(f"uncertainty.{name}", u)]
+    return "\n".join(parts)
 
 
 def write_parameter_file(path: Path, text: str) -> None:
@@ -508,197 +736,3 @@ def write_parameter_file(path: Path, text: str) -> None:
     finally:
         probe.unlink(missing_ok=True)
     atomic_write_text(path, text)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the whole run: search, analysis, files
-# ---------------------------------------------------------------------------------------------------------
-@dataclass
-class CalibrationRun:
-    """A finished ``calibrate``: the result, its analysis, and where the files went."""
-
-    result: CalibrationResult
-    analysis: Any  # calibration.report.Analysis
-    parameter_file: Path
-    report_dir: Path | None
-    wall_time_s: float
-
-
-def run(config: CalibrationConfig) -> CalibrationRun:
-    """Calibrate, analyse, write the parameter file and the report. Returns what was done."""
-    from calibration import report
-
-    started = time.perf_counter()
-    setup = load_setup(config)
-    executor = open_executor(config.workers, config.scheduler)
-    try:
-        if config.progress:
-            print(
-                f"calibrate: {len(setup.fitted)} free parameters, {len(setup.used_targets)} targets, "
-                f"{len(setup.seeds)} seeds per candidate, {config.budget.name} budget, on "
-                f"{executor.description}",
-                file=sys.stderr,
-            )
-        result = calibrate(config, executor, setup)
-        analysis = report.analyse(result, executor)
-    finally:
-        executor.close()
-    text = parameter_file_text(result, analysis.fit_rows(), analysis.uncertainty_table())
-    write_parameter_file(config.out, text)
-    report_dir = None
-    wall = time.perf_counter() - started
-    if config.report_dir is not None:
-        report_dir = report.write_report(
-            analysis, config.report_dir, parameter_file=config.out, wall_time_s=wall
-        )
-    return CalibrationRun(result, analysis, Path(config.out), report_dir, time.perf_counter() - started)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# command line
-# ---------------------------------------------------------------------------------------------------------
-def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``calibrate`` verb on an argparse subparsers object; returns its parser."""
-    p = subparsers.add_parser(
-        "calibrate",
-        help="fit the free parameters to the targets; write calibrated.toml and the fit report",
-        description="Fit the free parameters (calibration/free_parameters.toml) to the targets "
-        "(calibration/targets.toml) by simulated method of moments with common random numbers and "
-        "differential evolution; write calibration/calibrated.toml (used by every run by default) and the "
-        "fit report. An interrupted calibration resumes from its checkpoint.",
-    )
-    p.add_argument(
-        "--quick",
-        action="store_true",
-        help="a small budget for tests and notebooks (well under a minute); default: the full budget "
-        "(under 20 minutes on 2 cores)",
-    )
-    p.add_argument(
-        "--workers", type=positive_int, help="local worker processes (default: the CPU count; 1: no pool)"
-    )
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster at this scheduler address")
-    p.add_argument("--seeds", type=positive_int, help="common-random-number replicates per candidate")
-    p.add_argument(
-        "--seed", type=non_negative_int, help="master seed of the replicate seeds (default: the scenario's)"
-    )
-    p.add_argument("--popsize", type=positive_int, help="differential-evolution population per free parameter")
-    p.add_argument("--maxiter", type=non_negative_int, help="differential-evolution generations")
-    p.add_argument(
-        "--sensitivity",
-        choices=("morris", "sobol", "none"),
-        help="global sensitivity method in the report (default morris)",
-    )
-    p.add_argument("--no-recovery", action="store_true", help="skip the parameter-recovery check")
-    p.add_argument(
-        "--scenario",
-        type=Path,
-        default=BASELINE_SCENARIO,
-        help="scenario whose base years are fitted (default scenarios/baseline.toml)",
-    )
-    p.add_argument(
-        "--targets", type=Path, default=TARGETS_FILE, help="targets file (default calibration/targets.toml)"
-    )
-    p.add_argument(
-        "--free",
-        type=Path,
-        default=FREE_PARAMETERS_FILE,
-        help="free-parameter file (default calibration/free_parameters.toml)",
-    )
-    p.add_argument(
-        "--base-params",
-        type=Path,
-        default=BASE_PARAMETERS_FILE,
-        help="values of held parameters (default calibration/parameters.toml; never overwritten)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=CALIBRATED_FILE,
-        help="calibrated parameter file to write (default calibration/calibrated.toml)",
-    )
-    p.add_argument(
-        "--report-dir",
-        type=Path,
-        default=REPORT_DIR,
-        help="fit report directory (default calibration/report/)",
-    )
-    p.add_argument("--no-report", action="store_true", help="write the parameter file only")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        help="optimiser checkpoint (default .<out name>.checkpoint.json beside --out)",
-    )
-    resume = p.add_mutually_exclusive_group()
-    resume.add_argument(
-        "--resume",
-        dest="resume",
-        action="store_true",
-        default=True,
-        help="resume from a matching checkpoint (default)",
-    )
-    resume.add_argument(
-        "--fresh", dest="resume", action="store_false", help="ignore any checkpoint and start over"
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    return p
-
-
-def config_from_args(args: argparse.Namespace) -> CalibrationConfig:
-    """The configuration an argparse namespace (from `add_calibrate_parser`) asks for."""
-    budget = QUICK if args.quick else DEFAULT
-    changes = {
-        k: getattr(args, k)
-        for k in ("seeds", "popsize", "maxiter", "sensitivity")
-        if getattr(args, k, None) is not None
-    }
-    if getattr(args, "no_recovery", False):
-        changes["recovery"] = False
-    budget = replace(budget, **changes)
-    for flag, path in (
-        ("--scenario", args.scenario),
-        ("--targets", args.targets),
-        ("--free", args.free),
-        ("--base-params", args.base_params),
-    ):
-        if not Path(path).is_file():
-            raise InputError(f"file not found (given by {flag})", file=str(path))
-    if (
-        Path(args.out).resolve() == BASE_PARAMETERS_FILE.resolve()
-        or Path(args.out).resolve() == Path(args.base_params).resolve()
-    ):
-        raise InputError(
-            "calibration never overwrites the base (hand-set) parameter file; choose another --out",
-            file=str(args.out),
-            key="--out",
-        )
-    return CalibrationConfig(
-        scenario=Path(args.scenario),
-        targets=Path(args.targets),
-        free_parameters=Path(args.free),
-        base_parameters=Path(args.base_params),
-        out=Path(args.out),
-        report_dir=None if args.no_report else Path(args.report_dir),
-        checkpoint=args.checkpoint,
-        budget=budget,
-        seed=args.seed,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        progress=not args.quiet,
-    )
-
-
-def run_calibrate(args: argparse.Namespace) -> int:
-    """The ``calibrate`` verb: 0 on success. Bad input raises `InputError` (the CLI turns it into exit 2)."""
-    config = config_from_args(args)
-    done = run(config)
-    a = done.analysis
-    rows = a.fit_rows()
-    inside = sum(1 for r in rows if r["inside"])
-    print(
-        f"wrote {_relative(done.parameter_file)} (objective {done.result.evaluation.energy:.4g}, "
-        f"{inside}/{len(rows)} targets inside their band in the baseline run)"
-    )
-    if done.report_dir is not None:
-        print(f"wrote {_relative(done.report_dir)}/REPORT.md ({done.wall_time_s:.0f} s in all)")
-    return 0

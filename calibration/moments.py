@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.api import metric_catalogue, simulate_metrics
-from sim.inputs.units import BASE_YEAR
+from sim.api import BASE_YEAR, metric_catalogue, simulate_metrics
 
 REGIONS = ("suining", "china", "world")
 
@@ -38,8 +37,10 @@ class MomentSpec:
         catalogue = metric_catalogue()
         if (self.region, self.segment, self.metric) not in catalogue:
             known = sorted({m for _, _, m in catalogue})
-            return (f"the summary has no metric '{self.metric}' for region '{self.region}' and segment "
-                    f"'{self.segment}' (metrics: {', '.join(known)})")
+            return (
+                f"the summary has no metric '{self.metric}' for region '{self.region}' and segment "
+                f"'{self.segment}' (metrics: {', '.join(known)})"
+            )
         if self.metric.endswith("growth") and self.year <= BASE_YEAR:
             return f"growth needs the previous year; the model starts in {BASE_YEAR}"
         return ""

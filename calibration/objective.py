@@ -9,9 +9,10 @@ The objective is
     J(theta) = sum_k weight_k * z_k(theta)^2,   z_k = (mean_r m_k(theta, seed_r) - target_k) / tolerance_k,
 
 with the tolerance on the side of the gap (``tolerance_low`` below the target, ``tolerance_high`` above).
-|z_k| <= 1 means the model's mean lies in target k's band. A replicate that fails, or a moment that is
-undefined (nan), gives the candidate a large finite penalty, so the optimiser moves away from it; the
-error text is kept with the evaluation.
+|z_k| <= 1 means the model's mean lies in target k's band. The mean over seeds is the run summary's: over the
+seeds where the figure is defined. A replicate that fails, or a moment that no seed defines (nan), gives the
+candidate a large finite penalty, so the optimiser moves away from it; the error text is kept with the
+evaluation.
 """
 
 from __future__ import annotations
@@ -171,8 +172,18 @@ class Evaluation:
 
     @property
     def mean(self) -> np.ndarray:
-        """Mean over seeds of each moment (nan if any replicate failed or left it undefined)."""
-        return self.moments.mean(axis=0)
+        """Mean over seeds of each moment, as the run summary takes it (`seed_mean`)."""
+        return seed_mean(self.moments)
+
+
+def seed_mean(moments: np.ndarray) -> np.ndarray:
+    """Mean over seeds (axis 0) of the seeds where a figure is defined, as the run summary's mean; nan where no
+    seed defines it (a tier that made nothing has no gross margin)."""
+    moments = np.asarray(moments, dtype=float)
+    finite = np.isfinite(moments)
+    count = finite.sum(axis=0)
+    total = np.where(finite, moments, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
 
 
 def evaluate_candidate(problem: Problem, x: np.ndarray) -> Evaluation:
@@ -190,11 +201,10 @@ def evaluate_candidate(problem: Problem, x: np.ndarray) -> Evaluation:
         columns = [k for k, spec in enumerate(problem.specs) if spec.scenario == name]
         specs = tuple(problem.specs[k] for k in columns)
         try:
-            moments[:, columns] = simulate_moments(scenarios[name], params, problem.seeds, specs,
-                                                   months_needed(specs))
+            moments[:, columns] = simulate_moments(scenarios[name], params, problem.seeds, specs, months_needed(specs))
         except Exception:
             failures.append(traceback.format_exc())
     if failures:
         return Evaluation(x, moments, PENALTY, failures)
-    energy = problem.objective(moments.mean(axis=0)) if np.all(np.isfinite(problem.values)) else float("nan")
+    energy = problem.objective(seed_mean(moments)) if np.all(np.isfinite(problem.values)) else float("nan")
     return Evaluation(x, moments, energy, failures)

@@ -32,11 +32,19 @@ from scipy.stats import qmc
 from tqdm import tqdm
 
 from calibration.objective import Evaluation, Problem, evaluate_candidate
-from calibration.parallel import Executor
+from sim.api import Executor
 
 CHECKPOINT_VERSION = 1
 MUTATION = (0.5, 1.0)  # scipy's default dithering
 RECOMBINATION = 0.7
+# fewest members of a population: with a handful (3 parameters x 2) the population can collapse onto a poor point
+# and meet the tolerance in a few generations (seen in the market group: objective 9.5 "converged" at generation 4)
+MIN_POPULATION = 10
+
+
+def population_size(popsize: int, parameters: int) -> int:
+    """Members of the population: ``popsize`` per parameter, at least `MIN_POPULATION`."""
+    return max(MIN_POPULATION, popsize * parameters)
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,7 @@ def search(
         problem: the calibration problem.
         space: bounds and integrality.
         evaluator: evaluates candidates (and caches them).
-        popsize: population size per free parameter (scipy's ``popsize``); at least 5 members in all.
+        popsize: population size per free parameter (scipy's ``popsize``); at least `MIN_POPULATION` in all.
         maxiter: generations after the initial population.
         tol: stop when std(objective) <= tol x |mean(objective)| over the population.
         de_seed: seeds the optimiser's own randomness (mutation, crossover, initial population).
@@ -187,7 +195,7 @@ def search(
         log: called with one-line messages (resume, stop).
     """
     started = time.perf_counter()
-    size = max(5, popsize * len(space.low))
+    size = population_size(popsize, len(space.low))
     config_hash = _hash(config or {})
     state = read_checkpoint(checkpoint, config_hash) if (checkpoint and resume) else None
     history: list[tuple[int, float, int]] = []

@@ -2,8 +2,9 @@
 
 Pick a few free parameters and give them known values (the truth), hold the others at the base values,
 generate pseudo-targets from the model at the truth on the calibration's seeds, then calibrate only those
-parameters against the pseudo-targets, with the real targets' tolerances and weights, the same objective
-and the same optimiser (not told the truth: the initial population is a Latin hypercube). Recovery
+parameters against the pseudo-targets of their group's scenario (as the calibration fits them), with the real
+targets' tolerances and weights, the same objective and the same optimiser (not told the truth: the initial
+population is a Latin hypercube). Recovery
 succeeds when every estimate lies within `RECOVERY_TOLERANCE` of the truth, as a fraction of the
 parameter's search range.
 
@@ -17,13 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from calibration.moments import months_needed
 from calibration.objective import Problem, evaluate_candidate
 from calibration.optimise import Evaluator, SearchResult, SearchSpace, search
-from calibration.parallel import Executor
-from calibration.targets import FreeParameter
+from calibration.targets import GROUPS, FreeParameter
+from sim.api import Executor
 
-# Known values: interior points of the search ranges, away from the hand-set values, of three of the fitted
-# parameters (pinned down mainly by the LFP share, real growth, and the two shares together).
+# Known values: interior points of the search ranges, away from the hand-set values, of three of the firms'
+# fitted parameters (pinned down mainly by the LFP share, the cell price and margins, and the two shares).
 RECOVERY_TRUTH = {
     "suining_cost_factor_lfp": 1.05,
     "processing_fee_cell": 1.6e8,
@@ -120,18 +122,27 @@ def recover(
     names = tuple(truth)
     integer = tuple(bounds[n].integer for n in names)
     true_params = problem.base.replace(**truth)
+    # the targets of the scenarios that fit these parameters (the firms' on baseline, the market's on
+    # baseline_market), with their tolerances and weights
+    scenarios = {GROUPS[bounds[n].group] for n in names}
+    keep = [k for k, s in enumerate(problem.specs) if s.scenario in scenarios]
+    if not keep:
+        raise ValueError(f"no target of scenario(s) {sorted(scenarios)} to recover {names} from")
+    specs = tuple(problem.specs[k] for k in keep)
+    low, high, weights = problem.tolerance_low[keep], problem.tolerance_high[keep], problem.weights[keep]
     generating = Problem(
         problem.scenario,
         true_params,
         names,
         integer,
-        problem.specs,
-        problem.values,
-        problem.tolerance_low,
-        problem.tolerance_high,
-        problem.weights,
+        specs,
+        problem.values[keep],
+        low,
+        high,
+        weights,
         problem.seeds[:seeds],
-        problem.months,
+        months_needed(specs),
+        problem.scenarios,
     )
     x_true = np.array([truth[n] for n in names], dtype=float)
     at_truth = executor.map(evaluate_candidate, [generating], [x_true])[0]
@@ -142,13 +153,14 @@ def recover(
         true_params,
         names,
         integer,
-        problem.specs,
+        specs,
         at_truth.moments.mean(axis=0),
-        problem.tolerance_low,
-        problem.tolerance_high,
-        problem.weights,
+        low,
+        high,
+        weights,
         problem.seeds[:seeds],
-        problem.months,
+        months_needed(specs),
+        problem.scenarios,
     )
     space = SearchSpace(
         low=np.array([bounds[n].low for n in names]),
@@ -157,6 +169,4 @@ def recover(
     )
     evaluator = Evaluator(pseudo, space, executor)
     found = search(pseudo, space, evaluator, popsize=popsize, maxiter=maxiter, tol=tol, de_seed=de_seed)
-    return RecoveryResult(
-        names, x_true, found.x, space.low, space.high, tolerance, found.energy, found, seeds
-    )
+    return RecoveryResult(names, x_true, found.x, space.low, space.high, tolerance, found.energy, found, seeds)

@@ -36,7 +36,9 @@ _TARGET_KEYS = {
     "source",
     "note",
 }
-_FREE_KEYS = {"low", "high", "unit", "reason", "fit", "integer", "identified_by"}
+_FREE_KEYS = {"low", "high", "unit", "reason", "fit", "integer", "identified_by", "group"}
+# fit groups, in the order they are fitted, and the calibration scenario whose targets each is fitted to
+GROUPS = {"firms": "baseline", "market": "baseline_market"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class FreeParameter:
         fit: False holds it at the base value (the reason says why).
         integer: search over whole numbers only (months, counts).
         identified_by: which targets are expected to pin it down (a prior claim the report checks).
+        group: ``firms`` (fitted to the targets of scenario ``baseline``) or ``market`` (fitted afterwards to
+            those of ``baseline_market``, the firms' values held); see `GROUPS`.
     """
 
     name: str
@@ -102,6 +106,12 @@ class FreeParameter:
     fit: bool = True
     integer: bool = False
     identified_by: str = ""
+    group: str = "firms"
+
+    @property
+    def scenario(self) -> str:
+        """The calibration scenario whose targets fit this parameter."""
+        return GROUPS[self.group]
 
 
 def _read(path: Path, body: str) -> dict[str, Any]:
@@ -142,9 +152,7 @@ def _number(
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InputError(f"must be a finite number, got {value!r}", file=file, key=f"{dotted}.{key}")
     if not low <= value <= high:
-        raise InputError(
-            f"{value!r} is out of range; allowed [{low:g}, {high:g}]", file=file, key=f"{dotted}.{key}"
-        )
+        raise InputError(f"{value!r} is out of range; allowed [{low:g}, {high:g}]", file=file, key=f"{dotted}.{key}")
     return float(value)
 
 
@@ -295,9 +303,11 @@ def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:
             )
         reason = _string(table, "reason", file, dotted)
         fit = _boolean(table, "fit", file, dotted, True)
-        integer = _boolean(table, "integer", file, dotted, False)
+        # a declared whole number is searched on whole numbers whatever the file says; others may opt in
+        integer = _boolean(table, "integer", file, dotted, False) or PARAMETERS[name].integer
         identified_by = _string(table, "identified_by", file, dotted, required=False)
-        out.append(FreeParameter(name, low, high, unit, reason, fit, integer, identified_by))
+        group = _string(table, "group", file, dotted, required=False, choices=tuple(GROUPS)) or "firms"
+        out.append(FreeParameter(name, low, high, unit, reason, fit, integer, identified_by, group))
     if not any(p.fit for p in out):
         raise InputError("no parameter has fit = true", file=file, key="parameters")
     return out
@@ -310,8 +320,12 @@ def check_units(targets: list[Target], units: dict[tuple[str, str, str, str], st
         s = t.spec
         model_unit = units.get((s.scenario, s.region, s.segment, s.metric))
         if model_unit is not None and t.unit != model_unit:
-            raise InputError(f"unit '{t.unit}' does not match the summary's unit '{model_unit}' for {s.metric} of "
-                             f"{s.region} {s.segment}", file=file, key=f"targets.{t.name}.unit")
+            raise InputError(
+                f"unit '{t.unit}' does not match the summary's unit '{model_unit}' for {s.metric} of "
+                f"{s.region} {s.segment}",
+                file=file,
+                key=f"targets.{t.name}.unit",
+            )
 
 
 def check_base(free: list[FreeParameter], base: ModelParams, file: str) -> None:

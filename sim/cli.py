@@ -270,7 +270,7 @@ def _app(args: argparse.Namespace) -> int:
 
 
 def _calibrate_parser(sub) -> None:
-    """The ``calibrate`` verb's options (the calibration package reads them in `calibration.fit.run_calibrate`)."""
+    """The ``calibrate`` verb's options (the calibration package reads them in `calibration.command.run_calibrate`)."""
     from sim.inputs.files import project_root
 
     root = project_root()
@@ -355,7 +355,7 @@ def _calibrate_parser(sub) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from calibration.fit import run_calibrate
+    from calibration.command import run_calibrate
 
     return run_calibrate(args)
 

@@ -35,9 +35,7 @@ def test_notebook_executes(path):
     nb = nbformat.read(path, as_version=4)
     # "python3" is ipykernel's own spec (installed with it, or provided natively by jupyter_client when
     # ipykernel is importable); its argv "python" is replaced by this interpreter, so the kernel is the venv's
-    client = NotebookClient(
-        nb, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
-    )
+    client = NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}})
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
