@@ -11,7 +11,6 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
 
-@pytest.mark.slow
 def test_run_library_script(tmp_path):
     out = subprocess.run(
         [
@@ -38,6 +37,10 @@ def test_run_library_script(tmp_path):
         "policy_package",
         "project_attraction",
         "thousand_billion",
+        "baseline_market",
+        "oversupply",
+        "supply_discipline",
+        "storage_boom",
     ]
     for name in names:
         assert (tmp_path / name / "summary.csv").is_file()

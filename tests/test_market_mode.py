@@ -8,9 +8,9 @@ import pytest
 
 from sim.engine.supply import SupplyBook, WorldMarket
 from sim.inputs.data import default_data
-from sim.inputs.scenario import SupplyEvent, month_index
+from sim.inputs.scenario import SupplyEvent, load_scenario, month_index
 from sim.outputs.metrics import batch_metrics
-from tests.conftest import run
+from tests.conftest import SCENARIOS, run
 
 PRICES_2022_2024 = {2022: 485000.0, 2023: 258000.0, 2024: 90000.0}  # averages incl. VAT (docs/data.md)
 
@@ -111,3 +111,14 @@ def test_the_2022_spike_and_the_2023_24_collapse_emerge(market):
     price = batch_metrics(market)[("world", "lithium_salt", "price")][1].mean(axis=0)
     for year, recorded in PRICES_2022_2024.items():
         assert abs(price[year - 2022] / recorded - 1) <= 0.30, (year, price[year - 2022])
+
+
+def test_the_supply_scenarios_bracket_the_market_baseline_in_2027(market_baseline):
+    """oversupply (projects on time, restarts) < baseline_market < supply_discipline (suspensions, curtailments
+    held): mean carbonate price of 2027 over 8 replicates on common seeds."""
+    prices = {}
+    for name in ("oversupply", "baseline_market", "supply_discipline"):
+        scenario = market_baseline if name == "baseline_market" else load_scenario(SCENARIOS / f"{name}.toml")
+        metric = batch_metrics(run(scenario, 8, master=market_baseline.seed))[("world", "lithium_salt", "price")][1]
+        prices[name] = metric[:, 2027 - 2022].mean()
+    assert prices["oversupply"] < prices["baseline_market"] < prices["supply_discipline"], prices

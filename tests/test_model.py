@@ -95,10 +95,18 @@ def test_base_year_real_value_added_equals_current_prices(baseline_record):
 
 
 def test_real_growth_is_chained_at_previous_year_prices(baseline_record):
-    """Growth at comparable prices: this year's output valued at last year's value added per unit (Suining's own)."""
+    """Growth at comparable prices: this year's output valued at last year's value added per unit (Suining's own,
+    the nation's in a year Suining made none of a product)."""
     reg = baseline_record.regional
     stages = ("lithium_salt", "lfp_cathode", "battery")
-    vapu = {s: reg[("suining", s, "value_added")] / reg[("suining", s, "output")] for s in stages}
+
+    def per_unit(region, s):
+        output = reg[(region, s, "output")]
+        return np.divide(reg[(region, s, "value_added")], output, out=np.full(output.shape, np.nan), where=output > 0)
+
+    vapu = {
+        s: np.where(reg[("suining", s, "output")] > 0, per_unit("suining", s), per_unit("china", s)) for s in stages
+    }
     out = {s: reg[("suining", s, "output")] for s in stages}
     y = 1  # 2023
     expected = 100 * (

@@ -205,8 +205,10 @@ class LithiumModel(mesa.Model):
             cap0 = firm.capacity_at(0)
             book.capacity[:, j] = cap0
             book.active[:, j] = True
-            book.conversion_cost[:, j] = p.of(stage, "conversion_cost") * factor
-            book.energy_cost[:, j] = p.of(stage, "energy_cost") * factor
+            # the cost of the plant's group (its national tier) times Suining's own location factor
+            own = factor * self.data.tier_cost_factor(firm)
+            book.conversion_cost[:, j] = p.of(stage, "conversion_cost") * own
+            book.energy_cost[:, j] = p.of(stage, "energy_cost") * own
             if firm.owns_feedstock and integrated:
                 book.owns_feedstock[:, j] = True
                 book.own_feedstock_cost[:, j] = p.own_feedstock_cost_mean

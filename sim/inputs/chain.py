@@ -91,7 +91,7 @@ FIRM_TEMPLATE = {
     "construction_lag": "months",
     "synthetic_firms": "firms",
     "entrant_slots": "firms",
-    "suining_cost_factor": "x rest-of-China",
+    "suining_cost_factor": "x the plant's tier",
 }
 INTEGER_TEMPLATE = {"synthetic_firms", "entrant_slots"}
 CALIBRATED_TEMPLATE = {"suining_cost_factor"}
@@ -501,7 +501,13 @@ LFP_CATHODE = Stage(
         construction_lag=(12.0, 6.0, 30.0, "Yuneng's phases came 9-15 months apart"),
         synthetic_firms=(80, 5, 5000, "rest-of-China LFP makers"),
         entrant_slots=(60, 0, 5000, "room for new rest-of-China LFP makers over a run"),
-        suining_cost_factor=(1.08, 0.6, 1.6, "inland plants, far from iron phosphate and coastal customers"),
+        suining_cost_factor=(
+            1.08,
+            0.6,
+            1.6,
+            "Suining's location factor on top of each plant's group tier (registry column tier): inland, far "
+            "from iron phosphate and coastal customers",
+        ),
     )
     + (
         Param(
@@ -558,7 +564,13 @@ BATTERY = Stage(
         construction_lag=(18.0, 6.0, 36.0, "SVOLT Suining: 2021 signing to Oct 2022"),
         synthetic_firms=(80, 5, 5000, "rest-of-China cell makers"),
         entrant_slots=(60, 0, 5000, "room for new rest-of-China cell makers over a run"),
-        suining_cost_factor=(0.8, 0.6, 1.6, "SVOLT's new lines: recent equipment, Sichuan hydropower"),
+        suining_cost_factor=(
+            0.8,
+            0.6,
+            1.6,
+            "Suining's location factor on top of each plant's group tier (registry column tier): SVOLT's new "
+            "lines, recent equipment, Sichuan hydropower",
+        ),
     )
     + (
         Param(

@@ -27,6 +27,7 @@ class RegisteredFirm:
     segment: str
     owns_feedstock: bool
     listed_parent: bool = False
+    tier: str = ""  # the national tier (tiers.csv) of the group the plant belongs to; "" for the stage's middle
     tranches: list[tuple[int, float]] = field(default_factory=list)
 
     def capacity_at(self, month: int) -> float:
@@ -119,9 +120,12 @@ def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) 
         fid = (row.get("firm_id") or "").strip()
         if not fid:
             raise InputError(f"row {line}: firm_id is empty", key="firm_id", **where)
-        firm = firms.setdefault(fid, RegisteredFirm(fid, row.get("name", fid), segment, owns, listed))
+        tier = (row.get("tier") or "").strip()
+        firm = firms.setdefault(fid, RegisteredFirm(fid, row.get("name", fid), segment, owns, listed, tier))
         if firm.segment != segment:
             raise InputError(f"row {line}: firm {fid} appears in two segments", key="segment", **where)
+        if firm.tier != tier:
+            raise InputError(f"row {line}: firm {fid} has two tiers ('{firm.tier}', '{tier}')", key="tier", **where)
         firm.tranches.append((online, capacity))
     return list(firms.values())
 
@@ -237,6 +241,24 @@ class ModelData:
     supply: SupplyData
     tiers: dict[str, list[Tier]] = field(default_factory=dict)
     city: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for firm in self.registry:
+            known = [t.tier for t in self.tiers.get(firm.segment, [])]
+            if firm.tier and known and firm.tier not in known:
+                raise InputError(
+                    f"firm {firm.firm_id}: tier '{firm.tier}' is not one of {firm.segment}'s tiers in tiers.csv "
+                    f"({', '.join(known)}); leave it empty for the stage's middle",
+                    file=str(DATA_DIR / "suining_firms.csv"),
+                    key="tier",
+                )
+
+    def tier_cost_factor(self, firm: RegisteredFirm) -> float:
+        """The processing-cost factor of the tier a Suining plant's group belongs to (1 when none is given)."""
+        for t in self.tiers.get(firm.segment, []):
+            if t.tier == firm.tier:
+                return t.cost_factor
+        return 1.0
 
 
 _CACHE: dict[str, ModelData] = {}
