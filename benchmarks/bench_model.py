@@ -162,7 +162,19 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-m", "sim.cli", "calibrate", "--out", tmp, "--workers", str(WORKERS)],
+                [
+                    sys.executable,
+                    "-m",
+                    "sim",
+                    "calibrate",
+                    "--out",
+                    f"{tmp}/calibrated.toml",
+                    "--report-dir",
+                    f"{tmp}/report",
+                    "--workers",
+                    str(WORKERS),
+                    "--quiet",
+                ],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,

@@ -4,6 +4,8 @@ Kernels work on batches (one row per replicate); every property is checked row b
 must not depend on the other rows of its batch.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from sim.engine.market import (
     logit_weights,
     marginal_cost,
     processing_fee,
+    row_median,
     supply_curve_quantity,
 )
 
@@ -166,3 +169,16 @@ def test_units_run_only_when_the_price_covers_their_cash_cost(price, linked):
     assert after == pytest.approx(share)
     restart = Producer.next_running(np.array([[0.0]]), np.array([[share]]), 6.0)[0, 0]
     assert restart <= 1 / 6 + 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 40)), elements=st.floats(0, 1e7)),
+    st.integers(0, 2**32 - 1),
+)
+def test_row_median_is_nanmedian_of_the_masked_values(values, seed):
+    mask = np.random.default_rng(seed).random(values.shape) < 0.6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows with nothing masked in
+        expected = np.nanmedian(np.where(mask, values, np.nan), axis=-1)
+    assert np.array_equal(row_median(values, mask), expected, equal_nan=True)

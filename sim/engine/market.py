@@ -121,6 +121,17 @@ def logit_weights(offers: np.ndarray, unit_cost: np.ndarray, elasticity: float) 
         return np.where(offered, offers * np.exp(expo), 0.0)
 
 
+def row_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row, the median of the entries where ``mask`` holds (NaN for a row with none): ``np.nanmedian`` of the
+    masked values, by one sort of all rows (``nanmedian`` works row by row through masked arrays)."""
+    ordered = np.sort(np.where(mask, values, np.inf), axis=-1)
+    count = mask.sum(axis=-1)
+    low = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, np.maximum(count // 2, 0)[..., None], axis=-1)[..., 0]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, np.where(count % 2 == 1, low, (low + high) / 2.0), np.nan)
+
+
 def allocate(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Split each row's ``demand`` among its firms in proportion to ``weights``, each capped at its offer.
 

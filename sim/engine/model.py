@@ -880,7 +880,7 @@ class LithiumModel(mesa.Model):
             stage.key == "lithium_salt",
             p.entrant_size_sd,
         )
-        median = np.nanmedian(np.where(incumbents, book.capacity, np.nan), axis=-1)
+        median = market.row_median(book.capacity, incumbents)
         size = median[rows] * attrs["size"][rows, ks]
         expected = np.divide(
             np.where(incumbents, weights * book.expected_margin, 0.0).sum(axis=-1),
