@@ -78,6 +78,21 @@ def test_more_investment_never_shows_less_fixed_asset_investment(baseline):
     assert np.all(np.cumsum(up, axis=1)[:, :5] >= np.cumsum(base, axis=1)[:, :5] - 1e-9)
 
 
+def test_a_project_that_only_adds_investment_never_shows_less_fixed_asset_investment(baseline):
+    """A plant built in 2029-30 that comes online in the run's last month adds capex and crowds nobody out: the
+    city's lithium investment is at least the baseline's in every year, and higher in the years it is spent."""
+    more = override(
+        baseline,
+        policy={
+            "projects": [{"name": "Next LFP plant", "segment": "lfp_cathode", "capacity": 200000, "online": "2030-12"}]
+        },
+    )
+    base = batch_metrics(run(baseline, 3))[("suining", "all", "fixed_asset_investment")][1]
+    up = batch_metrics(run(more, 3))[("suining", "all", "fixed_asset_investment")][1]
+    assert np.all(up >= base - 1e-9 * np.abs(base).max())
+    assert np.all(up[:, -2:] > base[:, -2:] + 1.0)
+
+
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
 def test_every_library_scenario_reports_the_scoreboard(path):
     from sim.inputs.scenario import load_scenario
