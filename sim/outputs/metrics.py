@@ -26,8 +26,9 @@ values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as t
 - ``gross_margin``: (output value - intermediate consumption - depreciation - wages) / output value, percent, as
   listed makers report it; china rows also by tier of the rest of China (``gross_margin_leaders``, ...).
 - market mode, region ``world``: segment ``lithium_salt`` ``supply``, ``demand``, ``inventory`` (end of year),
-  ``curtailed_capacity`` (annual mean), ``unmet_demand`` (t LCE), ``price`` (carbonate incl. VAT, yuan/t);
-  segment ``lithium_supply`` ``output``, ``capacity``, ``utilization``.
+  ``curtailed_capacity`` (annual mean), ``unmet_demand`` (t LCE), ``price`` (carbonate incl. VAT, yuan/t), and
+  the supply stage's ``production`` (mines, brine and recycling, without stock releases), ``supply_capacity``
+  (end of year) and ``supply_utilization``.
 """
 
 from __future__ import annotations
@@ -195,10 +196,15 @@ def batch_metrics(
         out[("world", "lithium_salt", "curtailed_capacity")] = ("t LCE/yr", _annual(market["world_curtailed"], "mean"))
         out[("world", "lithium_salt", "unmet_demand")] = ("t LCE", _annual(market["world_unmet"]))
         out[("world", "lithium_salt", "price")] = ("yuan/t LCE incl. VAT", _annual(market["carbonate_quote"], "mean"))
-        out[("world", "lithium_supply", "output")] = ("t LCE", _annual(market["world_production"]))
+        # the supply stage's own figures sit on the same rows (region world, segment lithium_salt: the segments of
+        # summary.csv stay the firm stages and "all")
+        out[("world", "lithium_salt", "production")] = ("t LCE", _annual(market["world_production"]))
         capacity = _annual(market["world_capacity"], "mean")
-        out[("world", "lithium_supply", "capacity")] = ("t LCE/yr", _annual(market["world_capacity"], "last"))
-        out[("world", "lithium_supply", "utilization")] = ("share", _div(_annual(market["world_production"]), capacity))
+        out[("world", "lithium_salt", "supply_capacity")] = ("t LCE/yr", _annual(market["world_capacity"], "last"))
+        out[("world", "lithium_salt", "supply_utilization")] = (
+            "share",
+            _div(_annual(market["world_production"]), capacity),
+        )
     return out
 
 
@@ -235,8 +241,17 @@ SCOREBOARD_METRICS = (
     "revenue_growth_contribution",
 )
 WORLD_METRICS = {
-    "lithium_salt": ("supply", "demand", "inventory", "curtailed_capacity", "unmet_demand", "price"),
-    "lithium_supply": ("output", "capacity", "utilization"),
+    "lithium_salt": (
+        "supply",
+        "demand",
+        "inventory",
+        "curtailed_capacity",
+        "unmet_demand",
+        "price",
+        "production",
+        "supply_capacity",
+        "supply_utilization",
+    ),
 }
 
 
