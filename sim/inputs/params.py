@@ -527,3 +527,32 @@ def load_param_file(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """Read a parameter file: a top-level ``[parameters]`` table (other tables are metadata, kept)."""
     params, data, _ = read_param_file(path)
     return params, data
+
+
+def _number_text(value: float) -> str:
+    """A parameter value as the docs print it: 0.65, 36, 10,000, 2.8e8."""
+    value = float(value)
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-4):
+        mantissa, exponent = f"{value:.6e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
+def parameter_tables(chain: Chain = DEFAULT_CHAIN) -> dict[str, str]:
+    """The markdown tables of docs/model.md's section 8, generated from the declarations: ``"global"`` and one per
+    stage key (a test checks that the documentation holds them verbatim)."""
+    head = "| name | default | unit | range | fit | reason |\n|---|---|---|---|---|---|\n"
+
+    def rows(params) -> str:
+        return "".join(
+            f"| `{p.name}` | {_number_text(p.default)} | {p.unit} | {_number_text(p.low)} to {_number_text(p.high)} "
+            f"| {'yes' if p.calibrate else ''} | {p.reason} |\n"
+            for p in params
+        )
+
+    out = {"global": head + rows(GLOBAL_PARAMS)}
+    for stage in chain.stages:
+        out[stage.key] = head + rows((*stage.params, *(inp.intensity for inp in stage.inputs)))
+    return out
