@@ -148,19 +148,11 @@ class FirmBook:
         together from now.
         """
         np.add.at(self.capacity, (rows, cols), amount)
-        if ramp_months > 0:
-            np.add.at(self.ramping, (rows, cols), amount)
-            np.maximum.at(self.ramp_months_left, (rows, cols), ramp_months)
+        start_ramp(self.ramping, self.ramp_months_left, rows, cols, amount, ramp_months)
 
     def advance_ramp(self) -> None:
-        """One month of ramp-up: each ramping tranche loses 1/months_left of what still ramps."""
-        on = self.ramp_months_left > 0
-        if not on.any():
-            return
-        left = np.where(on, self.ramp_months_left, 1.0)
-        self.ramping = np.where(on, self.ramping * (1.0 - 1.0 / left), 0.0)
-        self.ramp_months_left = np.where(on, self.ramp_months_left - 1.0, 0.0)
-        self.ramping = np.where(self.ramp_months_left <= 0, 0.0, self.ramping)
+        """One month of ramp-up (see `ramp_step`)."""
+        self.ramping, self.ramp_months_left = ramp_step(self.ramping, self.ramp_months_left)
 
     def close(self, mask: np.ndarray) -> None:
         """Firms exit where ``mask``: capacity scrapped, construction stopped, the books closed (plant, cash,
@@ -187,3 +179,26 @@ class FirmBook:
 def book_fields() -> dict[str, str]:
     """Field name -> documentation, for docs and tests."""
     return {f.name: f.metadata["doc"] for f in fields(FirmBook) if "doc" in f.metadata}
+
+
+def start_ramp(
+    ramping: np.ndarray, months_left: np.ndarray, rows: np.ndarray, cols: np.ndarray, amount, ramp_months: float
+) -> None:
+    """New capacity at ``(rows, cols)`` starts ramping up over ``ramp_months`` (in place; cells may repeat). A
+    tranche arriving while an earlier one still ramps merges with it: both ramp together from now. Firms' books
+    and the world supply book ramp alike."""
+    if ramp_months > 0:
+        np.add.at(ramping, (rows, cols), amount)
+        np.maximum.at(months_left, (rows, cols), ramp_months)
+
+
+def ramp_step(ramping: np.ndarray, months_left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One month of ramp-up: each ramping tranche loses ``1 / months_left`` of what still ramps, the whole of it
+    in its last month (a fractional ``ramp_up_months`` ends with a part month)."""
+    on = months_left > 0
+    if not on.any():
+        return ramping, months_left
+    left = np.where(on, np.maximum(months_left, 1.0), 1.0)
+    ramping = np.where(on, ramping * (1.0 - 1.0 / left), 0.0)
+    months_left = np.where(on, months_left - 1.0, 0.0)
+    return np.where(months_left <= 0, 0.0, ramping), months_left

@@ -26,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import json
-import math
 import os
 import sys
 import time
@@ -72,6 +70,7 @@ from sim.api import (
     load_scenario,
     project_root,
     simulate_metrics,
+    toml_table,
 )
 
 ROOT = project_root()
@@ -602,39 +601,6 @@ def calibrate(
 # ---------------------------------------------------------------------------------------------------------
 # the calibrated parameter file
 # ---------------------------------------------------------------------------------------------------------
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_key(key: str) -> str:
-    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key)
-
-
-def toml_table(name: str, values: dict[str, Any], comments: dict[str, str] | None = None) -> str:
-    """One TOML table of scalars and lists, with optional end-of-line comments."""
-    lines = [f"[{name}]"]
-    for key, value in values.items():
-        line = f"{_toml_key(key)} = {_toml_value(value)}"
-        if comments and key in comments:
-            line = f"{line:<44}# {comments[key]}"
-        lines.append(line)
-    return "\n".join(lines) + "\n"
-
-
 def parameter_values(result: CalibrationResult) -> dict[str, float | int]:
     """The ``[parameters]`` table: every base-file parameter, the fitted ones at their fitted values."""
     setup = result.setup

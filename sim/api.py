@@ -43,6 +43,7 @@ from sim.inputs.scenario import (
     month_label,
     override_policy,
 )
+from sim.inputs.tomltext import toml_key, toml_table, toml_value
 from sim.inputs.units import BASE_YEAR, YI
 from sim.outputs.charts import use_bundled_font
 from sim.outputs.metrics import batch_metrics, metric_catalogue
@@ -80,6 +81,9 @@ __all__ = [
     "project_root",
     "run",
     "simulate_metrics",
+    "toml_key",
+    "toml_table",
+    "toml_value",
     "use_bundled_font",
     "write_directory",
 ]

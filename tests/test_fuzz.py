@@ -38,6 +38,7 @@ from sim.cli import main
 from sim.inputs.chain import DEFAULT_CHAIN
 from sim.inputs.params import PARAMETERS
 from sim.inputs.scenario import load_scenario
+from sim.inputs.tomltext import toml_dumps
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
@@ -77,46 +78,12 @@ TREES = _library_trees()
 # ---------------------------------------------------------------------------------------------------------
 # writing TOML (the standard library only reads it)
 # ---------------------------------------------------------------------------------------------------------
-def _key(key: str) -> str:
-    return json.dumps(key, ensure_ascii=False)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(type(value))
+def dumps(tree: dict[str, Any]) -> str:
+    return toml_dumps(tree)
 
 
 def _is_table_array(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def dumps(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> str:
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in tree.items() if not isinstance(v, dict) and not _is_table_array(v)]
-    for k, v in tree.items():
-        header = ".".join(_key(p) for p in (*prefix, k))
-        if isinstance(v, dict):
-            lines += [f"[{header}]", dumps(v, (*prefix, k))]
-        elif _is_table_array(v):
-            for item in v:
-                lines += [f"[[{header}]]", dumps(item, (*prefix, k))]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -8,51 +8,25 @@ in the project (the library's calibration files), so the file works from any dir
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.api import PARAMETERS, Scenario, load_param_file, month_label, project_root
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _string(text: str) -> str:
-    """A TOML basic string (JSON's escapes are TOML's; DEL must be escaped in TOML)."""
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007F")
+from sim.api import PARAMETERS, Scenario, load_param_file, month_label, project_root, toml_key, toml_table, toml_value
 
 
 def _key(key: Any) -> str:
-    key = str(key)
-    return key if _BARE_KEY.fullmatch(key) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}", key) else _string(key)
+    return toml_key(key)
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"a scenario value must be finite, got {value}")
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }" if value else "{}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    return toml_value(value, finite=True)  # a scenario's numbers are finite
 
 
 def _table(lines: list[str], header: str, items: Mapping[str, Any], array: bool = False) -> None:
     lines.append("")
-    lines.append(f"[[{header}]]" if array else f"[{header}]")
-    lines.extend(f"{_key(k)} = {_value(v)}" for k, v in items.items())
+    lines.append(toml_table(header, items, array=array, finite=True).rstrip("\n"))
 
 
 def _years(table: Mapping[int, float]) -> dict[str, float]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.book import ramp_step, start_ramp
 from agents.producer import Producer
 from sim.engine.market import clearing_price, clearing_target, marginal_cost
 from sim.inputs.data import Cohort, SupplyData
@@ -81,18 +82,13 @@ class SupplyBook:
         return self.capacity(month) - self.ramping
 
     def add(self, rows: np.ndarray, cols: np.ndarray, amount: np.ndarray, ramp_months: float) -> None:
+        """New capacity (projects, expansions) that ramps up as a firm's plant does (`agents.book.start_ramp`)."""
         np.add.at(self.added, (rows, cols), amount)
-        if ramp_months > 0:
-            np.add.at(self.ramping, (rows, cols), amount)
-            np.maximum.at(self.ramp_months_left, (rows, cols), ramp_months)
+        start_ramp(self.ramping, self.ramp_months_left, rows, cols, amount, ramp_months)
 
     def advance_ramp(self) -> None:
-        on = self.ramp_months_left > 0
-        if not on.any():
-            return
-        left = np.where(on, self.ramp_months_left, 1.0)
-        self.ramping = np.where(on, self.ramping * (1.0 - 1.0 / left), 0.0)
-        self.ramp_months_left = np.where(on, self.ramp_months_left - 1.0, 0.0)
+        """One month of ramp-up (`agents.book.ramp_step`)."""
+        self.ramping, self.ramp_months_left = ramp_step(self.ramping, self.ramp_months_left)
 
 
 @dataclass

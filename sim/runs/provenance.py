@@ -23,27 +23,22 @@ def package_version() -> str:
         return "0.0.0+unknown"
 
 
-def code_version() -> str:
-    """Package version plus the git commit of the source tree when there is one."""
+def _git(*args: str) -> str:
+    """A git command's output in the source tree ('' when git or the repository is not there)."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=project_root(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=project_root(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
+        done = subprocess.run(
+            ["git", *args], cwd=project_root(), capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
-        commit, dirty = "", ""
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the source tree when there is one (``.dirty`` when tracked files
+    differ from it)."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no") if commit else ""
     base = package_version()
     return f"{base}+g{commit}{'.dirty' if dirty else ''}" if commit else base
 
