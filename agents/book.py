@@ -80,6 +80,11 @@ class FirmBook:
     idle: np.ndarray = _state("bool: plant idled after sustained losses")
     owns_feedstock: np.ndarray = _state("bool: integrated salt maker with its own mine")
 
+    # what an exit zeroes: capacity and its ramp, construction spending, the balance sheet
+    CLOSED_ON_EXIT = (
+        *("capacity", "ramping", "ramp_months_left", "capex_rate", "subsidy_rate", "funded_rate"),
+        *("capital", "cash", "debt", "vat_credit"),
+    )
     ARRAYS = (
         "capacity",
         "ramping",
@@ -159,18 +164,7 @@ class FirmBook:
         debt and tax credit liquidated, so an exited firm books nothing more); the column stays for the record."""
         if not mask.any():
             return
-        for name in (
-            "capacity",
-            "ramping",
-            "ramp_months_left",
-            "capex_rate",
-            "subsidy_rate",
-            "funded_rate",
-            "capital",
-            "cash",
-            "debt",
-            "vat_credit",
-        ):
+        for name in self.CLOSED_ON_EXIT:
             setattr(self, name, np.where(mask, 0.0, getattr(self, name)))
         self.active = self.active & ~mask
         self.idle = self.idle & ~mask

@@ -308,42 +308,15 @@ def _calibrate_parser(sub) -> None:
     )
     p.add_argument("--no-recovery", action="store_true", help="skip the parameter-recovery check")
     p.add_argument("--no-backtest", action="store_true", help="skip the rolling-origin backtest")
-    p.add_argument(
-        "--scenario",
-        type=Path,
-        default=root / "scenarios" / "baseline.toml",
-        help="scenario whose base years are fitted (default scenarios/baseline.toml)",
-    )
-    p.add_argument(
-        "--targets",
-        type=Path,
-        default=root / "calibration" / "targets.toml",
-        help="targets file (default calibration/targets.toml)",
-    )
-    p.add_argument(
-        "--free",
-        type=Path,
-        default=root / "calibration" / "free_parameters.toml",
-        help="free-parameter file (default calibration/free_parameters.toml)",
-    )
-    p.add_argument(
-        "--base-params",
-        type=Path,
-        default=root / "calibration" / "parameters.toml",
-        help="values of held parameters (default calibration/parameters.toml; never overwritten)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=root / "calibration" / "calibrated.toml",
-        help="calibrated parameter file to write (default calibration/calibrated.toml)",
-    )
-    p.add_argument(
-        "--report-dir",
-        type=Path,
-        default=root / "calibration" / "report",
-        help="fit report directory (default calibration/report/)",
-    )
+    for flag, default, what in (
+        ("--scenario", "scenarios/baseline.toml", "scenario whose base years are fitted"),
+        ("--targets", "calibration/targets.toml", "targets file"),
+        ("--free", "calibration/free_parameters.toml", "free-parameter file"),
+        ("--base-params", "calibration/parameters.toml", "values of held parameters (never overwritten)"),
+        ("--out", "calibration/calibrated.toml", "calibrated parameter file to write"),
+        ("--report-dir", "calibration/report", "fit report directory"),
+    ):
+        p.add_argument(flag, type=Path, default=root / default, help=f"{what} (default {default})")
     p.add_argument("--no-report", action="store_true", help="write the parameter file only")
     p.add_argument("--checkpoint", type=Path, help="optimiser checkpoint (default .<out name>.checkpoint.json)")
     resume = p.add_mutually_exclusive_group()

@@ -29,6 +29,19 @@ def market_baseline():
 
 
 @pytest.fixture(scope="session")
+def short_file(tmp_path_factory):
+    """The baseline cut at 2023-12, as a scenario file (fast enough for many runs from the command line)."""
+    text = BASELINE.read_text(encoding="utf-8")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(('"2024-', '"2025-')))
+    path = tmp_path_factory.mktemp("scenario") / "short.toml"
+    path.write_text(
+        text.replace('end = "2030-12"', 'end = "2023-12"').replace('name = "baseline"', 'name = "short"'),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
 def short(baseline):
     """Baseline cut at 2024-12: the base years plus one, fast enough for property tests."""
     return baseline.with_changes(end_month=month_index("2024-12"))

@@ -25,18 +25,6 @@ REPLICATES = "4"
 
 
 @pytest.fixture(scope="module")
-def short_file(tmp_path_factory):
-    text = BASELINE.read_text(encoding="utf-8")
-    text = "\n".join(line for line in text.splitlines() if not line.startswith(('"2024-', '"2025-')))
-    path = tmp_path_factory.mktemp("scenario") / "short.toml"
-    path.write_text(
-        text.replace('end = "2030-12"', 'end = "2023-12"').replace('name = "baseline"', 'name = "short"'),
-        encoding="utf-8",
-    )
-    return path
-
-
-@pytest.fixture(scope="module")
 def reference(short_file, tmp_path_factory):
     """The uninterrupted run: what every interrupted and resumed run must come to, byte for byte."""
     out = tmp_path_factory.mktemp("reference") / "run"
@@ -44,25 +32,15 @@ def reference(short_file, tmp_path_factory):
     return out
 
 
+def _run_process(scenario: Path, out: Path, replicates: str, *extra: str, capture: bool = True) -> subprocess.Popen:
+    """``lithium-sim run`` in a child process, its output captured (or discarded)."""
+    command = [sys.executable, "-m", "sim", "run", str(scenario), "--replicates", replicates, "--out", str(out)]
+    stream = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen([*command, "--quiet", *extra], stdout=stream, stderr=stream, text=True)
+
+
 def _start(short_file: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(short_file),
-            "--replicates",
-            REPLICATES,
-            "--out",
-            str(out),
-            "--quiet",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return _run_process(short_file, out, REPLICATES, *extra)
 
 
 def _strike(process: subprocess.Popen, out: Path, how: signal.Signals, rng: random.Random) -> None:
@@ -107,25 +85,7 @@ def test_killed_or_interrupted_runs_resume_to_the_same_bytes(short_file, referen
 
 @pytest.mark.slow
 def test_workers_die_with_their_parent(short_file, tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(BASELINE),
-            "--replicates",
-            "400",
-            "--workers",
-            "2",
-            "--out",
-            str(tmp_path / "run"),
-            "--quiet",
-            "--no-charts",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = _run_process(BASELINE, tmp_path / "run", "400", "--workers", "2", "--no-charts", capture=False)
     parent = psutil.Process(process.pid)
     deadline = time.monotonic() + 60
     workers: list[psutil.Process] = []
@@ -165,26 +125,8 @@ def _running(process: psutil.Process) -> bool:
 @pytest.mark.slow
 def test_two_runs_into_one_directory_do_not_mix(short_file, reference, tmp_path):
     out = tmp_path / "run"
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "run",
-            str(BASELINE),
-            "--replicates",
-            "1000",  # long enough (seconds) that the second process starts while the first holds the lock
-            "--out",
-            str(out),
-            "--quiet",
-            "--no-charts",
-            "--seed",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # 1,000 replicates: long enough (seconds) that the second process starts while the first holds the lock
+    first = _run_process(BASELINE, out, "1000", "--no-charts", "--seed", "1")
     while not os.path.exists(tmp_path / ".run.lock") and first.poll() is None:
         time.sleep(0.01)
     second = _start(short_file, out, "--seed", "2")

@@ -170,14 +170,14 @@ def test_extends_chains_are_bounded(tmp_path):
 
 # --- what a scenario may read -----------------------------------------------------------------------------
 def test_extends_outside_the_scenarios_folder_is_refused_unless_allowed(tmp_path):
-    _write(tmp_path / "shared" / "secret.toml", 'password = "hunter2"\n')
-    _write(tmp_path / "shared" / "parent.toml", TEXT)
-    child = _write(tmp_path / "mine" / "child.toml", 'extends = "../shared/parent.toml"\nname = "child"\n')
+    _write(tmp_path / "team" / "secret.toml", 'password = "hunter2"\n')
+    _write(tmp_path / "team" / "parent.toml", TEXT)
+    child = _write(tmp_path / "mine" / "child.toml", 'extends = "../team/parent.toml"\nname = "child"\n')
     err = _error(load_scenario, child)
     assert err.key == "extends" and "outside the folders" in err.message and "--allow-path" in err.message
-    assert load_scenario(child, allow_paths=[tmp_path / "shared"]).name == "child"
-    nosy = _write(tmp_path / "mine" / "nosy.toml", 'extends = "../shared/secret.toml"\nname = "x"\n')
-    err = _error(load_scenario, nosy, allow_paths=[tmp_path / "shared"])
+    assert load_scenario(child, allow_paths=[tmp_path / "team"]).name == "child"
+    nosy = _write(tmp_path / "mine" / "nosy.toml", 'extends = "../team/secret.toml"\nname = "x"\n')
+    err = _error(load_scenario, nosy, allow_paths=[tmp_path / "team"])
     assert "not a scenario file" in err.message and "hunter2" not in err.message and "password" not in err.message
 
 

@@ -1,5 +1,6 @@
 """The planners' script runs the whole scenario library and compares it (end to end, few replicates)."""
 
+import runpy
 import subprocess
 import sys
 
@@ -9,6 +10,11 @@ import pytest
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
+
+
+def _library() -> list[str]:
+    """The scenarios the script runs, as it lists them."""
+    return list(runpy.run_path(str(ROOT / "scenarios" / "run_library.py"), run_name="library")["LIBRARY"])
 
 
 def test_run_library_script(tmp_path):
@@ -29,19 +35,7 @@ def test_run_library_script(tmp_path):
         check=False,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    names = [
-        "baseline",
-        "low_price",
-        "price_rebound",
-        "demand_slowdown",
-        "policy_package",
-        "project_attraction",
-        "thousand_billion",
-        "baseline_market",
-        "oversupply",
-        "supply_discipline",
-        "storage_boom",
-    ]
+    names = _library()
     for name in names:
         assert (tmp_path / name / "summary.csv").is_file()
         assert name in out.stdout

@@ -20,24 +20,10 @@ from sim.inputs.errors import InputError
 from sim.inputs.scenario import SCHEMA
 from sim.runs.rundir import RUN, claim, hidden, uninterruptible
 from sim.runs.runner import RunResult, run_scenario
-from tests.conftest import BASELINE
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
 OWN_FILES = {"summary.csv", "firms.csv", "market.csv", "meta.json"}
-
-
-@pytest.fixture(scope="module")
-def short_file(tmp_path_factory):
-    """The baseline cut at 2023-12, as a scenario file (fast enough for many runs)."""
-    text = BASELINE.read_text(encoding="utf-8")
-    text = "\n".join(line for line in text.splitlines() if not line.startswith(('"2024-', '"2025-')))
-    path = tmp_path_factory.mktemp("scenario") / "short.toml"
-    path.write_text(
-        text.replace('end = "2030-12"', 'end = "2023-12"').replace('name = "baseline"', 'name = "short"'),
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -651,6 +651,7 @@ class LithiumModel(mesa.Model):
         util = np.divide(quantity * 12.0, available, out=np.zeros(book.shape), where=available > 0)
         employment = book.labour * book.capacity * (p.labour_fixed_share + (1 - p.labour_fixed_share) * util)
         subsidy = relief if relief is not None else 0.0
+        investment = book.capex_rate + book.subsidy_rate + book.funded_rate  # spent on plant this month, all sources
         acc = firm_accounts(
             quantity,
             st["prices"],
@@ -666,7 +667,7 @@ class LithiumModel(mesa.Model):
             surcharge_rate=p.surcharge_rate,
             income_tax_rate=p.income_tax_rate,
             subsidy=subsidy,
-            investment=book.capex_rate + book.subsidy_rate + book.funded_rate,
+            investment=investment,
         )
         book.vat_credit = acc.vat_credit
         book.capital = book.capital - acc.depreciation  # declining balance
@@ -699,7 +700,7 @@ class LithiumModel(mesa.Model):
             profit=acc.profit,
             interest=acc.interest,
             support=support,
-            investment=book.capex_rate + book.subsidy_rate + book.funded_rate,
+            investment=investment,
             unmet=unmet,
             employment=acc.employment,
             available=available,

@@ -65,6 +65,22 @@ def _band(ax, rows: pd.DataFrame, colour: str, label: str, band_label: str | Non
     return False
 
 
+def _bars(ax, rows: pd.DataFrame, label: str, band_label: str, number: str, alpha: float = 0.85) -> None:
+    """Bars of the yearly means, each with its P5-P95 range as an error bar and its value written on it."""
+    bars = ax.bar(rows.year, rows["mean"], color="#386cb0", alpha=alpha, label=label)
+    ax.errorbar(
+        rows.year,
+        rows["mean"],
+        yerr=[rows["mean"] - rows.p05, rows.p95 - rows["mean"]],
+        fmt="none",
+        ecolor="#222222",
+        elinewidth=1,
+        capsize=3,
+        label=band_label,
+    )
+    ax.bar_label(bars, labels=[format(v, number) for v in rows["mean"]], fontsize=7, padding=2)
+
+
 def _thousands(value: float, _pos: int) -> str:
     """Tick labels: 1,250,000 rather than 1.25e6 (planners read tonnes and persons in full)."""
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
@@ -171,20 +187,7 @@ def run_charts(
     left.legend(loc="best", fontsize=8)
     growth = _series(s, "suining", "all", "value_added_real_growth")
     if not growth.empty:
-        bars = right.bar(
-            growth.year, growth["mean"], color="#386cb0", alpha=0.8, label=metric_label(lang, "value_added_real_growth")
-        )
-        right.errorbar(
-            growth.year,
-            growth["mean"],
-            yerr=[growth["mean"] - growth.p05, growth.p95 - growth["mean"]],
-            fmt="none",
-            ecolor="#222222",
-            elinewidth=1,
-            capsize=3,
-            label=lab["band"],
-        )
-        right.bar_label(bars, labels=[f"{v:.1f}" for v in growth["mean"]], fontsize=7, padding=2)
+        _bars(right, growth, metric_label(lang, "value_added_real_growth"), lab["band"], ".1f", alpha=0.8)
     right.axhline(0.0, color="#888888", lw=1)
     right.scatter(
         [2023],
@@ -274,45 +277,28 @@ def scoreboard_chart(s: pd.DataFrame, city: dict, lab: dict, lang: str, scenario
     for ax, (indicator, metric, title) in zip(axes.ravel(), panels, strict=False):
         rows = _series(s, "suining", "all", metric).dropna(subset=["mean"])
         if len(rows):
-            bars = ax.bar(rows.year, rows["mean"], color="#386cb0", alpha=0.85, label=lab["contribution"])
-            ax.errorbar(
-                rows.year,
-                rows["mean"],
-                yerr=[rows["mean"] - rows.p05, rows.p95 - rows["mean"]],
-                fmt="none",
-                ecolor="#222222",
-                elinewidth=1,
-                capsize=3,
-                label=lab["band"],
-            )
-            ax.bar_label(bars, labels=[f"{v:+.2f}" for v in rows["mean"]], fontsize=7, padding=2)
+            _bars(ax, rows, lab["contribution"], lab["band"], "+.2f")
         record = city.get(indicator, {})
         target = city.get(f"target_{indicator}", {})
         if indicator == "gdp_growth":
             growth = _series(s, "suining", "all", "city_gdp_growth").dropna(subset=["mean"])
             ax.plot(growth.year, growth["mean"], color="#666666", lw=1.5, marker="o", ms=3, label=lab["city_growth"])
-        shown = [y for y in years if y in record]
-        ax.scatter(
-            shown,
-            [record[y] for y in shown],
-            marker="o",
-            s=45,
-            color="#1b9e77",
-            edgecolor="black",
-            zorder=5,
-            label=lab["record"],
-        )
-        shown = [y for y in years if y in target]
-        ax.scatter(
-            shown,
-            [target[y] for y in shown],
-            marker="*",
-            s=140,
-            color="#ffd92f",
-            edgecolor="black",
-            zorder=6,
-            label=lab["target"],
-        )
+        # the city's record, then the report's targets, drawn over the bars
+        for points, marker, size, colour, label in (
+            (record, "o", 45, "#1b9e77", lab["record"]),
+            (target, "*", 140, "#ffd92f", lab["target"]),
+        ):
+            shown = [y for y in years if y in points]
+            ax.scatter(
+                shown,
+                [points[y] for y in shown],
+                marker=marker,
+                s=size,
+                color=colour,
+                edgecolor="black",
+                zorder=6,
+                label=label,
+            )
         ax.axhline(0.0, color="#888888", lw=1)
         ax.set_title(title)
         _axes_style(ax, lab, "%", years)
