@@ -28,6 +28,11 @@ class Columns:
     suining: np.ndarray  # bool (N,)
     listed_parent: np.ndarray  # bool (N,): a listed group finances the plant through losses
     tier: list[str]  # the rest of China's tier (tiers.csv), "suining" or "entrant"
+    transfer_lag: np.ndarray | None = None  # int (N,): months of lag of a market-linked transfer price; 0 none
+
+    def __post_init__(self) -> None:
+        if self.transfer_lag is None:
+            self.transfer_lag = np.zeros(len(self.firm_id), dtype=int)
 
     def __len__(self) -> int:
         return len(self.firm_id)
@@ -56,7 +61,9 @@ class FirmBook:
     # costs
     conversion_cost: np.ndarray = _state("yuan/u at the start, reagents, consumables and services")
     energy_cost: np.ndarray = _state("yuan/u at the start")
-    own_feedstock_cost: np.ndarray = _state("yuan/t LCE, mining cost of an integrated salt maker (nan if it buys)")
+    own_feedstock_cost: np.ndarray = _state(
+        "yuan/t LCE, the group's cash cost of feedstock from its own mine, excl. conversion (nan if it buys)"
+    )
     labour: np.ndarray = _state("workers per u/yr of capacity")
     cost_factor: np.ndarray = _state("x, learning, upgrade and innovation multiplier on processing cost")
     energy_factor: np.ndarray = _state("x, policy multiplier on energy cost (energy support)")

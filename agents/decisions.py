@@ -15,6 +15,12 @@ def offer_fraction(margin: np.ndarray, min_utilization: float, cut_margin: float
     return np.clip(1.0 + margin / cut_margin, min_utilization, 1.0)
 
 
+def offer_share(margin: np.ndarray, idle: np.ndarray, min_utilization: float, cut_margin: float) -> np.ndarray:
+    """Share of available capacity offered this month: a running firm by `offer_fraction`; an idle one restarts
+    and offers all once its variable margin is positive again, and nothing before."""
+    return np.where(idle, (margin > 0.0).astype(float), offer_fraction(margin, min_utilization, cut_margin))
+
+
 def loss_streaks(
     loss_months: np.ndarray,
     cash_flow: np.ndarray,
@@ -67,12 +73,15 @@ def investment_orders(
     sensitivity: float,
     max_share: float,
     min_utilization: float,
+    utilization_span: float,
 ) -> np.ndarray:
-    """Capacity ordered this quarter, u/yr.
+    """Capacity ordered this quarter, u/yr: a continuous response to expected returns and utilisation.
 
-    ``capacity x min(max_share, sensitivity x (return - hurdle))`` for eligible firms whose expected
-    return on capital clears the hurdle and whose utilisation is at least ``min_utilization``; zero otherwise.
+    ``capacity x min(max_share, sensitivity x (return - hurdle)) x clip((u - u_min) / span, 0, 1)`` for eligible
+    firms whose expected return on capital clears the hurdle: expansion slows as the utilisation a firm expects
+    falls toward ``min_utilization`` and stops there, and resumes as it rises (no on/off gate).
     """
     excess = expected_return - hurdle
-    go = eligible & (excess > 0.0) & (utilization >= min_utilization) & (capacity > 0.0)
-    return np.where(go, capacity * np.minimum(max_share, sensitivity * excess), 0.0)
+    pull = np.clip((utilization - min_utilization) / max(utilization_span, 1e-9), 0.0, 1.0)
+    go = eligible & (excess > 0.0) & (capacity > 0.0)
+    return np.where(go, capacity * np.minimum(max_share, sensitivity * np.maximum(excess, 0.0)) * pull, 0.0)

@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 
 from agents.book import FirmBook
-from agents.decisions import investment_orders, loss_streaks, offer_fraction, return_on_capital
+from agents.decisions import investment_orders, loss_streaks, offer_share, return_on_capital
 
 
 class Firm(mesa.Agent):
@@ -61,6 +61,13 @@ class Firm(mesa.Agent):
         return np.broadcast_to(materials[:, None], book.shape)
 
     @classmethod
+    def accounts_input_cost(
+        cls, book: FirmBook, materials: np.ndarray, transfer: np.ndarray, params: Any
+    ) -> np.ndarray:
+        """Materials per unit the plant's accounts pay, yuan/u, ``(R, N)``: what it decides on, for most firms."""
+        return cls.input_cost(book, materials, params)
+
+    @classmethod
     def controllable_cost(cls, book: FirmBook, input_cost: np.ndarray, processing: np.ndarray) -> np.ndarray:
         """The cost firms compete on: inputs bought at one market price by every firm of a stage are passed
         through and do not tell firms apart, so only processing counts."""
@@ -68,9 +75,9 @@ class Firm(mesa.Agent):
 
     @classmethod
     def offers(cls, book: FirmBook, available: np.ndarray, margin: np.ndarray, params: Any) -> np.ndarray:
-        """Monthly quantity each firm offers, u/month, from available capacity in u/yr (see `offer_fraction`)."""
-        frac = offer_fraction(margin, params.min_utilization, params.cut_margin)
-        return np.where(book.active & ~book.idle, available / 12.0 * frac, 0.0)
+        """Monthly quantity each firm offers, u/month, from available capacity in u/yr (see `offer_share`)."""
+        share = offer_share(margin, book.idle, params.min_utilization, params.cut_margin)
+        return np.where(book.active, available / 12.0 * share, 0.0)
 
     @classmethod
     def update_after_month(
@@ -140,17 +147,20 @@ class Firm(mesa.Agent):
         return investment_orders(
             book.capacity,
             cls.expected_return(book, price, capex, params),
-            book.utilization_q,
+            cls.expected_utilization(book, params),
             book.active & ~book.idle & bankable,
             params.investment_hurdle,
             params.investment_sensitivity,
             params.max_expansion_share,
             params.investment_utilization,
+            params.investment_utilization_span,
         )
 
 
 class SaltMaker(Firm):
-    """Lithium carbonate/hydroxide maker (t LCE). Buys feedstock by formula unless it owns a mine."""
+    """Lithium carbonate/hydroxide maker (t LCE). Buys feedstock by formula unless its group owns a mine; then it
+    decides on the group's mining cost and accounts at the transfer price (docs/model.md, "Submodels: offers and
+    allocation")."""
 
     stage_key = "lithium_salt"
 
@@ -160,6 +170,17 @@ class SaltMaker(Firm):
         less Suining's discount for nearby Sichuan spodumene."""
         bought = materials[:, None] * np.where(book.suining, 1.0 - params.suining_feedstock_discount, 1.0)
         return np.where(book.owns_feedstock, book.own_feedstock_cost, bought)
+
+    @classmethod
+    def accounts_input_cost(
+        cls, book: FirmBook, materials: np.ndarray, transfer: np.ndarray, params: Any
+    ) -> np.ndarray:
+        """A plant of an integrated group decides on its group's mining cost but, when the group's mine sells to
+        it at a lagged market-linked price (Talison to Tianqi), its accounts pay that transfer price: the mine's
+        rent stays where the mine is, and the plant's value added is its conversion."""
+        decided = cls.input_cost(book, materials, params)
+        linked = book.owns_feedstock & (book.columns.transfer_lag > 0)
+        return np.where(linked, transfer, decided)
 
     @classmethod
     def controllable_cost(cls, book: FirmBook, input_cost: np.ndarray, processing: np.ndarray) -> np.ndarray:

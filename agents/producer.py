@@ -7,7 +7,8 @@ payables). Its state, one row per replicate, is a column of the `SupplyBook` (``
 Decisions (docs/model.md, "Submodels: world lithium supply"):
 
 - curtail and restart: the units whose cash cost is above the carbonate price averaged over the last months
-  stop; stopped units restart, over some months, once the averaged price covers their cost again;
+  wind down over a few months; stopped units restart, over some months, once the averaged price covers their
+  cost again;
 - expand: when the expected price exceeds the cohort's mid cost by more than a hurdle, new capacity is ordered
   and arrives after a long construction lag.
 """
@@ -60,9 +61,15 @@ class Producer(mesa.Agent):
         return np.clip((covered - cost_low) / span, 0.0, 1.0)
 
     @staticmethod
-    def next_running(running: np.ndarray, target: np.ndarray, restart_months: float) -> np.ndarray:
-        """Curtail at once down to the target; restart toward it by at most 1/restart_months a month."""
-        return np.where(target < running, target, np.minimum(target, running + 1.0 / restart_months))
+    def next_running(
+        running: np.ndarray, target: np.ndarray, curtail_months: float, restart_months: float
+    ) -> np.ndarray:
+        """Move the running share toward the target gradually: down by at most ``1 / curtail_months`` a month
+        (mines wind down over a few months: offtake contracts, stockpiles of ore, care-and-maintenance work),
+        up by at most ``1 / restart_months`` (a restart takes works and a ramp-up)."""
+        down = np.maximum(target, running - 1.0 / curtail_months)
+        up = np.minimum(target, running + 1.0 / restart_months)
+        return np.where(target < running, down, up)
 
     @staticmethod
     def expansion_orders(

@@ -34,6 +34,7 @@ PRECURSOR = Stage(
         synthetic_firms=(30, 5, 500, "toy"),
         entrant_slots=(10, 0, 500, "toy"),
         suining_cost_factor=(1.0, 0.5, 1.5, "toy"),
+        max_firm_share=(1.0, 0.05, 1.0, "toy"),
     )
     + (Param("processing_fee_fepo4", 7000.0, "yuan/t", 100.0, 20000.0, "toy"),),
 )
@@ -66,14 +67,14 @@ def test_a_toy_stage_runs_through_the_whole_model(short):
 
 
 def test_a_stage_short_of_capacity_holds_back_its_buyers_and_shows_unmet_demand(short):
-    """A precursor stage that loses money idles; LFP cannot make cathode without it, and the demand it could not
-    serve is reported along the chain, never dropped."""
+    """A precursor stage with too little capacity holds back LFP, which cannot make cathode without it; the demand
+    it could not serve is reported along the chain, never dropped."""
     chain = toy_chain()
     data = default_data()
     data = dataclasses.replace(
-        data, national={**data.national, "fepo4_capacity": {2021: 1.5e6, 2022: 2.6e6, 2023: 3.8e6}}
+        data, national={**data.national, "fepo4_capacity": {2021: 0.3e6, 2022: 0.35e6, 2023: 0.4e6}}
     )
-    params = params_class(chain)(**short.params.to_dict()).replace(processing_fee_fepo4=500.0)
+    params = params_class(chain)(**short.params.to_dict()).replace(entry_rate=0.0, investment_sensitivity=0.0)
     m = simulate_batch(short, params=params, seeds=seeds(1), chain=chain, data=data).market
     later = slice(24, None)
     assert np.all(m["unmet_iron_phosphate"][:, later] > 0)

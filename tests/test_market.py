@@ -113,8 +113,25 @@ def test_investment_only_above_hurdle_and_utilization():
         sensitivity=0.3,
         max_share=0.1,
         min_utilization=0.6,
+        utilization_span=0.2,
     )
     assert orders[0] == 10.0 and orders[1:].sum() == 0.0
+
+
+@given(u=st.floats(0.0, 1.0), du=st.floats(0.0, 0.5), r=st.floats(-0.5, 1.0), dr=st.floats(0.0, 0.5))
+def test_investment_responds_continuously_and_monotonically(u, du, r, dr):
+    """Orders never fall as expected utilisation or return rise, and a small change in either moves them a little
+    (no gate that switches a firm's whole expansion on or off)."""
+
+    def orders(util, ret):
+        return investment_orders(
+            np.array([100.0]), np.array([ret]), np.array([util]), np.array([True]), 0.08, 1.0, 0.15, 0.5, 0.25
+        )[0]
+
+    assert orders(u + du, r) >= orders(u, r) - 1e-12
+    assert orders(u, r + dr) >= orders(u, r) - 1e-12
+    # Lipschitz in utilisation: at most max_share x capacity / span per unit of utilisation
+    assert abs(orders(u + 1e-3, r) - orders(u, r)) <= 15.0 / 0.25 * 1e-3 + 1e-9
 
 
 # --- the world market -------------------------------------------------------------------------------------------
@@ -164,10 +181,11 @@ def test_units_run_only_when_the_price_covers_their_cash_cost(price, linked):
     covered = price * (1 - linked)
     # the running share is the share of the cohort's cost range at or below what the price covers
     assert share == pytest.approx(np.clip((covered - 40000.0) / 40000.0, 0, 1))
-    # curtailing: a fall of the running share happens only to units whose cost the price no longer covers
-    after = Producer.next_running(np.array([[1.0]]), np.array([[share]]), 6.0)[0, 0]
-    assert after == pytest.approx(share)
-    restart = Producer.next_running(np.array([[0.0]]), np.array([[share]]), 6.0)[0, 0]
+    # curtailing: a fall of the running share happens only to units whose cost the price no longer covers, and
+    # gradually (at most 1/curtail_months a month); restarts at most 1/restart_months a month
+    after = Producer.next_running(np.array([[1.0]]), np.array([[share]]), 3.0, 6.0)[0, 0]
+    assert after == pytest.approx(max(share, 1.0 - 1.0 / 3.0))
+    restart = Producer.next_running(np.array([[0.0]]), np.array([[share]]), 3.0, 6.0)[0, 0]
     assert restart <= 1 / 6 + 1e-12
 
 

@@ -99,6 +99,30 @@ PRICE_RULES: dict[str, Callable[[PriceInputs], np.ndarray]] = {
 FEE_RULES = {"cost_plus", "cell"}  # rules that add a processing fee (declared as processing_fee_<suffix>)
 
 
+def clearing_markup(
+    need: np.ndarray, offers_at: Callable[[np.ndarray], np.ndarray], upper: np.ndarray, rounds: int = 40
+) -> np.ndarray:
+    """The smallest markup ``x`` in ``[0, upper]`` at which a stage's firms offer at least ``need``, per row.
+
+    ``offers_at(x)`` is the stage's total offer at markup ``x`` (``(R,)`` for ``(R,)``), non-decreasing in ``x``:
+    a higher processing fee, or for converters a cheaper feedstock, turns loss-makers into firms that offer all
+    they can. Rows that clear at ``x = 0`` keep 0; rows that cannot clear below ``upper`` (every firm already
+    offering all it has) get ``upper``. Bisection to ``upper / 2^rounds``; the result is the upper end of the
+    last bracket, so the offers at it always cover ``need`` where ``need`` can be covered.
+    """
+    upper = np.maximum(upper, 0.0)
+    short = offers_at(np.zeros_like(need)) < need
+    if not short.any():
+        return np.zeros_like(need)
+    lo, hi = np.zeros_like(need), np.where(short, upper, 0.0)
+    for _ in range(rounds):
+        mid = 0.5 * (lo + hi)
+        enough = offers_at(mid) >= need
+        hi = np.where(short & enough, mid, hi)
+        lo = np.where(short & ~enough, mid, lo)
+    return hi
+
+
 # -------------------------------------------------------------------------------------------------------------
 # competition among firms
 # -------------------------------------------------------------------------------------------------------------
@@ -162,6 +186,20 @@ def allocate(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> np.
     spare_supply = spare.sum(axis=-1)
     scale = np.divide(np.minimum(rest, spare_supply), spare_supply, out=np.zeros_like(rest), where=spare_supply > 0)
     return q + spare * scale[..., None]
+
+
+def allocate_capped(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray, max_share: float) -> np.ndarray:
+    """`allocate` with no firm taking more than ``max_share`` of a row's demand while others can serve it.
+
+    Buyers keep second sources: first each firm's offer counts up to ``max_share x demand``; what that leaves
+    unserved (few firms, or the others' offers too small) is split among the remaining offers as `allocate` does.
+    """
+    limit = np.minimum(offers, max_share * np.clip(demand, 0.0, None)[..., None])
+    first = allocate(demand, limit, weights)
+    rest = np.clip(demand, 0.0, None) - first.sum(axis=-1)
+    if not (rest > 1e-9 * np.maximum(demand, 1.0)).any():
+        return first
+    return first + allocate(np.maximum(rest, 0.0), np.maximum(offers - first, 0.0), weights)
 
 
 def _waterfill(demand: np.ndarray, offers: np.ndarray, weights: np.ndarray) -> np.ndarray:

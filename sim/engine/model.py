@@ -25,6 +25,7 @@ replicate's results do not depend on its batch.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mesa
@@ -41,6 +42,7 @@ from sim.engine.population import (
     draw_entrants,
     draw_population,
     firm_attributes,
+    mine_cost_quantile,
     stack,
 )
 from sim.engine.records import BatchRecord, Recorder
@@ -124,10 +126,14 @@ class LithiumModel(mesa.Model):
                 self.books[stage.key],
                 list(range(len(self.books[stage.key].columns))),
             )
+        # one world: the supply cohorts, their stocks and curtailment run in both price modes; in path mode the
+        # scenario pins the price and the gap between supply and demand at that price shows as stock change and
+        # supply gap (docs/model.md, "Submodels: world lithium market")
         self.world: WorldMarket | None = None
-        if self.market_mode:
+        if chain.supply_stage is not None:
             book = SupplyBook.create(self.data.supply, self.n_months, self.replicates)
-            self.world = WorldMarket(book, scenario, self.params, self.replicates)
+            pinned = None if self.market_mode else self.quote_path
+            self.world = WorldMarket(book, scenario, self.params, self.replicates, pinned=pinned)
             Producer.create_agents(self, len(book.cohorts), book, list(range(len(book.cohorts))))
             self._add_supply_projects()
         # market state carried between months
@@ -137,6 +143,7 @@ class LithiumModel(mesa.Model):
         self.smoothed_quote = self.quote_path[:, 0].copy()
         self.last_cell_ratio = np.ones(self.replicates)  # cell price / cell price at the reference carbonate
         self.forwards: dict[int, np.ndarray] = {}  # delivery month -> forward carbonate price, yuan/t excl. VAT
+        self._materials_history: dict[str, list[np.ndarray]] = defaultdict(list)  # market materials price by month
         self.recorder = Recorder(self.books, self.replicates, firm_detail)
         self.record: BatchRecord | None = None
         self.trace = tuple(trace)
@@ -192,6 +199,11 @@ class LithiumModel(mesa.Model):
             tier=["suining"] * (len(registry) + len(projects))
             + self._tier_names(stage, n_synth)
             + ["entrant"] * n_slots,
+            transfer_lag=np.array(
+                [f.feedstock.lag_months if f.feedstock and f.feedstock.market_linked else 0 for f in registry]
+                + [0] * (len(projects) + n_synth + n_slots),
+                dtype=int,
+            ),
         )
         book = FirmBook.empty(stage, columns, R)
         book.labour[:] = p.of(stage, "labour")
@@ -211,7 +223,7 @@ class LithiumModel(mesa.Model):
             book.energy_cost[:, j] = p.of(stage, "energy_cost") * own
             if firm.owns_feedstock and integrated:
                 book.owns_feedstock[:, j] = True
-                book.own_feedstock_cost[:, j] = p.own_feedstock_cost_mean
+                book.own_feedstock_cost[:, j] = firm.feedstock.mine_cost
             for name, value in self._initial_state(stage, np.full(R, cap0)).items():
                 getattr(book, name)[:, j] = value
             for online, amount in firm.tranches:
@@ -231,9 +243,9 @@ class LithiumModel(mesa.Model):
                 book.active[:, j] = built
                 book.conversion_cost[:, j] = p.of(stage, "conversion_cost") * factor
                 book.energy_cost[:, j] = p.of(stage, "energy_cost") * factor
-                if pr.owns_feedstock and integrated:
+                if pr.owns_feedstock and integrated:  # a domestic mine at the median of the domestic cost curve
                     book.owns_feedstock[:, j] = True
-                    book.own_feedstock_cost[:, j] = p.own_feedstock_cost_mean
+                    book.own_feedstock_cost[:, j] = self._mine_cost(stage)(np.array(0.5))
                 rows = np.flatnonzero(built)
                 self._schedule_plant(
                     stage, rows, np.full(len(rows), j), np.full(len(rows), pr.capacity), max(pr.online, 0)
@@ -245,7 +257,13 @@ class LithiumModel(mesa.Model):
         national = self.data.national[stage.national["capacity"]]
         draws = [draw_population(s.population, n_synth) for s in self.streams]
         attrs = firm_attributes(
-            stack(draws), p, p.of(stage, "conversion_cost"), p.of(stage, "energy_cost"), integrated, p.firm_size_sd
+            stack(draws),
+            p,
+            p.of(stage, "conversion_cost"),
+            p.of(stage, "energy_cost"),
+            integrated,
+            p.firm_size_sd,
+            self._mine_cost(stage),
         )
         # tiers: each holds its share of the synthetic capacity, at its own processing cost
         tier_of = np.array(columns.tier[synth])
@@ -298,6 +316,17 @@ class LithiumModel(mesa.Model):
         self._entrant_start = getattr(self, "_entrant_start", {})
         self._entrant_start[stage.key] = start + n_synth
         return book
+
+    def _mine_cost(self, stage: Stage):
+        """Quantiles of the domestic mines' feedstock cost for a converter of ``stage`` that owns one
+        (`sim.engine.population.mine_cost_quantile`), from the domestic supply cohorts weighted by capacity."""
+        supply = self.data.supply
+        domestic = [c for c in supply.cohorts if c.region == "china"]
+        if not domestic:
+            return None
+        costs = [(c.cost_low, c.cost_high, max(supply.capacity[c.cohort].values())) for c in domestic]
+        processing = self.params.of(stage, "conversion_cost") + self.params.of(stage, "energy_cost")
+        return mine_cost_quantile(costs, processing)
 
     def _tiers(self, stage: Stage) -> list:
         """The stage's tiers (tiers.csv), or one tier of all firms."""
@@ -365,24 +394,43 @@ class LithiumModel(mesa.Model):
         self._bring_online(t)
         policy.monthly_factors(self.policy, self.books, t)
         relief = policy.tax_relief(self.policy, self.books, t)
-        learn = (1.0 - p.cost_learning_rate) ** (t / 12.0)
+        grants = policy.innovation_grants(self.policy, self.books, t)
+        learn = self._learn(t)
 
         # carbonate prices are quoted incl. 13% VAT (the spot quotes of the scenario); the accounts, like 产值,
         # are excl. VAT
-        quote = self.world.price if self.world is not None else self.quote_path[:, t]
+        quote = self.world.price if self.market_mode else self.quote_path[:, t]
         carbonate = quote / (1.0 + p.vat_rate)
         drivers = self._drivers(t, quote)
+        # stages clear: each stage's markup (a processing fee above the rule's, or for converters a feedstock
+        # price below the formula's) is the least at which its firms offer what its buyers ask, downstream first
         prices, materials = self._price_pass(carbonate, drivers, learn)
+        realised = {s.key: self._realised_prices(s, prices[s.key], t) for s in self.chain.firm_stages}
+        markups: dict[str, np.ndarray] = {}
 
-        # every firm's cost, margin and offer
+        def clearing_offers(key: str, addressed: np.ndarray) -> np.ndarray:
+            stage = self.chain[key]
+            costs = self._costs(stage, materials[key], learn, t)
+            terms = self._clearing_terms(stage, materials[key])
+            markups[key] = self._clearing_markup(stage, realised[key], costs, addressed, terms)
+            return self._offer_total(stage, realised[key], costs, markups[key], terms)
+
+        self._demand_up(drivers, clearing_offers)
+
+        # every firm's cost, margin and offer at the cleared prices
+        prices, materials = self._price_pass(carbonate, drivers, learn, markups=markups)
         state = {}
         for stage in self.chain.firm_stages:
-            state[stage.key] = self._offers(stage, prices[stage.key], materials[stage.key], learn, t)
-        offers = {key: s["offers"].sum(axis=-1) for key, s in state.items()}
+            key = stage.key
+            received = realised[key] if stage.price_rule not in market.FEE_RULES else None
+            state[key] = self._offers(stage, prices[key], materials[key], learn, t, received)
+        offers = {key: st["offers"].sum(axis=-1) for key, st in state.items()}
         flows = self._chain_quantities(drivers, offers, t)
+        for stage in self.chain.firm_stages:
+            self._materials_history[stage.key].append(materials[stage.key])
 
         for stage in self.chain.firm_stages:
-            self._produce(stage, state[stage.key], flows, relief.get(stage.key), t)
+            self._produce(stage, state[stage.key], flows, relief.get(stage.key), t, grants.get(stage.key))
         self._record_month(t, quote, prices, drivers, flows)
 
         if t % 12 == 11:
@@ -395,6 +443,10 @@ class LithiumModel(mesa.Model):
                 self._expand_supply(t)
         if t >= self.n_months - 1:
             self.running = False
+
+    def _learn(self, t: int) -> float:
+        """The learning multiplier on processing costs, materials bought outside the chain and base fees."""
+        return (1.0 - self.params.cost_learning_rate) ** (t / 12.0)
 
     # --- 1. capacity --------------------------------------------------------------------------------------------
     def _bring_online(self, t: int) -> None:
@@ -457,9 +509,17 @@ class LithiumModel(mesa.Model):
 
     # --- 4. prices ----------------------------------------------------------------------------------------------
     def _price_pass(
-        self, carbonate: np.ndarray, drivers: dict[str, np.ndarray], learn: float, with_fee: bool = True
+        self,
+        carbonate: np.ndarray,
+        drivers: dict[str, np.ndarray],
+        learn: float,
+        with_fee: bool = True,
+        markups: dict[str, np.ndarray] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Each stage's price and materials cost per unit (yuan, excl. VAT), upstream first."""
+        """Each stage's price and materials cost per unit (yuan, excl. VAT), upstream first; ``markups`` are the
+        stages' clearing markups (see `_clearing_terms`): a fee stage's price rises by its markup, a stage priced
+        outside it buys its inputs cheaper by its markup per unit of output."""
+        markups = markups or {}
         p = self.params
         prices: dict[str, np.ndarray] = {}
         materials: dict[str, np.ndarray] = {}
@@ -475,6 +535,9 @@ class LithiumModel(mesa.Model):
                     p.fee_utilization_elasticity,
                     p.scarcity_elasticity,
                 )
+            markup = markups.get(stage.key)
+            if markup is not None and stage.price_rule in market.FEE_RULES:
+                fee = fee + markup
             inp = market.PriceInputs(
                 carbonate=carbonate,
                 upstream=prices,
@@ -484,6 +547,12 @@ class LithiumModel(mesa.Model):
                 fee=fee,
                 params=p,
             )
+            if markup is not None and stage.price_rule not in market.FEE_RULES and stage.inputs:
+                # the inputs give way in proportion: what the stage pays for them falls by the markup
+                paid = market.input_cost(inp)
+                factor = 1.0 - np.divide(markup, paid, out=np.zeros_like(paid), where=paid > 0)
+                for i in stage.inputs:
+                    prices[i.stage] = prices[i.stage] * np.maximum(factor, 0.0)
             prices[stage.key] = market.PRICE_RULES[stage.price_rule](inp)
             materials[stage.key] = (
                 prices[stage.key] - fee if stage.price_rule in market.FEE_RULES else (market.input_cost(inp) + other)
@@ -491,29 +560,104 @@ class LithiumModel(mesa.Model):
         return prices, materials
 
     # --- 5. offers ----------------------------------------------------------------------------------------------
-    def _offers(self, stage: Stage, price: np.ndarray, materials: np.ndarray, learn: float, t: int) -> dict:
+    def _costs(self, stage: Stage, materials: np.ndarray, learn: float, t: int) -> dict[str, np.ndarray]:
+        """Every firm's unit costs at this month's materials price, (R, N) yuan per unit: ``unit`` (what the group
+        decides on), ``accounts`` (what the plant's books pay), ``processing`` and ``input``."""
         p = self.params
         book = self.books[stage.key]
         kind = firm_type(stage.key)
         energy = book.energy_cost * book.energy_factor * book.grade_factor
         processing = (book.conversion_cost + energy) * book.cost_factor * learn
         input_cost = kind.input_cost(book, materials, p)
-        unit_cost = input_cost + processing
-        prices = self._realised_prices(stage, price, t)
-        margin = (prices - unit_cost) / prices
+        transfer = self._transfer_materials(book, materials)
+        accounts = kind.accounts_input_cost(book, materials, transfer, p) + processing
+        return {"unit": input_cost + processing, "accounts": accounts, "processing": processing, "input": input_cost}
+
+    def _clearing_terms(self, stage: Stage, materials: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """How a markup acts on a stage: ``(raises, lowers, cap)``.
+
+        A stage priced by a processing fee clears by a higher fee (its price rises one for one, ``raises = 1``);
+        a stage whose price is set outside it (lithium salts, at the carbonate price) clears by a cheaper input:
+        concentrate sold by formula gives way, lowering each firm's cost by what it buys at that price
+        (``lowers``, (R, N); nothing for a converter fed by its group's mine), down to a free input (``cap``).
+        docs/model.md, "Submodels: offers and allocation".
+        """
+        book = self.books[stage.key]
+        if stage.price_rule in market.FEE_RULES:
+            return 1.0, np.zeros(book.shape), np.full(self.replicates, np.inf)
+        kind = firm_type(stage.key)
+        ones = np.ones(self.replicates)
+        lowers = kind.input_cost(book, ones, self.params) - kind.input_cost(book, 0.0 * ones, self.params)
+        return 0.0, lowers, materials
+
+    def _clearing_markup(
+        self, stage: Stage, received: np.ndarray, costs: dict, addressed: np.ndarray, terms: tuple
+    ) -> np.ndarray:
+        """The least markup at which the stage's firms offer what is addressed to it, or all they can, (R,)."""
+        raises, lowers, cap = terms
+        book = self.books[stage.key]
+        full = np.where(book.active, book.available(), 0.0).sum(axis=-1) / 12.0
+        need = np.minimum(addressed, full)
+        slope = raises + lowers
+        gap = np.where(book.active & (slope > 0), (costs["unit"] - received) / np.maximum(slope, 1e-12), 0.0)
+        upper = np.minimum(np.maximum(gap.max(axis=-1), 0.0) * 1.001 + 1e-6, cap)
+        return market.clearing_markup(need, lambda x: self._offer_total(stage, received, costs, x, terms), upper)
+
+    def _offer_total(
+        self, stage: Stage, received: np.ndarray, costs: dict, markup: np.ndarray, terms: tuple
+    ) -> np.ndarray:
+        """The stage's total offer, (R,) u/month, at a markup (see `_clearing_terms`)."""
+        raises, lowers, _ = terms
+        book = self.books[stage.key]
+        price = received + raises * markup[:, None]
+        margin = (price - (costs["unit"] - lowers * markup[:, None])) / price
+        return firm_type(stage.key).offers(book, book.available(), margin, self.params).sum(axis=-1)
+
+    def _offers(
+        self,
+        stage: Stage,
+        price: np.ndarray,
+        materials: np.ndarray,
+        learn: float,
+        t: int,
+        received: np.ndarray | None = None,
+    ) -> dict:
+        """Every firm's costs, margin, offer and competitiveness weight at the month's cleared prices."""
+        p = self.params
+        book = self.books[stage.key]
+        kind = firm_type(stage.key)
+        costs = self._costs(stage, materials, learn, t)
+        prices = received if received is not None else np.broadcast_to(price[:, None], book.shape)
+        margin = (prices - costs["unit"]) / prices
         available = book.available()
         offers = kind.offers(book, available, margin, p)
         weights = market.logit_weights(
-            offers, kind.controllable_cost(book, input_cost, processing), p.competitiveness_elasticity
+            offers, kind.controllable_cost(book, costs["input"], costs["processing"]), p.competitiveness_elasticity
         )
         return {
-            "unit_cost": unit_cost,
+            "unit_cost": costs["unit"],
+            "accounts_cost": costs["accounts"],
             "prices": prices,
             "margin": margin,
             "available": available,
             "offers": offers,
             "weights": weights,
         }
+
+    def _transfer_materials(self, book: FirmBook, materials: np.ndarray) -> np.ndarray:
+        """The transfer price of plants whose group's mine sells to them at a lagged market price, (R, N): the
+        average market materials price (at the formula, before clearing) of the ``lag`` months before this one;
+        the current one in the first month. The history holds the market's materials price after clearing."""
+        lags = book.columns.transfer_lag
+        out = np.broadcast_to(materials[:, None], book.shape).copy()
+        if not (lags > 0).any():
+            return out
+        history = self._materials_history[book.stage.key]
+        if not history:
+            return out
+        for lag in np.unique(lags[lags > 0]):
+            out[:, lags == lag] = np.mean(history[-int(lag) :], axis=0)[:, None]
+        return out
 
     def _realised_prices(self, stage: Stage, price: np.ndarray, t: int) -> np.ndarray:
         """The price each firm receives, (R, N): the market's, except Suining salt sold forward (hedging)."""
@@ -541,7 +685,7 @@ class LithiumModel(mesa.Model):
         way it uses no information from after the sale, so hedging cannot raise the mean price received.
         """
         sc = self.scenario
-        if self.world is None:
+        if not self.market_mode:
             path = sc.price_path() / (1.0 + self.params.vat_rate)
             later = min(t + horizon, self.n_months - 1)
             expected_shock = sc.persistence**horizon * self.price_shock[:, t]
@@ -552,6 +696,37 @@ class LithiumModel(mesa.Model):
         return spot * (target / spot) ** closed
 
     # --- 6. quantities along the chain --------------------------------------------------------------------------
+    def _demand_up(
+        self, drivers: dict[str, np.ndarray], offers: Callable[[str, np.ndarray], np.ndarray]
+    ) -> tuple[dict[str, np.ndarray], ...]:
+        """Demand up the chain, downstream first: final, gross, addressed demand and request of every stage (see
+        `_chain_quantities`); ``offers(key, addressed)`` gives a firm stage's total offer (u/month, (R,))."""
+        chain = self.chain
+        zero = np.zeros(self.replicates)
+
+        def share(inp) -> np.ndarray:
+            return drivers[inp.share] if inp.share else np.ones(self.replicates)
+
+        def intensity(inp) -> float:
+            return getattr(self.params, inp.intensity.name)
+
+        final = {
+            s.key: (drivers[s.final_demand] if s.final_demand and (s.agents == "firms" or self.world is not None) else zero)
+            for s in chain
+        }
+        gross, addressed, request = {}, {}, {}
+        for stage in reversed(chain.stages):
+            buyers = chain.buyers(stage.key)
+            gross[stage.key] = final[stage.key] + sum((intensity(i) * share(i) * gross[b.key] for b, i in buyers), zero)
+            addressed[stage.key] = final[stage.key] + sum(
+                (intensity(i) * share(i) * request[b.key] for b, i in buyers), zero
+            )
+            if stage.agents == "firms":
+                request[stage.key] = np.minimum(addressed[stage.key], offers(stage.key, addressed[stage.key]))
+            else:
+                request[stage.key] = addressed[stage.key]
+        return final, gross, addressed, request
+
     def _chain_quantities(
         self, drivers: dict[str, np.ndarray], offers: dict[str, np.ndarray], t: int
     ) -> dict[str, dict[str, np.ndarray]]:
@@ -574,19 +749,7 @@ class LithiumModel(mesa.Model):
         def intensity(inp) -> float:
             return getattr(self.params, inp.intensity.name)
 
-        final = {
-            s.key: (drivers[s.final_demand] if s.final_demand and (s.agents == "firms" or self.world) else zero)
-            for s in chain
-        }
-        gross, addressed, request = {}, {}, {}
-        for stage in reversed(chain.stages):
-            buyers = chain.buyers(stage.key)
-            gross[stage.key] = final[stage.key] + sum((intensity(i) * share(i) * gross[b.key] for b, i in buyers), zero)
-            addressed[stage.key] = final[stage.key] + sum(
-                (intensity(i) * share(i) * request[b.key] for b, i in buyers), zero
-            )
-            cap = offers.get(stage.key)
-            request[stage.key] = addressed[stage.key] if cap is None else np.minimum(addressed[stage.key], cap)
+        final, gross, addressed, request = self._demand_up(drivers, lambda key, _addressed: offers[key])
 
         delivered, supply_month = {}, None
         for stage in chain:
@@ -640,11 +803,21 @@ class LithiumModel(mesa.Model):
         }
 
     # --- 7. production and accounts -----------------------------------------------------------------------------
-    def _produce(self, stage: Stage, st: dict, flows: dict, relief: np.ndarray | None, t: int) -> None:
+    def _produce(
+        self,
+        stage: Stage,
+        st: dict,
+        flows: dict,
+        relief: np.ndarray | None,
+        t: int,
+        grants: np.ndarray | None = None,
+    ) -> None:
         p = self.params
         book = self.books[stage.key]
         kind = firm_type(stage.key)
-        quantity = market.allocate(flows["output"][stage.key], st["offers"], st["weights"])
+        quantity = market.allocate_capped(
+            flows["output"][stage.key], st["offers"], st["weights"], p.of(stage, "max_firm_share")
+        )
         available = st["available"]
         for name in self.trace:
             self.monthly[stage.key][name].append(np.array(quantity if name == "quantity" else st[name]))
@@ -655,7 +828,7 @@ class LithiumModel(mesa.Model):
         acc = firm_accounts(
             quantity,
             st["prices"],
-            st["unit_cost"],
+            st["accounts_cost"],
             employment,
             book.capital,
             book.debt,
@@ -685,7 +858,14 @@ class LithiumModel(mesa.Model):
         unmet = flows["unmet"][stage.key][:, None] * np.divide(
             weights, total_w, out=np.zeros(book.shape), where=total_w > 0
         )
-        support = book.subsidy_rate + (relief if relief is not None else 0.0)
+        # what the city pays: capex subsidies, relief, innovation grants and its share of the energy saving
+        energy = book.energy_cost * book.energy_factor * book.grade_factor * book.cost_factor * self._learn(t)
+        support = (
+            book.subsidy_rate
+            + (relief if relief is not None else 0.0)
+            + (grants if grants is not None else 0.0)
+            + policy.energy_support_cost(self.policy, book, energy, quantity)
+        )
         self.recorder.add(
             stage.key,
             output=acc.output,
@@ -749,6 +929,8 @@ class LithiumModel(mesa.Model):
                 "capacity",
                 "curtailed",
                 "marginal_cost",
+                "gap",
+                "stock_change",
             ):
                 values[f"world_{name}"] = getattr(supply, name)
             self.recorder.cohort_month(
@@ -880,6 +1062,7 @@ class LithiumModel(mesa.Model):
             p.of(stage, "energy_cost"),
             stage.key == "lithium_salt",
             p.entrant_size_sd,
+            self._mine_cost(stage),
         )
         median = market.row_median(book.capacity, incumbents)
         size = median[rows] * attrs["size"][rows, ks]

@@ -42,9 +42,39 @@ def tax_relief(policy: Policy, books: dict[str, FirmBook], month: int) -> dict[s
     monthly = setting.by_year("amount", year) * YI / 12.0 if month >= setting.start else 0.0
     if monthly <= 0:
         return {}
+    return _pro_rata_plant(books, monthly)
+
+
+def innovation_grants(policy: Policy, books: dict[str, FirmBook], month: int) -> dict[str, np.ndarray]:
+    """This month's innovation grants (揭榜挂帅, the research institute), yuan per firm by stage: what the city pays
+    for the extra learning, ``extra_learning_rate x 100 x cost_per_point`` 亿元 a year in twelfths, pro rata to
+    the value of Suining firms' plant."""
+    lever = "innovation"
+    points = 100.0 * policy.value(lever, "extra_learning_rate")
+    if points <= 0 or month < policy.start(lever):
+        return {}
+    return _pro_rata_plant(books, points * policy.value(lever, "cost_per_point") * YI / 12.0)
+
+
+def energy_support_cost(policy: Policy, book: FirmBook, energy_per_unit: np.ndarray, quantity: np.ndarray):
+    """What the city pays this month for energy support, yuan per firm ``(R, N)``: its share
+    (``city_cost_share``) of what the firms save, ``energy cost before the cut x cost_cut x quantity``.
+
+    Args:
+        energy_per_unit: the firms' energy cost per unit after the cut, yuan (``(R, N)``).
+        quantity: output this month.
+    """
+    share = policy.value("energy_support", "city_cost_share")
+    factor = book.energy_factor
+    saving = np.divide(energy_per_unit, factor, out=np.zeros_like(energy_per_unit), where=factor > 0) - energy_per_unit
+    return share * saving * quantity
+
+
+def _pro_rata_plant(books: dict[str, FirmBook], amount: float) -> dict[str, np.ndarray]:
+    """``amount`` yuan split among Suining's active firms of every stage pro rata to their plant's book value."""
     plant = {key: np.where(book.suining & book.active, book.capital, 0.0) for key, book in books.items()}
     total = sum(value.sum(axis=-1) for value in plant.values())
-    share = np.divide(monthly, total, out=np.zeros_like(total), where=total > 0)
+    share = np.divide(amount, total, out=np.zeros_like(total), where=total > 0)
     return {key: value * share[:, None] for key, value in plant.items()}
 
 

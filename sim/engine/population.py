@@ -7,6 +7,7 @@ sizes and costs with the current parameters (docs/model.md, "Initialisation" and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,20 +61,46 @@ class FirmDraws:
     own_cost: np.ndarray  # standard normal
 
 
+def mine_cost_quantile(costs: list[tuple[float, float, float]], processing: float) -> Callable:
+    """The quantile function of domestic mines' cash cost of feedstock, yuan/t LCE excl. conversion.
+
+    ``costs`` are the domestic supply cohorts' ``(cost_low, cost_high, weight)``: each cohort's units spread
+    evenly between its bounds (incl. conversion, as ``supply_cohorts.csv`` states them), weighted by capacity.
+    A converter that owns such a mine pays the cohort cost less its own processing (``processing``, yuan/t LCE),
+    at least a tenth of the cohort cost.
+    """
+    grid = np.linspace(min(c[0] for c in costs), max(c[1] for c in costs), 513)
+    cdf = sum(w * np.clip((grid - lo) / max(hi - lo, 1e-9), 0.0, 1.0) for lo, hi, w in costs)
+    cdf = cdf / cdf[-1]
+
+    def quantile(u: np.ndarray) -> np.ndarray:
+        cost = np.interp(u, cdf, grid)
+        return np.maximum(cost - processing, 0.1 * cost)
+
+    return quantile
+
+
 def firm_attributes(
-    draws: FirmDraws, params, conversion_cost: float, energy_cost: float, integrated: bool, size_sd: float
+    draws: FirmDraws,
+    params,
+    conversion_cost: float,
+    energy_cost: float,
+    integrated: bool,
+    size_sd: float,
+    mine_cost: Callable | None = None,
 ) -> dict[str, np.ndarray]:
     """Costs and ownership of drawn firms from their variates and the parameters (yuan per unit).
 
     Conversion and energy costs are mean-one lognormal multiples (sd ``cost_dispersion``) of the stage's
-    parameter; a share ``integrated_share`` of salt makers own their feedstock, at a mining cost that is a
-    lognormal multiple of ``own_feedstock_cost_mean``; sizes are mean-one lognormal multiples with ``size_sd``.
+    parameter; a share ``integrated_share`` of salt makers own their feedstock (a domestic brine or lepidolite
+    mine), at a mining cost drawn from the domestic supply cohorts' cost curve (``mine_cost``, see
+    `mine_cost_quantile`); sizes are mean-one lognormal multiples with ``size_sd``.
     """
     sd = params.cost_dispersion
     owns = integrated & (draws.owns < (params.integrated_share if integrated else 0.0))
     own_cost = (
-        params.own_feedstock_cost_mean * mean_one_lognormal(draws.own_cost, params.own_feedstock_cost_sd)
-        if integrated
+        mine_cost(special.ndtr(draws.own_cost))
+        if integrated and mine_cost is not None
         else np.full(draws.owns.shape, np.nan)
     )
     return {

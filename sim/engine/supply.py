@@ -106,6 +106,8 @@ class SupplyMonth:
     marginal_cost: np.ndarray  # yuan/t LCE incl. VAT, the break-even price of the last unit needed
     price: np.ndarray  # yuan/t LCE incl. VAT, this month's
     by_cohort: np.ndarray  # (R, K) production, t LCE/month
+    gap: np.ndarray  # path mode: demand that production and stocks could not cover at the pinned price
+    stock_change: np.ndarray  # t LCE, change of the inventory this month
 
 
 class WorldMarket:
@@ -118,11 +120,15 @@ class WorldMarket:
         replicates: R.
     """
 
-    def __init__(self, book: SupplyBook, scenario: Scenario, params, replicates: int) -> None:
+    def __init__(
+        self, book: SupplyBook, scenario: Scenario, params, replicates: int, pinned: np.ndarray | None = None
+    ) -> None:
         self.book = book
         self.params = params
         self.events = scenario.supply_events
-        self.price = np.full(replicates, float(scenario.price_path()[0]))  # yuan/t incl. VAT
+        self.pinned = pinned  # (R, T) yuan/t incl. VAT: the scenario's price (path mode), or None (market mode)
+        start = pinned[:, 0] if pinned is not None else np.full(replicates, float(scenario.price_path()[0]))
+        self.price = np.array(start, dtype=float)  # yuan/t incl. VAT
         self.smoothed = self.price.copy()
         self.inventory = np.full(replicates, np.nan)  # set from the first month's demand
         self.last_target = self.price.copy()  # this month's clearing price (for forward prices)
@@ -157,11 +163,17 @@ class WorldMarket:
         ``price_demand`` is the demand for lithium salts the price answers to (default ``demand``): China's
         converters may ask for less feedstock than their buyers want when they are short of capacity or idle,
         but the price must still see the buyers' demand.
+
+        Market mode: what production and stocks cannot serve is unmet, and the price moves toward the clearing
+        price. Path mode (the price pinned by the scenario): demand is always served; what production and stocks
+        cannot cover at the pinned price is the supply gap (reported), never a shortage to converters.
         """
         price_demand = demand if price_demand is None else price_demand
         p, book = self.params, self.book
         if np.isnan(self.inventory).any():
             self.inventory = p.initial_inventory_days * price_demand / DAYS_PER_MONTH
+        if self.pinned is not None:
+            self.price = np.array(self.pinned[:, month], dtype=float)
         price = self.price.copy()
         capacity = book.capacity(month)
         available = book.available(month)
@@ -171,32 +183,39 @@ class WorldMarket:
         vat = 1.0 + p.vat_rate
         target = Producer.running_target(self.smoothed / vat, book.cost_low, book.cost_high, book.price_linked)
         target = np.where(restart, 1.0, np.where(hold, np.minimum(target, book.running), target))
-        book.running = Producer.next_running(book.running, target, p.restart_months)
+        book.running = Producer.next_running(book.running, target, p.curtail_months, p.restart_months)
 
-        running_capacity = np.maximum(available * book.running - withheld, 0.0)
+        # only capacity that could run counts: ramping additions are neither running nor curtailed
+        able = np.maximum(available - withheld, 0.0)
+        running_capacity = able * book.running
         by_cohort = running_capacity * p.supply_operating_rate / 12.0
         production = by_cohort.sum(axis=-1)
         on_hand = self.inventory + production + released
-        served = np.minimum(demand, on_hand)
-        self.inventory = on_hand - served
+        if self.pinned is None:
+            served = np.minimum(demand, on_hand)
+            gap = np.zeros_like(served)
+        else:
+            served = demand.astype(float)
+            gap = np.maximum(demand - on_hand, 0.0)
+        stock_change = on_hand + gap - served - self.inventory
+        self.inventory = on_hand + gap - served
         unmet = demand - served
-        curtailed = (capacity - running_capacity).clip(min=0.0).sum(axis=-1)
+        curtailed = (able * (1.0 - book.running) + np.minimum(withheld, available)).sum(axis=-1)
 
-        # next month's price: a bounded step toward the clearing price at this month's stocks
+        # the clearing price at this month's stocks; in market mode next month's price moves toward it
         # break-even prices: a unit with fixed cost c and price-linked share l needs P >= c / (1 - l)
         cost_low = np.broadcast_to(vat * book.cost_low / (1.0 - book.price_linked), available.shape)
         cost_high = np.broadcast_to(vat * book.cost_high / (1.0 - book.price_linked), available.shape)
         needed = price_demand * 12.0 / p.supply_operating_rate
-        cost = marginal_cost(
-            needed, np.maximum(available - withheld, 0.0), cost_low, cost_high, p.supply_scarcity_elasticity
-        )
+        cost = marginal_cost(needed, able, cost_low, cost_high, p.supply_scarcity_elasticity)
         cover = np.divide(
             self.inventory, price_demand / DAYS_PER_MONTH, out=np.full_like(demand, 1e3), where=price_demand > 0
         )
         self.last_target = clearing_target(
             cost, cover, p.target_inventory_days, p.stock_price_elasticity, p.max_price_multiple, p.min_price_multiple
         )
-        self.price = clearing_price(price, self.last_target, p.price_adjustment, p.max_price_move)
+        if self.pinned is None:
+            self.price = clearing_price(price, self.last_target, p.price_adjustment, p.max_price_move)
         self.smoothed = self.smoothed + (price - self.smoothed) / p.curtail_smoothing_months
         return SupplyMonth(
             production=production,
@@ -210,6 +229,8 @@ class WorldMarket:
             marginal_cost=cost,
             price=price,
             by_cohort=by_cohort,
+            gap=gap,
+            stock_change=stock_change,
         )
 
     def expansion(self, month: int) -> np.ndarray:

@@ -92,6 +92,7 @@ FIRM_TEMPLATE = {
     "synthetic_firms": "firms",
     "entrant_slots": "firms",
     "suining_cost_factor": "x the plant's tier",
+    "max_firm_share": "fraction of the stage's output",
 }
 INTEGER_TEMPLATE = {"synthetic_firms", "entrant_slots"}
 CALIBRATED_TEMPLATE = {"suining_cost_factor"}
@@ -252,6 +253,16 @@ LITHIUM_SUPPLY = Stage(
             12.0,
             "producers decide to curtail or restart on the carbonate price averaged over this many months "
             "(2024-25 curtailments came 3-9 months into the price fall, docs/data.md)",
+        ),
+        Param(
+            "curtail_months",
+            3.0,
+            "months",
+            1.0,
+            12.0,
+            "a loss-making mine winds down over this long rather than at once: offtake contracts, ore stockpiles "
+            "and care-and-maintenance work (2024-25 curtailments were announced a quarter ahead: Finniss, Bald "
+            "Hill, Ngungaju, docs/data.md)",
         ),
         Param(
             "restart_months",
@@ -433,24 +444,23 @@ LITHIUM_SALT = Stage(
         synthetic_firms=(60, 5, 5000, "rest-of-China lithium salt producers"),
         entrant_slots=(40, 0, 5000, "room for new rest-of-China salt makers over a run"),
         suining_cost_factor=(1.0, 0.6, 1.5, "Suining converters' conversion and energy cost relative to peers"),
+        max_firm_share=(
+            0.25,
+            0.05,
+            1.0,
+            "buyers keep second sources: no converter sells more than about a quarter of China's lithium salts "
+            "(Ganfeng and Tianqi, the largest, each made under a fifth of China's salts in 2023-24; docs/data.md)",
+        ),
     )
     + (
-        Param(
-            "own_feedstock_cost_mean",
-            70000.0,
-            "yuan/t LCE",
-            30000.0,
-            130000.0,
-            "integrated producers' mining cost: brine 30-60k, lepidolite break-even about 120k",
-        ),
-        Param("own_feedstock_cost_sd", 0.35, "log sd", 0.05, 1.0, "spread between brine and lepidolite"),
         Param(
             "integrated_share",
             0.3,
             "fraction of rest-of-China salt firms",
             0.0,
             0.8,
-            "domestic mine output of ~19 kt Li (2022, USGS) ~ 100 kt LCE of ~630 kt: about a third self-supplied",
+            "domestic mine output of ~19 kt Li (2022, USGS) ~ 100 kt LCE of ~630 kt: about a third self-supplied; "
+            "their mines' costs follow the domestic cohorts of the supply cost curve (brine, lepidolite)",
         ),
         Param(
             "suining_feedstock_discount",
@@ -507,6 +517,13 @@ LFP_CATHODE = Stage(
             1.6,
             "Suining's location factor on top of each plant's group tier (registry column tier): inland, far "
             "from iron phosphate and coastal customers",
+        ),
+        max_firm_share=(
+            0.3,
+            0.05,
+            1.0,
+            "cell makers keep second sources of cathode: the largest LFP maker, Hunan Yuneng, sold 30.7% (2023) "
+            "and 28.9% (2024) of China's LFP from several plants (tiers.csv)",
         ),
     )
     + (
@@ -570,6 +587,13 @@ BATTERY = Stage(
             1.6,
             "Suining's location factor on top of each plant's group tier (registry column tier): SVOLT's new "
             "lines, recent equipment, Sichuan hydropower",
+        ),
+        max_firm_share=(
+            0.4,
+            0.05,
+            1.0,
+            "carmakers and storage integrators keep second sources: CATL, the largest cell maker, held about 40% "
+            "of China's power-battery installations in 2023-24 (tiers.csv: leaders' capacity share 45%, with BYD)",
         ),
     )
     + (

@@ -18,6 +18,29 @@ from sim.inputs.scenario import month_index
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
+@dataclass(frozen=True)
+class Feedstock:
+    """What feeds a salt plant (``suining_feedstock.csv``).
+
+    Attributes:
+        source: ``own_mine`` (the group's mine), ``contract`` or ``spot``.
+        cohort: the supply cohort of the group's mine (``supply_cohorts.csv``), own mines only.
+        mine_cost: the group's cash cost of the feedstock in one t LCE, delivered, excl. conversion, yuan/t LCE.
+        market_linked: the plant's accounts pay a lagged market price for the feedstock (the mine sells to its
+            owners at a market-linked price and keeps its rent), not the mine's cost.
+        lag_months: the transfer price is the average market feedstock price of this many months before.
+    """
+
+    source: str
+    cohort: str
+    mine_cost: float
+    market_linked: bool
+    lag_months: int
+
+
+FEEDSTOCK_SOURCES = ("own_mine", "contract", "spot")
+
+
 @dataclass
 class RegisteredFirm:
     """A named Suining firm with its capacity tranches (month index, u/yr)."""
@@ -29,6 +52,7 @@ class RegisteredFirm:
     listed_parent: bool = False
     tier: str = ""  # the national tier (tiers.csv) of the group the plant belongs to; "" for the stage's middle
     tranches: list[tuple[int, float]] = field(default_factory=list)
+    feedstock: Feedstock | None = None  # salt makers: what feeds the plant (suining_feedstock.csv)
 
     def capacity_at(self, month: int) -> float:
         return sum(amount for online, amount in self.tranches if online <= month)
@@ -127,7 +151,56 @@ def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) 
         if firm.tier != tier:
             raise InputError(f"row {line}: firm {fid} has two tiers ('{firm.tier}', '{tier}')", key="tier", **where)
         firm.tranches.append((online, capacity))
+    feedstock = load_feedstock(path.parent / "suining_feedstock.csv", firms)
+    for fid, entry in feedstock.items():
+        firms[fid].feedstock = entry
+    for fid, firm in firms.items():
+        if firm.segment == "lithium_salt" and firm.owns_feedstock and fid not in feedstock:
+            raise InputError(
+                f"salt plant {fid} owns its feedstock but has no row saying which mine and at what cost",
+                file=str(path.parent / "suining_feedstock.csv"),
+                key="firm_id",
+            )
     return list(firms.values())
+
+
+def load_feedstock(path: Path, firms: dict[str, RegisteredFirm]) -> dict[str, Feedstock]:
+    """What feeds each registered salt plant; an absent file means every plant buys at the market price."""
+    if not path.is_file():
+        return {}
+    out: dict[str, Feedstock] = {}
+    for line, row in enumerate(_rows(path), start=2):
+        where = {"file": str(path)}
+        fid = (row.get("firm_id") or "").strip()
+        if fid not in firms or firms[fid].segment != "lithium_salt":
+            raise InputError(f"row {line}: '{fid}' is not a salt plant of the registry", key="firm_id", **where)
+        source = (row.get("feedstock_source") or "").strip()
+        if source not in FEEDSTOCK_SOURCES:
+            raise InputError(
+                f"row {line}: feedstock_source must be one of {', '.join(FEEDSTOCK_SOURCES)}",
+                key="feedstock_source",
+                **where,
+            )
+        own = source == "own_mine"
+        if own != firms[fid].owns_feedstock:
+            raise InputError(
+                f"row {line}: feedstock_source '{source}' contradicts owns_feedstock of {fid} in the registry",
+                key="feedstock_source",
+                **where,
+            )
+        pricing = (row.get("transfer_pricing") or "").strip()
+        if pricing not in ("market_linked", "cost", "market"):
+            raise InputError(
+                f"row {line}: transfer_pricing must be market_linked, cost or market", key="transfer_pricing", **where
+            )
+        out[fid] = Feedstock(
+            source=source,
+            cohort=(row.get("feedstock_cohort") or "").strip(),
+            mine_cost=_number(row, "mine_cost", line, path, 0.0, 1e6) if own else float("nan"),
+            market_linked=own and pricing == "market_linked",
+            lag_months=int(_number(row, "transfer_lag_months", line, path, 0, 24)),
+        )
+    return out
 
 
 def load_national(path: str | Path | None = None) -> dict[str, dict[int, float]]:

@@ -109,6 +109,18 @@ LEVERS: tuple[Lever, ...] = (
                 label_en="energy cost cut",
                 label_zh="能源成本降幅",
             ),
+            Param(
+                "city_cost_share",
+                1.0,
+                "fraction of the firms' saving",
+                0.0,
+                1.0,
+                "share of the firms' energy saving the city's budget pays: 1 for a power or gas price subsidy "
+                "(the city pays what the firms save), near 0 for direct supply that only removes intermediaries' "
+                "markups (转供改直供); assumption, default 1 so a planner sees the full cost (docs/model.md)",
+                label_en="share paid by the city",
+                label_zh="财政承担比例",
+            ),
         ),
     ),
     Lever(
@@ -310,6 +322,18 @@ LEVERS: tuple[Lever, ...] = (
                 "extra annual decline of Suining firms' processing costs",
                 label_en="extra cost learning",
                 label_zh="额外降本速度",
+            ),
+            Param(
+                "cost_per_point",
+                1.0,
+                "亿元/yr per point of extra learning",
+                0.0,
+                10.0,
+                "the city's grants (揭榜挂帅 awards, the research institute's budget) that buy each percentage point "
+                "of extra annual cost decline, paid to Suining firms pro rata to capacity while the lever runs; "
+                "assumption, range 0.3-3 (59 awarded projects in 2023 at 0.5-5 百万 each, docs/model.md)",
+                label_en="grants per point of learning",
+                label_zh="每百分点降本的资助",
             ),
         ),
     ),

@@ -267,9 +267,20 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
         "fraction",
         0.0,
         0.9,
-        "firms expand only when running above this utilisation; low in a capacity race (2022-23 orders went "
-        "on while utilisation fell to 41-51%)",
+        "expansion stops when the utilisation a firm expects of new lines (its own and its stage's, blended) "
+        "falls to this level, and grows back to its full pace over investment_utilization_span above it; low in "
+        "a capacity race (2022-23 orders went on while utilisation fell to 41-51%)",
         calibrate=True,
+    ),
+    Param(
+        "investment_utilization_span",
+        0.25,
+        "fraction",
+        0.05,
+        0.6,
+        "utilisation above investment_utilization over which expansion rises from nothing to its full pace: "
+        "capacity growth slows as utilisation falls instead of switching off at a threshold (assumption, range "
+        "0.1-0.4)",
     ),
     Param(
         "entry_rate",

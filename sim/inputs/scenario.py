@@ -311,20 +311,41 @@ class Scenario:
         return out
 
     def monthly_demand(self) -> dict[str, np.ndarray]:
-        """Demand drivers per month (`sim.inputs.chain.DEMAND_DRIVERS`), before any price response."""
-        month_year = np.arange(self.n_months) // 12
+        """Demand drivers per month (`sim.inputs.chain.DEMAND_DRIVERS`), before any price response: each annual
+        series spread over its months smoothly, keeping every year's mean (`smooth_monthly`)."""
         battery = self.annual_series(self.battery_levels, self.battery_growth, interpolate=False)
         share = self.annual_series(self.lfp_share_levels, {}, interpolate=True)
         storage = self.annual_series(self.storage_share_levels, {}, interpolate=True)
         non_lfp = self.annual_series(self.non_lfp_levels, self.non_lfp_growth, interpolate=False)
         rest = self.annual_series(self.rest_of_world_levels, self.rest_of_world_growth, interpolate=False)
         return {
-            "battery_gwh": battery[month_year] / 12.0,
-            "lfp_share": share[month_year],
-            "storage_share": storage[month_year],
-            "non_lfp_lce": non_lfp[month_year] / 12.0,
-            "rest_of_world_lce": rest[month_year] / 12.0,
+            "battery_gwh": smooth_monthly(battery) / 12.0,
+            "lfp_share": smooth_monthly(share),
+            "storage_share": smooth_monthly(storage),
+            "non_lfp_lce": smooth_monthly(non_lfp) / 12.0,
+            "rest_of_world_lce": smooth_monthly(rest) / 12.0,
         }
+
+
+def smooth_monthly(annual: np.ndarray, rounds: int = 30) -> np.ndarray:
+    """Twelve monthly values per year whose mean is each year's value, joined without steps at new year.
+
+    A piecewise-linear curve through one node per year at mid-year (months 5.5, 17.5, ...), flat before the
+    first and after the last; the nodes are corrected until each year's monthly mean equals its value (a
+    contraction: a year's mean moves with its own node about 3x as much as with a neighbour's), and the small
+    remainder is scaled away. A year-on-year change in demand then arrives month by month, not every January.
+    """
+    annual = np.asarray(annual, dtype=float)
+    months = np.arange(12 * len(annual), dtype=float)
+    mid = 12.0 * np.arange(len(annual)) + 5.5
+    nodes = annual.copy()
+    for _ in range(rounds):
+        curve = np.interp(months, mid, nodes)
+        nodes = nodes + annual - curve.reshape(-1, 12).mean(axis=1)
+    curve = np.interp(months, mid, nodes).reshape(-1, 12)
+    means = curve.mean(axis=1, keepdims=True)
+    scale = np.divide(annual[:, None], means, out=np.ones_like(means), where=means != 0)
+    return (curve * scale).ravel()
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -188,13 +188,15 @@ def batch_metrics(
         if region == "suining" and record.params is not None and record.city:
             out.update(scoreboard_metrics(reg, record.years, record.params, record.city, *record.city_growth, growth))
 
-    if record.price_mode == "market" and "world_production" in market:
+    if "world_production" in market:
         supply = _annual(market["world_production"]) + _annual(market["world_released"])
         out[("world", "lithium_salt", "supply")] = ("t LCE", supply)
         out[("world", "lithium_salt", "demand")] = ("t LCE", _annual(market["world_demand"]))
         out[("world", "lithium_salt", "inventory")] = ("t LCE", _annual(market["world_inventory"], "last"))
         out[("world", "lithium_salt", "curtailed_capacity")] = ("t LCE/yr", _annual(market["world_curtailed"], "mean"))
         out[("world", "lithium_salt", "unmet_demand")] = ("t LCE", _annual(market["world_unmet"]))
+        # path mode: what production and stocks could not cover at the scenario's price (0 in market mode)
+        out[("world", "lithium_salt", "supply_gap")] = ("t LCE", _annual(market["world_gap"]))
         out[("world", "lithium_salt", "price")] = ("yuan/t LCE incl. VAT", _annual(market["carbonate_quote"], "mean"))
         # the supply stage's own figures sit on the same rows (region world, segment lithium_salt: the segments of
         # summary.csv stay the firm stages and "all")
@@ -247,6 +249,7 @@ WORLD_METRICS = {
         "inventory",
         "curtailed_capacity",
         "unmet_demand",
+        "supply_gap",
         "price",
         "production",
         "supply_capacity",
@@ -258,7 +261,7 @@ WORLD_METRICS = {
 def metric_catalogue(
     chain: Chain = DEFAULT_CHAIN, tiers: dict[str, list[str]] | None = None
 ) -> set[tuple[str, str, str]]:
-    """Every (region, segment, metric) a summary can hold (world rows in market mode only).
+    """Every (region, segment, metric) a summary can hold.
 
     Args:
         tiers: the rest of China's tier names by stage (default: those of ``tiers.csv``).
