@@ -9,8 +9,9 @@ Decisions (docs/model.md, "Submodels: world lithium supply"):
 - curtail and restart: the units whose cash cost is above the carbonate price averaged over the last months
   wind down over a few months; stopped units restart, over some months, once the averaged price covers their
   cost again;
-- expand: when the expected price exceeds the cohort's mid cost by more than a hurdle, new capacity is ordered
-  and arrives after a long construction lag.
+- expand: producers plan capacity for the demand they expect when it could come online; each cohort takes up
+  its part of the shortfall as far as the long-run expected price covers its incentive price, and the order
+  arrives after a long construction lag.
 """
 
 from __future__ import annotations
@@ -73,17 +74,22 @@ class Producer(mesa.Agent):
 
     @staticmethod
     def expansion_orders(
+        shortfall: np.ndarray,
         capacity: np.ndarray,
         expected_price: np.ndarray,
         cost_low: np.ndarray,
         cost_high: np.ndarray,
         price_linked: np.ndarray,
         hurdle: float,
-        sensitivity: float,
-        cap: float,
     ) -> np.ndarray:
-        """Capacity ordered this quarter, t LCE/yr: ``capacity x min(cap, s x (margin - hurdle))`` when the
-        expected margin over the cohort's mid cost, ``P (1 - l) / c_mid - 1``, clears the hurdle."""
+        """Capacity ordered this quarter, ``(R, K)`` t LCE/yr: the capacity producers lack for the demand they
+        expect when new capacity could arrive (``shortfall``, ``(R,)`` t LCE/yr), taken up by each cohort in
+        proportion to its capacity and to how far the expected price (net of price-linked costs) has moved from
+        its cash cost toward its incentive price, ``mid x (1 + hurdle)``: nothing at or below cash cost, its full
+        part at the incentive price."""
         mid = 0.5 * (cost_low + cost_high)
-        margin = expected_price[:, None] * (1.0 - price_linked) / mid - 1.0
-        return capacity * np.minimum(cap, sensitivity * np.maximum(margin - hurdle, 0.0))
+        covered = expected_price[:, None] * (1.0 - price_linked)
+        pull = np.clip((covered - mid) / (hurdle * mid), 0.0, 1.0)
+        total = capacity.sum(axis=-1, keepdims=True)
+        weight = np.divide(capacity, total, out=np.zeros_like(capacity), where=total > 0)
+        return shortfall[:, None] * weight * pull

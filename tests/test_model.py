@@ -21,7 +21,9 @@ def _annual(series: np.ndarray) -> np.ndarray:
 
 def test_material_balance_through_the_chain(baseline_record, baseline):
     m, p = baseline_record.market, baseline.params
-    salt, lfp, cells = m["output_lithium_salt"], m["output_lfp_cathode"], m["output_battery"]
+    # salts served from stocks and trade at the scenario's pinned price count with domestic output
+    salt = m["output_lithium_salt"] + m["trade_lithium_salt"]
+    lfp, cells = m["output_lfp_cathode"], m["output_battery"]
     share = m["lfp_share"]
     # the lithium LFP makers buy is their output times the intensity; the rest of salt output is final sales
     salt_final = salt - p.lce_per_t_lfp * lfp
@@ -31,9 +33,9 @@ def test_material_balance_through_the_chain(baseline_record, baseline):
     assert np.allclose(lfp, p.lfp_t_per_gwh * lfp_cells, rtol=1e-9, atol=1e-6)
     # nothing is produced beyond the demand addressed to a stage; what is not delivered is unmet, never lost
     for key in ("lithium_salt", "lfp_cathode", "battery"):
-        out, addressed, unmet = m[f"output_{key}"], m[f"addressed_{key}"], m[f"unmet_{key}"]
-        assert np.all(out <= addressed * (1 + 1e-9) + 1e-6)
-        assert np.allclose(out + unmet, addressed, rtol=1e-9, atol=1e-6)
+        out, addressed, unmet, trade = (m[f"{n}_{key}"] for n in ("output", "addressed", "unmet", "trade"))
+        assert np.all(out + trade <= addressed * (1 + 1e-9) + 1e-6) and np.all(trade >= 0)
+        assert np.allclose(out + trade + unmet, addressed, rtol=1e-9, atol=1e-6)
         # the firms' allocations add up to the stage's output, year by year
         firms = baseline_record.region("china", key, "output")
         assert np.allclose(firms, _annual(out), rtol=1e-9)

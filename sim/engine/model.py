@@ -131,7 +131,9 @@ class LithiumModel(mesa.Model):
         # supply gap (docs/model.md, "Submodels: world lithium market")
         self.world: WorldMarket | None = None
         if chain.supply_stage is not None:
-            book = SupplyBook.create(self.data.supply, self.n_months, self.replicates)
+            book = SupplyBook.create(
+                self.data.supply, self.n_months, self.replicates, self.params.supply_cost_learning_rate
+            )
             pinned = None if self.market_mode else self.quote_path
             self.world = WorldMarket(book, scenario, self.params, self.replicates, pinned=pinned)
             Producer.create_agents(self, len(book.cohorts), book, list(range(len(book.cohorts))))
@@ -383,6 +385,7 @@ class LithiumModel(mesa.Model):
             self.events[month].append(
                 Event("lithium_supply", rows, np.full(len(rows), col), np.full(len(rows), pr.capacity), "arrive")
             )
+            np.add.at(world.book.building, (rows, np.full(len(rows), col)), pr.capacity)
 
     # ----------------------------------------------------------------------------------------------------------
     # the monthly step
@@ -459,6 +462,7 @@ class LithiumModel(mesa.Model):
             if event.stage == "lithium_supply":
                 if self.world is not None:
                     self.world.book.add(event.rows, event.cols, event.amount, p.ramp_up_months)
+                    np.subtract.at(self.world.book.building, (event.rows, event.cols), event.amount)
                 continue
             book = self.books[event.stage]
             stage = self.chain[event.stage]
@@ -711,7 +715,9 @@ class LithiumModel(mesa.Model):
             return getattr(self.params, inp.intensity.name)
 
         final = {
-            s.key: (drivers[s.final_demand] if s.final_demand and (s.agents == "firms" or self.world is not None) else zero)
+            s.key: (
+                drivers[s.final_demand] if s.final_demand and (s.agents == "firms" or self.world is not None) else zero
+            )
             for s in chain
         }
         gross, addressed, request = {}, {}, {}
@@ -722,7 +728,12 @@ class LithiumModel(mesa.Model):
                 (intensity(i) * share(i) * request[b.key] for b, i in buyers), zero
             )
             if stage.agents == "firms":
-                request[stage.key] = np.minimum(addressed[stage.key], offers(stage.key, addressed[stage.key]))
+                offered = offers(stage.key, addressed[stage.key])
+                # a stage whose price the scenario pins (salts in path mode) is served in full: what its firms do
+                # not make at that price comes from stocks and trade (`_chain_quantities`)
+                request[stage.key] = (
+                    addressed[stage.key] if self._pinned(stage) else np.minimum(addressed[stage.key], offered)
+                )
             else:
                 request[stage.key] = addressed[stage.key]
         return final, gross, addressed, request
@@ -738,7 +749,9 @@ class LithiumModel(mesa.Model):
         addressed to s that it delivers: ``delta_s = Q_s / A_s x min_u (1 - sigma_u + sigma_u delta_u)`` over
         its inputs u (for world supply: served / demand). Output, downstream first: ``X_s = delta_s d_s +
         sum_b a_b sigma_b Q_b m_b`` with ``m_b = min_u delta_u`` over b's inputs; unmet demand ``A_s - X_s``.
-        Material balances hold exactly: what b buys from s is ``a_b`` times b's output that uses s.
+        Material balances hold exactly: what b buys from s is ``a_b`` times b's output that uses s. A stage whose
+        price the scenario pins (`_pinned`) requests all that is addressed to it; the part of ``X_s`` its firms do
+        not offer is trade (served from stocks and imports), so ``X_s = output + trade``.
         """
         chain = self.chain
         zero = np.zeros(self.replicates)
@@ -791,7 +804,13 @@ class LithiumModel(mesa.Model):
             else:
                 inputs = [1.0 - share(i) + share(i) * delivered[i.stage] for i in stage.inputs]
                 output[stage.key] = request[stage.key] * (np.minimum.reduce(inputs) if inputs else 1.0)
-        unmet = {key: np.maximum(addressed[key] - output[key], 0.0) for key in output}
+        # at a pinned price, what the stage's firms do not offer comes from stocks and trade, not its own output
+        trade = {key: zero for key in output}
+        for stage in chain.firm_stages:
+            if self._pinned(stage):
+                trade[stage.key] = np.maximum(output[stage.key] - offers[stage.key], 0.0)
+                output[stage.key] = output[stage.key] - trade[stage.key]
+        unmet = {key: np.maximum(addressed[key] - output[key] - trade[key], 0.0) for key in output}
         return {
             "gross": gross,
             "addressed": addressed,
@@ -799,8 +818,13 @@ class LithiumModel(mesa.Model):
             "output": output,
             "unmet": unmet,
             "final": final,
+            "trade": trade,
             "supply": supply_month,
         }
+
+    def _pinned(self, stage: Stage) -> bool:
+        """Whether the scenario pins the stage's price: a firm stage priced off the carbonate quote in path mode."""
+        return not self.market_mode and stage.agents == "firms" and stage.price_rule not in market.FEE_RULES
 
     # --- 7. production and accounts -----------------------------------------------------------------------------
     def _produce(
@@ -915,7 +939,7 @@ class LithiumModel(mesa.Model):
         for stage in self.chain:
             key = stage.key
             values[f"price_{key}"] = prices[key]
-            for name in ("gross", "addressed", "request", "output", "unmet", "final"):
+            for name in ("gross", "addressed", "request", "output", "unmet", "final", "trade"):
                 values[f"{name}_{key}"] = flows[name][key]
         supply = flows["supply"]
         if supply is not None:
@@ -1089,6 +1113,7 @@ class LithiumModel(mesa.Model):
             return
         month = t + int(round(self.params.mine_construction_lag))
         self.events[month].append(Event("lithium_supply", rows, cols, orders[rows, cols], "arrive"))
+        np.add.at(world.book.building, (rows, cols), orders[rows, cols])
 
     # ----------------------------------------------------------------------------------------------------------
     def run(self, months: int | None = None) -> BatchRecord:

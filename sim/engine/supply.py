@@ -38,6 +38,25 @@ def capacity_path(supply: SupplyData, n_months: int) -> np.ndarray:
     return out
 
 
+def cost_paths(supply: SupplyData, n_months: int, learning_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each cohort's cash-cost bounds by month, ``(T, K)`` yuan/t LCE excl. VAT.
+
+    Years with cost data (``supply_costs.csv``; else the cohort's bounds in ``supply_cohorts.csv``) sit at mid-year
+    and months between are interpolated; after the last such year costs fall at ``learning_rate`` a year.
+    """
+    months = np.arange(n_months, dtype=float)
+    low = np.empty((n_months, len(supply.cohorts)))
+    high = np.empty_like(low)
+    for k, cohort in enumerate(supply.cohorts):
+        by_year = supply.costs.get(cohort.cohort) or {BASE_YEAR + 2: (cohort.cost_low, cohort.cost_high)}
+        years = sorted(by_year)
+        xs = np.array([(y - BASE_YEAR) * 12 + 5.5 for y in years])
+        decline = (1.0 - learning_rate) ** (np.maximum(months - xs[-1], 0.0) / 12.0)
+        low[:, k] = np.interp(months, xs, [by_year[y][0] for y in years]) * decline
+        high[:, k] = np.interp(months, xs, [by_year[y][1] for y in years]) * decline
+    return low, high
+
+
 @dataclass
 class SupplyBook:
     """Supply cohorts across R replicates: every array field has shape (R, K)."""
@@ -48,24 +67,36 @@ class SupplyBook:
     ramping: np.ndarray  # (R, K) part of `added` still ramping up
     ramp_months_left: np.ndarray  # (R, K)
     running: np.ndarray  # (R, K) share of capacity running
-    cost_low: np.ndarray  # (K,) yuan/t LCE
-    cost_high: np.ndarray  # (K,)
+    cost_low_path: np.ndarray  # (T, K) yuan/t LCE, cash cost of each cohort's cheapest units by month
+    cost_high_path: np.ndarray  # (T, K) and of its dearest
     price_linked: np.ndarray  # (K,)
+    building: np.ndarray  # (R, K) t LCE/yr ordered or announced and not yet online (the pipeline)
+    cost_low: np.ndarray | None = None  # (K,) this month's (set by `at`)
+    cost_high: np.ndarray | None = None
 
     @classmethod
-    def create(cls, supply: SupplyData, n_months: int, replicates: int) -> SupplyBook:
+    def create(cls, supply: SupplyData, n_months: int, replicates: int, learning_rate: float = 0.0) -> SupplyBook:
         k = len(supply.cohorts)
-        return cls(
+        low, high = cost_paths(supply, n_months, learning_rate)
+        book = cls(
             cohorts=supply.cohorts,
             base_capacity=capacity_path(supply, n_months),
             added=np.zeros((replicates, k)),
             ramping=np.zeros((replicates, k)),
             ramp_months_left=np.zeros((replicates, k)),
             running=np.ones((replicates, k)),
-            cost_low=np.array([c.cost_low for c in supply.cohorts]),
-            cost_high=np.array([c.cost_high for c in supply.cohorts]),
+            cost_low_path=low,
+            cost_high_path=high,
             price_linked=np.array([c.price_linked_share for c in supply.cohorts]),
+            building=np.zeros((replicates, k)),
         )
+        book.at(0)
+        return book
+
+    def at(self, month: int) -> None:
+        """Set this month's cash costs (``cost_low``, ``cost_high``, (K,) yuan/t LCE)."""
+        self.cost_low = self.cost_low_path[month]
+        self.cost_high = self.cost_high_path[month]
 
     def index(self, cohort: str) -> int:
         for k, c in enumerate(self.cohorts):
@@ -129,6 +160,8 @@ class WorldMarket:
         self.pinned = pinned  # (R, T) yuan/t incl. VAT: the scenario's price (path mode), or None (market mode)
         start = pinned[:, 0] if pinned is not None else np.full(replicates, float(scenario.price_path()[0]))
         self.price = np.array(start, dtype=float)  # yuan/t incl. VAT
+        self.expected = self.price.copy()  # the long-run price mines expect, yuan/t incl. VAT
+        self._demand_history: list[np.ndarray] = []  # the salt demand the price answers to, t LCE/month
         self.smoothed = self.price.copy()
         self.inventory = np.full(replicates, np.nan)  # set from the first month's demand
         self.last_target = self.price.copy()  # this month's clearing price (for forward prices)
@@ -175,9 +208,11 @@ class WorldMarket:
         if self.pinned is not None:
             self.price = np.array(self.pinned[:, month], dtype=float)
         price = self.price.copy()
+        book.at(month)
         capacity = book.capacity(month)
         available = book.available(month)
         withheld, restart, hold, released = self._withheld(month, capacity)
+        self._demand_history.append(np.asarray(price_demand, dtype=float))
 
         # cohort costs are excl. VAT, like the accounts; the price is the spot quote incl. VAT
         vat = 1.0 + p.vat_rate
@@ -217,6 +252,7 @@ class WorldMarket:
         if self.pinned is None:
             self.price = clearing_price(price, self.last_target, p.price_adjustment, p.max_price_move)
         self.smoothed = self.smoothed + (price - self.smoothed) / p.curtail_smoothing_months
+        self.expected = self.expected + (price - self.expected) / p.mine_expectation_months
         return SupplyMonth(
             production=production,
             released=released,
@@ -234,17 +270,33 @@ class WorldMarket:
         )
 
     def expansion(self, month: int) -> np.ndarray:
-        """Capacity each cohort orders this quarter, (R, K) t LCE/yr."""
+        """Capacity each cohort orders this quarter, (R, K) t LCE/yr (`Producer.expansion_orders`).
+
+        Producers expect demand to keep growing as it did over the last year (at most ``mine_growth_cap``) until new
+        capacity could arrive (``mine_construction_lag``), and plan ``1 + mine_reserve_margin`` times the capacity
+        that demand needs at their operating rate; the shortfall is what the installed capacity and the pipeline
+        (orders and announced projects not yet online) do not cover.
+        """
         p, book = self.params, self.book
+        history = self._demand_history
+        if len(history) < 24:
+            return np.zeros_like(book.added)
+        last = 12.0 * np.mean(history[-12:], axis=0)
+        before = 12.0 * np.mean(history[-24:-12], axis=0)
+        growth = np.divide(last, before, out=np.ones_like(last), where=before > 0) - 1.0
+        growth = np.clip(growth, 0.0, p.mine_growth_cap)
+        expected = last * (1.0 + growth) ** (p.mine_construction_lag / 12.0)
+        required = expected / p.supply_operating_rate * (1.0 + p.mine_reserve_margin)
+        pipeline = (book.capacity(month) + book.building).sum(axis=-1)
+        shortfall = np.maximum(required - pipeline, 0.0)
         return Producer.expansion_orders(
+            shortfall,
             book.capacity(month),
-            self.smoothed / (1.0 + p.vat_rate),
+            self.expected / (1.0 + p.vat_rate),
             book.cost_low,
             book.cost_high,
             book.price_linked,
             p.mine_hurdle,
-            p.mine_expansion_sensitivity,
-            p.mine_expansion_cap,
         )
 
 

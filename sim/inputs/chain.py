@@ -350,31 +350,51 @@ LITHIUM_SUPPLY = Stage(
         ),
         Param(
             "mine_hurdle",
-            0.5,
+            0.8,
             "fraction over cash cost",
-            0.0,
-            3.0,
-            "producers expand when the expected price exceeds their cash cost by this margin (mines carry "
-            "large capital costs: the incentive price of spodumene was about 1,400 USD/t SC6 in 2024, near "
-            "twice the cash cost of mid-cost mines)",
+            0.2,
+            2.0,
+            "a cohort's incentive price is its mid cash cost times (1 + this): the price at which new capacity "
+            "earns its capital (the 2024 incentive price of spodumene, about 1,400 USD/t SC6, ~95k yuan/t LCE "
+            "converted, was near 1.9 times mid-cost mines' cash cost, docs/data.md)",
         ),
         Param(
-            "mine_expansion_sensitivity",
-            0.04,
-            "capacity share per quarter per unit excess margin",
-            0.0,
-            0.5,
-            "expansion ordered per quarter = capacity x sensitivity x (expected margin - hurdle), capped at "
-            "mine_expansion_cap",
-        ),
-        Param(
-            "mine_expansion_cap",
+            "mine_reserve_margin",
             0.1,
-            "capacity share per quarter",
+            "fraction of expected demand",
             0.0,
             0.5,
-            "the most a cohort orders in a quarter, as a share of its capacity: a producing region can add "
-            "about 40% a year (Australia's capacity grew 35-50% a year in 2022-23, supply_capacity.csv)",
+            "producers together plan capacity this much above the demand they expect when it comes online "
+            "(slack for outages, ramp-ups and curtailment of the highest-cost units; assumption, range 0-0.3)",
+        ),
+        Param(
+            "mine_growth_cap",
+            0.15,
+            "1/yr",
+            0.0,
+            0.5,
+            "producers plan for demand growing as it did over the last year, but at most this fast: consensus "
+            "forecasts of lithium demand for 2025-30 grew 10-17% a year (docs/data.md), and a year of 25-30% "
+            "growth is not extrapolated over a mine's build",
+        ),
+        Param(
+            "mine_expectation_months",
+            24.0,
+            "months",
+            3.0,
+            60.0,
+            "mines judge a project on the carbonate price averaged over about this long (exponential): investment "
+            "follows long-run margins, not the month's spike or slump",
+        ),
+        Param(
+            "supply_cost_learning_rate",
+            0.02,
+            "1/yr",
+            0.0,
+            0.1,
+            "after the last year of cost data, cohorts' cash costs fall by this much a year (ore-sorting, "
+            "recoveries, direct lithium extraction; 2023-25 cash costs fell 10-30% at mines that stayed open, "
+            "partly through grade and currency, docs/data.md)",
         ),
         Param(
             "mine_construction_lag",

@@ -89,6 +89,7 @@ class SupplyData:
     cohorts: tuple[Cohort, ...]
     capacity: dict[str, dict[int, float]]  # cohort -> {year: t LCE/yr}
     projects: tuple[SupplyProject, ...]
+    costs: dict[str, dict[int, tuple[float, float]]] = field(default_factory=dict)  # cohort -> {year: (low, high)}
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -216,7 +217,8 @@ def load_national(path: str | Path | None = None) -> dict[str, dict[int, float]]
 
 
 def load_supply(directory: str | Path | None = None) -> SupplyData:
-    """World lithium supply: ``supply_cohorts.csv``, ``supply_capacity.csv`` and ``supply_projects.csv``."""
+    """World lithium supply: ``supply_cohorts.csv``, ``supply_capacity.csv``, ``supply_projects.csv`` and, when
+    present, cash costs by year (``supply_costs.csv``)."""
     directory = Path(directory) if directory else DATA_DIR
     path = directory / "supply_cohorts.csv"
     cohorts = []
@@ -264,7 +266,16 @@ def load_supply(directory: str | Path | None = None) -> SupplyData:
                 _number(row, "probability", line, path, 0.0, 1.0),
             )
         )
-    return SupplyData(tuple(cohorts), capacity, tuple(projects))
+    costs: dict[str, dict[int, tuple[float, float]]] = {}
+    path = directory / "supply_costs.csv"
+    if path.is_file():
+        for line, row in enumerate(_rows(path), start=2):
+            if row.get("cohort") not in known:
+                raise InputError(f"row {line}: unknown cohort '{row.get('cohort')}'", file=str(path), key="cohort")
+            low = _number(row, "cost_low", line, path, 0.0, 2e6)
+            high = _number(row, "cost_high", line, path, low, 2e6)
+            costs.setdefault(row["cohort"], {})[int(_number(row, "year", line, path, 2000, 2100))] = (low, high)
+    return SupplyData(tuple(cohorts), capacity, tuple(projects), costs)
 
 
 @dataclass(frozen=True)

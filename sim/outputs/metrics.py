@@ -148,6 +148,11 @@ def batch_metrics(
             if region == "china":
                 price = _annual(market[f"price_{key}"], "mean") / stage.price_scale
                 out[(region, key, "demand")] = (unit, _annual(market[f"addressed_{key}"]))
+                # at a pinned price (salts in path mode), demand served from stocks and trade, not domestic output
+                out[(region, key, "imports")] = (
+                    unit,
+                    _annual(market.get(f"trade_{key}", 0.0 * market[f"addressed_{key}"])),
+                )
             else:
                 price = _div(g("output_value"), output) / stage.price_scale
             out[(region, key, "price")] = (price_unit, price)
@@ -276,6 +281,7 @@ def metric_catalogue(
             out.update((region, stage.key, m) for m in STAGE_METRICS)
         out.add(("suining", stage.key, "national_share"))
         out.add(("china", stage.key, "demand"))
+        out.add(("china", stage.key, "imports"))
         out.update(("china", stage.key, f"gross_margin_{t}") for t in tiers.get(stage.key, ()))
     for region in ("suining", "china"):
         out.update((region, "all", m) for m in ALL_METRICS)
