@@ -28,11 +28,16 @@ class Columns:
     suining: np.ndarray  # bool (N,)
     listed_parent: np.ndarray  # bool (N,): a listed group finances the plant through losses
     tier: list[str]  # the rest of China's tier (tiers.csv), "suining" or "entrant"
-    transfer_lag: np.ndarray | None = None  # int (N,): months of lag of a market-linked transfer price; 0 none
+    # how a plant's accounts pay for its main input, when it has feedstock terms of its own (salt plants of the
+    # registry): {lag in months: weight} of market-linked parts, and the share paid at its group's mining cost
+    accounts_linked: list[dict[int, float]] = field(default_factory=list)
+    accounts_at_cost: np.ndarray | None = None  # (N,)
 
     def __post_init__(self) -> None:
-        if self.transfer_lag is None:
-            self.transfer_lag = np.zeros(len(self.firm_id), dtype=int)
+        if not self.accounts_linked:
+            self.accounts_linked = [{} for _ in self.firm_id]
+        if self.accounts_at_cost is None:
+            self.accounts_at_cost = np.zeros(len(self.firm_id))
 
     def __len__(self) -> int:
         return len(self.firm_id)
@@ -62,8 +67,9 @@ class FirmBook:
     conversion_cost: np.ndarray = _state("yuan/u at the start, reagents, consumables and services")
     energy_cost: np.ndarray = _state("yuan/u at the start")
     own_feedstock_cost: np.ndarray = _state(
-        "yuan/t LCE, the group's cash cost of feedstock from its own mine, excl. conversion (nan if it buys)"
+        "yuan/t LCE, the group's cash cost of feedstock from its own mines, excl. conversion (nan if it buys)"
     )
+    own_share: np.ndarray = _state("fraction of the plant's feedstock its group's own mines supply")
     labour: np.ndarray = _state("workers per u/yr of capacity")
     cost_factor: np.ndarray = _state("x, learning, upgrade and innovation multiplier on processing cost")
     energy_factor: np.ndarray = _state("x, policy multiplier on energy cost (energy support)")
@@ -85,7 +91,7 @@ class FirmBook:
     # status
     active: np.ndarray = _state("bool: the firm exists and has not exited")
     idle: np.ndarray = _state("bool: plant idled after sustained losses")
-    owns_feedstock: np.ndarray = _state("bool: integrated salt maker with its own mine")
+    owns_feedstock: np.ndarray = _state("bool: its group's mines supply some of its feedstock")
 
     # what an exit zeroes: capacity and its ramp, construction spending, the balance sheet
     CLOSED_ON_EXIT = (
@@ -102,6 +108,7 @@ class FirmBook:
         "conversion_cost",
         "energy_cost",
         "own_feedstock_cost",
+        "own_share",
         "labour",
         "cost_factor",
         "energy_factor",

@@ -61,13 +61,6 @@ class Firm(mesa.Agent):
         return np.broadcast_to(materials[:, None], book.shape)
 
     @classmethod
-    def accounts_input_cost(
-        cls, book: FirmBook, materials: np.ndarray, transfer: np.ndarray, params: Any
-    ) -> np.ndarray:
-        """Materials per unit the plant's accounts pay, yuan/u, ``(R, N)``: what it decides on, for most firms."""
-        return cls.input_cost(book, materials, params)
-
-    @classmethod
     def controllable_cost(cls, book: FirmBook, input_cost: np.ndarray, processing: np.ndarray) -> np.ndarray:
         """The cost firms compete on: inputs bought at one market price by every firm of a stage are passed
         through and do not tell firms apart, so only processing counts."""
@@ -166,21 +159,12 @@ class SaltMaker(Firm):
 
     @classmethod
     def input_cost(cls, book: FirmBook, materials: np.ndarray, params: Any) -> np.ndarray:
-        """Feedstock per t LCE: own mining cost, or bought concentrate at the formula price (yuan/t LCE),
-        less Suining's discount for nearby Sichuan spodumene."""
+        """Feedstock per t LCE the group decides on: its own mines' cash cost for the part they supply, bought
+        concentrate at the formula price (yuan/t LCE) for the rest, less Suining's discount for nearby Sichuan
+        spodumene. The plant's accounts may pay otherwise (a lagged transfer price, `sim.engine.model`)."""
         bought = materials[:, None] * np.where(book.suining, 1.0 - params.suining_feedstock_discount, 1.0)
-        return np.where(book.owns_feedstock, book.own_feedstock_cost, bought)
-
-    @classmethod
-    def accounts_input_cost(
-        cls, book: FirmBook, materials: np.ndarray, transfer: np.ndarray, params: Any
-    ) -> np.ndarray:
-        """A plant of an integrated group decides on its group's mining cost but, when the group's mine sells to
-        it at a lagged market-linked price (Talison to Tianqi), its accounts pay that transfer price: the mine's
-        rent stays where the mine is, and the plant's value added is its conversion."""
-        decided = cls.input_cost(book, materials, params)
-        linked = book.owns_feedstock & (book.columns.transfer_lag > 0)
-        return np.where(linked, transfer, decided)
+        own = np.nan_to_num(book.own_feedstock_cost)
+        return book.own_share * own + (1.0 - book.own_share) * bought
 
     @classmethod
     def controllable_cost(cls, book: FirmBook, input_cost: np.ndarray, processing: np.ndarray) -> np.ndarray:

@@ -51,13 +51,21 @@ class Producer(mesa.Agent):
     # --- decisions, vectorised over cohorts and replicates ---------------------------------------------------
     @staticmethod
     def running_target(
-        smoothed_price: np.ndarray, cost_low: np.ndarray, cost_high: np.ndarray, price_linked: np.ndarray
+        smoothed_price: np.ndarray,
+        cost_low: np.ndarray,
+        cost_high: np.ndarray,
+        price_linked: np.ndarray,
+        tolerance: float = 0.0,
     ) -> np.ndarray:
-        """Share of each cohort whose cash cost the smoothed price covers, ``(R, K)``.
+        """Share of each cohort that keeps running at the smoothed price, ``(R, K)``.
 
-        A unit with fixed cost c and price-linked share l runs when ``P >= c + l P``, i.e. ``c <= P (1 - l)``.
+        A unit with fixed cost c and price-linked share l covers its cash cost when ``P >= c + l P``, i.e.
+        ``c <= P (1 - l)``; it keeps running while its loss stays within ``tolerance`` of its cost
+        (``c (1 - tolerance) <= P (1 - l)``): stopping a mine costs care and maintenance, offtake penalties and a
+        restart, so producers carry losses for a while (2024-25: most cohorts ran through prices below their
+        cash cost).
         """
-        covered = smoothed_price[:, None] * (1.0 - price_linked)
+        covered = smoothed_price[:, None] * (1.0 - price_linked) / (1.0 - tolerance)
         span = np.maximum(cost_high - cost_low, 1e-9)
         return np.clip((covered - cost_low) / span, 0.0, 1.0)
 

@@ -132,7 +132,7 @@ def test_land_efficiency_grades_suining_plants_and_prices_energy_by_grade(plain)
             "energy_discount_a": 0.1,
             "upgrade_cost_share": 0.15,
             "upgrade_cost_cut": 0.08,
-            "upgrade_support": 0.3,
+            "upgrade_support": 0.7,
             "from": "2024-01",
         }
     }

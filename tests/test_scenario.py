@@ -117,7 +117,7 @@ def test_demand_series(baseline):
     steps = np.abs(np.diff(d["battery_gwh"][:48]))
     assert steps[11::12].max() <= 1.5 * np.delete(steps, np.s_[11::12]).max()
     assert d["storage_share"][12 * 5 : 12 * 6].mean() == pytest.approx(0.27)  # 2027: a quarter of 2026 to 2030
-    assert d["battery_gwh"][36:48].sum() == pytest.approx(1170 * 1.20)  # growth after the last level
+    assert d["battery_gwh"][48:60].sum() == pytest.approx(1840 * 1.15)  # growth after the last level
 
 
 @given(st.integers(0, 12 * 28 - 1))

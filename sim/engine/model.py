@@ -201,11 +201,6 @@ class LithiumModel(mesa.Model):
             tier=["suining"] * (len(registry) + len(projects))
             + self._tier_names(stage, n_synth)
             + ["entrant"] * n_slots,
-            transfer_lag=np.array(
-                [f.feedstock.lag_months if f.feedstock and f.feedstock.market_linked else 0 for f in registry]
-                + [0] * (len(projects) + n_synth + n_slots),
-                dtype=int,
-            ),
         )
         book = FirmBook.empty(stage, columns, R)
         book.labour[:] = p.of(stage, "labour")
@@ -223,9 +218,6 @@ class LithiumModel(mesa.Model):
             own = factor * self.data.tier_cost_factor(firm)
             book.conversion_cost[:, j] = p.of(stage, "conversion_cost") * own
             book.energy_cost[:, j] = p.of(stage, "energy_cost") * own
-            if firm.owns_feedstock and integrated:
-                book.owns_feedstock[:, j] = True
-                book.own_feedstock_cost[:, j] = firm.feedstock.mine_cost
             for name, value in self._initial_state(stage, np.full(R, cap0)).items():
                 getattr(book, name)[:, j] = value
             for online, amount in firm.tranches:
@@ -247,6 +239,7 @@ class LithiumModel(mesa.Model):
                 book.energy_cost[:, j] = p.of(stage, "energy_cost") * factor
                 if pr.owns_feedstock and integrated:  # a domestic mine at the median of the domestic cost curve
                     book.owns_feedstock[:, j] = True
+                    book.own_share[:, j] = 1.0
                     book.own_feedstock_cost[:, j] = self._mine_cost(stage)(np.array(0.5))
                 rows = np.flatnonzero(built)
                 self._schedule_plant(
@@ -287,6 +280,7 @@ class LithiumModel(mesa.Model):
         book.active[:, synth] = True
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
             getattr(book, name)[:, synth] = attrs[name]
+        book.own_share[:, synth] = attrs["owns_feedstock"].astype(float)
         for name, value in self._initial_state(stage, capacity).items():
             getattr(book, name)[:, synth] = value
         # capacity built in 2022 and 2023 is history: the data's growth net of Suining's registered tranches,
@@ -395,6 +389,7 @@ class LithiumModel(mesa.Model):
         t = self.steps - 1
         p = self.params
         self._bring_online(t)
+        self._apply_feedstock(t)
         policy.monthly_factors(self.policy, self.books, t)
         relief = policy.tax_relief(self.policy, self.books, t)
         grants = policy.innovation_grants(self.policy, self.books, t)
@@ -573,8 +568,7 @@ class LithiumModel(mesa.Model):
         energy = book.energy_cost * book.energy_factor * book.grade_factor
         processing = (book.conversion_cost + energy) * book.cost_factor * learn
         input_cost = kind.input_cost(book, materials, p)
-        transfer = self._transfer_materials(book, materials)
-        accounts = kind.accounts_input_cost(book, materials, transfer, p) + processing
+        accounts = self._accounts_materials(book, input_cost, materials) + processing
         return {"unit": input_cost + processing, "accounts": accounts, "processing": processing, "input": input_cost}
 
     def _clearing_terms(self, stage: Stage, materials: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -605,7 +599,11 @@ class LithiumModel(mesa.Model):
         slope = raises + lowers
         gap = np.where(book.active & (slope > 0), (costs["unit"] - received) / np.maximum(slope, 1e-12), 0.0)
         upper = np.minimum(np.maximum(gap.max(axis=-1), 0.0) * 1.001 + 1e-6, cap)
-        return market.clearing_markup(need, lambda x: self._offer_total(stage, received, costs, x, terms), upper)
+        markup = market.clearing_markup(need, lambda x: self._offer_total(stage, received, costs, x, terms), upper)
+        # a hair above the bracket, so that prices recomputed from the markup keep a firm that breaks even at it
+        # offering (an idle plant restarts only at a positive margin)
+        scale = np.abs(received).max(axis=-1)
+        return np.where(markup > 0, np.minimum(markup + 1e-9 * scale, np.maximum(cap, markup)), 0.0)
 
     def _offer_total(
         self, stage: Stage, received: np.ndarray, costs: dict, markup: np.ndarray, terms: tuple
@@ -648,19 +646,62 @@ class LithiumModel(mesa.Model):
             "weights": weights,
         }
 
-    def _transfer_materials(self, book: FirmBook, materials: np.ndarray) -> np.ndarray:
-        """The transfer price of plants whose group's mine sells to them at a lagged market price, (R, N): the
-        average market materials price (at the formula, before clearing) of the ``lag`` months before this one;
-        the current one in the first month. The history holds the market's materials price after clearing."""
-        lags = book.columns.transfer_lag
-        out = np.broadcast_to(materials[:, None], book.shape).copy()
-        if not (lags > 0).any():
-            return out
+    def _apply_feedstock(self, t: int) -> None:
+        """This month's feedstock terms of the registered salt plants (``suining_feedstock.csv``): the share their
+        group's mines supply and its cash cost (the mine's cohort cost less the conversion included in it), and how
+        their accounts pay for each part (a lagged market price less a discount, or the mine's cost)."""
+        if self.world is None:
+            return
+        for stage in self.chain.firm_stages:
+            book = self.books[stage.key]
+            registry = [f for f in self.data.registry if f.segment == stage.key]
+            cols = book.columns
+            for j, firm in enumerate(registry):
+                parts = firm.feedstock_at(t)
+                if not parts:
+                    continue
+                own = [part for part in parts if part.source == "own_mine"]
+                share = sum(part.share for part in own)
+                cost = sum(part.share * self._mine_cash_cost(part.cohort) for part in own)
+                book.own_share[:, j] = share
+                book.owns_feedstock[:, j] = share > 0
+                book.own_feedstock_cost[:, j] = cost / share if share > 0 else np.nan
+                cols.accounts_linked[j] = {}
+                cols.accounts_at_cost[j] = 0.0
+                for part in parts:
+                    if part.market_linked:
+                        linked = cols.accounts_linked[j]
+                        linked[part.lag_months] = linked.get(part.lag_months, 0.0) + part.share * (1.0 - part.discount)
+                    else:
+                        cols.accounts_at_cost[j] += part.share
+
+    def _mine_cash_cost(self, cohort: str) -> float:
+        """A cohort's mid cash cost this month, excl. the conversion its costs include: what one t LCE of its
+        feedstock costs the group that owns the mine, yuan/t LCE."""
+        book = self.world.book
+        k = book.index(cohort)
+        mid = 0.5 * (book.cost_low[k] + book.cost_high[k])
+        return max(mid - self.params.cohort_conversion_cost, 0.1 * mid)
+
+    def _accounts_materials(self, book: FirmBook, decided: np.ndarray, materials: np.ndarray) -> np.ndarray:
+        """What each plant's accounts pay for its main input per unit, (R, N): the decided cost, except registered
+        salt plants with feedstock terms, whose market-linked parts pay the average market materials price (after
+        clearing) of the ``lag`` months before this one, less any discount, and whose parts at cost pay the mine's
+        cost."""
+        cols = book.columns
+        if not any(cols.accounts_linked) and not cols.accounts_at_cost.any():
+            return decided
+        out = decided.copy()
         history = self._materials_history[book.stage.key]
-        if not history:
-            return out
-        for lag in np.unique(lags[lags > 0]):
-            out[:, lags == lag] = np.mean(history[-int(lag) :], axis=0)[:, None]
+        for j, linked in enumerate(cols.accounts_linked):
+            if not linked and cols.accounts_at_cost[j] == 0:
+                continue
+            paid = cols.accounts_at_cost[j] * np.nan_to_num(book.own_feedstock_cost[:, j])
+            for lag, weight in linked.items():
+                # (R, lag), reduced along the last axis: batch-independent
+                past = np.stack(history[-lag:], axis=-1).mean(axis=-1) if lag > 0 and history else materials
+                paid = paid + weight * past
+            out[:, j] = paid
         return out
 
     def _realised_prices(self, stage: Stage, price: np.ndarray, t: int) -> np.ndarray:
@@ -774,7 +815,7 @@ class LithiumModel(mesa.Model):
                     )
                     supply_month = self.world.step(t, addressed[stage.key], wanted)
                     delivered[stage.key] = np.divide(
-                        supply_month.served,
+                        supply_month.to_buyers,
                         addressed[stage.key],
                         out=np.ones(self.replicates),
                         where=addressed[stage.key] > 0,
@@ -793,7 +834,7 @@ class LithiumModel(mesa.Model):
         for stage in reversed(chain.stages):
             buyers = chain.buyers(stage.key)
             if stage.agents == "cohorts" and supply_month is not None:
-                output[stage.key] = supply_month.served
+                output[stage.key] = supply_month.to_buyers
                 continue
             used = zero
             for buyer, inp in buyers:
@@ -917,8 +958,10 @@ class LithiumModel(mesa.Model):
             backed = book.debt <= book.cash + p.liquidation_value * book.capital + self._parent_credit(stage)
             exit_now = exit_now & ~(backed & book.columns.listed_parent)
         book.idle = (book.idle & ~(st["margin"] > 0.0)) | idle_now
+        self.recorder.count(f"idle_months_suining_{stage.key}", book.idle & book.suining)
         book.close(exit_now)
         self.recorder.count(f"exits_{stage.key}", exit_now)
+        self.recorder.count(f"exits_suining_{stage.key}", exit_now & book.suining)
         self.recorder.count(f"firm_months_{stage.key}", active_now)
         total_available = np.where(book.active, available, 0.0).sum(axis=-1) / 12.0
         self.tightness[stage.key] = np.divide(
@@ -1099,6 +1142,7 @@ class LithiumModel(mesa.Model):
         book.active[rows, cols] = True
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
             getattr(book, name)[rows, cols] = attrs[name][rows, ks]
+        book.own_share[rows, cols] = attrs["owns_feedstock"][rows, ks].astype(float)
         book.expected_margin[rows, cols] = expected[rows]
         book.margin_year[rows, cols] = expected[rows]
         book.capex_factor[rows, cols] = 1.0

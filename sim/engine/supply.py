@@ -2,8 +2,9 @@
 
 `SupplyBook` holds the supply cohorts of a batch, ``(R, K)`` arrays (replicate x cohort); `WorldMarket` runs
 one month: what the cohorts produce, what is served from production and stocks, the inventory, and next
-month's carbonate price. Supply balances every month: production + stock draw = served demand, and
-``served + unmet = demand`` (docs/model.md, "Submodels: world lithium market").
+month's carbonate price. Supply balances every month: production + stock draw (+ supply gap at a pinned price)
+= served demand, and ``served + unmet = demand``, demand counting the chain's restocking (docs/model.md,
+"Submodels: world lithium market").
 """
 
 from __future__ import annotations
@@ -128,8 +129,9 @@ class SupplyMonth:
 
     production: np.ndarray
     released: np.ndarray  # from stockpile releases
-    demand: np.ndarray
-    served: np.ndarray
+    demand: np.ndarray  # buyers' demand plus the chain's restocking (less when it destocks)
+    served: np.ndarray  # what production, stocks (and in path mode the supply gap) served of it
+    to_buyers: np.ndarray  # the part served to the buyers (China's converters and the rest of the world)
     unmet: np.ndarray
     inventory: np.ndarray  # t LCE at the end of the month
     capacity: np.ndarray  # t LCE/yr installed
@@ -205,6 +207,12 @@ class WorldMarket:
         p, book = self.params, self.book
         if np.isnan(self.inventory).any():
             self.inventory = p.initial_inventory_days * price_demand / DAYS_PER_MONTH
+            self._chain_stock = p.chain_stock_days * price_demand / DAYS_PER_MONTH
+        # the chain's own stocks follow demand: filling them is demand for salts, emptying them is supply
+        chain_stock = p.chain_stock_days * price_demand / DAYS_PER_MONTH
+        restock = chain_stock - self._chain_stock
+        self._chain_stock = chain_stock
+        wanted = np.maximum(demand + restock, 0.0)  # buyers' demand and the chain's restocking
         if self.pinned is not None:
             self.price = np.array(self.pinned[:, month], dtype=float)
         price = self.price.copy()
@@ -216,7 +224,9 @@ class WorldMarket:
 
         # cohort costs are excl. VAT, like the accounts; the price is the spot quote incl. VAT
         vat = 1.0 + p.vat_rate
-        target = Producer.running_target(self.smoothed / vat, book.cost_low, book.cost_high, book.price_linked)
+        target = Producer.running_target(
+            self.smoothed / vat, book.cost_low, book.cost_high, book.price_linked, p.curtail_loss_tolerance
+        )
         target = np.where(restart, 1.0, np.where(hold, np.minimum(target, book.running), target))
         book.running = Producer.next_running(book.running, target, p.curtail_months, p.restart_months)
 
@@ -227,14 +237,16 @@ class WorldMarket:
         production = by_cohort.sum(axis=-1)
         on_hand = self.inventory + production + released
         if self.pinned is None:
-            served = np.minimum(demand, on_hand)
-            gap = np.zeros_like(served)
+            taken = np.minimum(wanted, on_hand)
+            gap = np.zeros_like(taken)
         else:
-            served = demand.astype(float)
-            gap = np.maximum(demand - on_hand, 0.0)
-        stock_change = on_hand + gap - served - self.inventory
-        self.inventory = on_hand + gap - served
-        unmet = demand - served
+            taken = wanted.astype(float)
+            gap = np.maximum(wanted - on_hand, 0.0)
+        stock_change = on_hand + gap - taken - self.inventory
+        self.inventory = on_hand + gap - taken
+        # buyers and restocking share a shortfall pro rata
+        to_buyers = demand * np.divide(taken, wanted, out=np.ones_like(taken), where=wanted > 0)
+        unmet = wanted - taken
         curtailed = (able * (1.0 - book.running) + np.minimum(withheld, available)).sum(axis=-1)
 
         # the clearing price at this month's stocks; in market mode next month's price moves toward it
@@ -256,8 +268,9 @@ class WorldMarket:
         return SupplyMonth(
             production=production,
             released=released,
-            demand=demand,
-            served=served,
+            demand=wanted,
+            served=taken,
+            to_buyers=to_buyers,
             unmet=unmet,
             inventory=self.inventory.copy(),
             capacity=capacity.sum(axis=-1),
@@ -281,8 +294,9 @@ class WorldMarket:
         history = self._demand_history
         if len(history) < 24:
             return np.zeros_like(book.added)
-        last = 12.0 * np.mean(history[-12:], axis=0)
-        before = 12.0 * np.mean(history[-24:-12], axis=0)
+        # (R, 12) C-ordered, reduced along the last axis: a replicate's sum does not depend on its batch
+        last = 12.0 * np.stack(history[-12:], axis=-1).mean(axis=-1)
+        before = 12.0 * np.stack(history[-24:-12], axis=-1).mean(axis=-1)
         growth = np.divide(last, before, out=np.ones_like(last), where=before > 0) - 1.0
         growth = np.clip(growth, 0.0, p.mine_growth_cap)
         expected = last * (1.0 + growth) ** (p.mine_construction_lag / 12.0)

@@ -255,6 +255,17 @@ LITHIUM_SUPPLY = Stage(
             "(2024-25 curtailments came 3-9 months into the price fall, docs/data.md)",
         ),
         Param(
+            "curtail_loss_tolerance",
+            0.15,
+            "fraction of cash cost",
+            0.0,
+            0.5,
+            "a unit keeps running while the price covers its cash cost less this share: care and maintenance, "
+            "offtake penalties and restart costs make producers carry losses (2025 output of about 1.44-1.66 Mt "
+            "came at 60-85k yuan/t, below the cash cost of much African, lepidolite and high-cost Australian "
+            "supply; docs/data.md)",
+        ),
+        Param(
             "curtail_months",
             3.0,
             "months",
@@ -281,6 +292,17 @@ LITHIUM_SUPPLY = Stage(
             90.0,
             "social inventory of lithium salts in January 2022, at the height of the shortage",
             calibrate=True,
+        ),
+        Param(
+            "chain_stock_days",
+            60.0,
+            "days of demand",
+            0.0,
+            180.0,
+            "lithium held along the chain outside the visible stocks of salts (concentrate in transit and at "
+            "converters, precursor, cathode and cells in process): it grows with demand, so a growing market "
+            "absorbs part of supply (the 2023-24 surpluses of 89-120 kt a year left visible stocks near 100 kt, "
+            "docs/data.md); assumption, range 30-120",
         ),
         Param(
             "target_inventory_days",
@@ -418,8 +440,9 @@ LITHIUM_SUPPLY = Stage(
             "months since 2022-01",
             12,
             120,
-            "the model's own expansion decisions start in 2025: capacity to 2024 is the data's and decisions "
-            "taken in 2022-24 are the announced projects (supply_projects.csv), not counted twice",
+            "the model's own expansion decisions start in 2025: capacity to 2025-26 is the data's "
+            "(supply_capacity.csv) and decisions of 2022-24 are the announced projects (supply_projects.csv); "
+            "orders placed from 2025 arrive from 2028, after the construction lag, so nothing is counted twice",
             integer=True,
         ),
     ),
@@ -473,6 +496,16 @@ LITHIUM_SALT = Stage(
         ),
     )
     + (
+        Param(
+            "cohort_conversion_cost",
+            20000.0,
+            "yuan/t LCE",
+            10000.0,
+            30000.0,
+            "the conversion in China that the supply cohorts' cash costs include (processing is 20-25% of a "
+            "55-80k integrated cost, supply_cohorts.csv): an integrated group's feedstock from its own mine costs "
+            "the cohort's cost less this",
+        ),
         Param(
             "integrated_share",
             0.3,

@@ -19,23 +19,34 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)
-class Feedstock:
-    """What feeds a salt plant (``suining_feedstock.csv``).
+class FeedstockPart:
+    """One source of a salt plant's feedstock in a period (a row of ``suining_feedstock.csv``).
 
     Attributes:
         source: ``own_mine`` (the group's mine), ``contract`` or ``spot``.
         cohort: the supply cohort of the group's mine (``supply_cohorts.csv``), own mines only.
-        mine_cost: the group's cash cost of the feedstock in one t LCE, delivered, excl. conversion, yuan/t LCE.
-        market_linked: the plant's accounts pay a lagged market price for the feedstock (the mine sells to its
-            owners at a market-linked price and keeps its rent), not the mine's cost.
-        lag_months: the transfer price is the average market feedstock price of this many months before.
+        share: the part of the plant's feedstock from this source.
+        market_linked: the plant's accounts pay a market price (lagged ``lag_months``, less ``discount``) for it;
+            else (a mine transferring at cost) the mine's cost.
+        lag_months: months of lag of that price (the average of the ``lag_months`` months before).
+        discount: fraction off the market price (a shareholder's volume discount).
     """
 
     source: str
     cohort: str
-    mine_cost: float
+    share: float
     market_linked: bool
     lag_months: int
+    discount: float
+
+
+@dataclass(frozen=True)
+class FeedstockPeriod:
+    """The feedstock of a salt plant from ``start`` to ``end`` (month indices, inclusive; ``end`` None: open)."""
+
+    start: int
+    end: int | None
+    parts: tuple[FeedstockPart, ...]
 
 
 FEEDSTOCK_SOURCES = ("own_mine", "contract", "spot")
@@ -52,7 +63,15 @@ class RegisteredFirm:
     listed_parent: bool = False
     tier: str = ""  # the national tier (tiers.csv) of the group the plant belongs to; "" for the stage's middle
     tranches: list[tuple[int, float]] = field(default_factory=list)
-    feedstock: Feedstock | None = None  # salt makers: what feeds the plant (suining_feedstock.csv)
+    feedstock: tuple[FeedstockPeriod, ...] = ()  # salt makers: what feeds the plant (suining_feedstock.csv)
+
+    def feedstock_at(self, month: int) -> tuple[FeedstockPart, ...]:
+        """The plant's feedstock sources in effect in ``month``: the last period starting by then (the first one
+        before any starts); none when no period is given (the plant buys at the market)."""
+        started = [period for period in self.feedstock if period.start <= month]
+        if started:
+            return started[-1].parts
+        return self.feedstock[0].parts if self.feedstock else ()
 
     def capacity_at(self, month: int) -> float:
         return sum(amount for online, amount in self.tranches if online <= month)
@@ -153,23 +172,27 @@ def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) 
             raise InputError(f"row {line}: firm {fid} has two tiers ('{firm.tier}', '{tier}')", key="tier", **where)
         firm.tranches.append((online, capacity))
     feedstock = load_feedstock(path.parent / "suining_feedstock.csv", firms)
-    for fid, entry in feedstock.items():
-        firms[fid].feedstock = entry
+    for fid, periods in feedstock.items():
+        firms[fid].feedstock = periods
     for fid, firm in firms.items():
         if firm.segment == "lithium_salt" and firm.owns_feedstock and fid not in feedstock:
             raise InputError(
-                f"salt plant {fid} owns its feedstock but has no row saying which mine and at what cost",
+                f"salt plant {fid} owns its feedstock but has no row saying which mine feeds it",
                 file=str(path.parent / "suining_feedstock.csv"),
                 key="firm_id",
             )
     return list(firms.values())
 
 
-def load_feedstock(path: Path, firms: dict[str, RegisteredFirm]) -> dict[str, Feedstock]:
-    """What feeds each registered salt plant; an absent file means every plant buys at the market price."""
+def load_feedstock(path: Path, firms: dict[str, RegisteredFirm]) -> dict[str, tuple[FeedstockPeriod, ...]]:
+    """What feeds each registered salt plant, by period; an absent file means every plant buys at the market.
+
+    Rows with the same ``firm_id`` and ``from`` form one period; their shares must add up to one.
+    """
     if not path.is_file():
         return {}
-    out: dict[str, Feedstock] = {}
+    grouped: dict[tuple[str, int], list[FeedstockPart]] = {}
+    ends: dict[tuple[str, int], int | None] = {}
     for line, row in enumerate(_rows(path), start=2):
         where = {"file": str(path)}
         fid = (row.get("firm_id") or "").strip()
@@ -182,26 +205,44 @@ def load_feedstock(path: Path, firms: dict[str, RegisteredFirm]) -> dict[str, Fe
                 key="feedstock_source",
                 **where,
             )
-        own = source == "own_mine"
-        if own != firms[fid].owns_feedstock:
-            raise InputError(
-                f"row {line}: feedstock_source '{source}' contradicts owns_feedstock of {fid} in the registry",
-                key="feedstock_source",
-                **where,
-            )
         pricing = (row.get("transfer_pricing") or "").strip()
-        if pricing not in ("market_linked", "cost", "market"):
+        if pricing not in ("market_linked", "cost"):
             raise InputError(
-                f"row {line}: transfer_pricing must be market_linked, cost or market", key="transfer_pricing", **where
+                f"row {line}: transfer_pricing must be market_linked or cost", key="transfer_pricing", **where
             )
-        out[fid] = Feedstock(
-            source=source,
-            cohort=(row.get("feedstock_cohort") or "").strip(),
-            mine_cost=_number(row, "mine_cost", line, path, 0.0, 1e6) if own else float("nan"),
-            market_linked=own and pricing == "market_linked",
-            lag_months=int(_number(row, "transfer_lag_months", line, path, 0, 24)),
+        cohort = (row.get("feedstock_cohort") or "").strip()
+        if source == "own_mine" and not cohort:
+            raise InputError(f"row {line}: an own mine needs its feedstock_cohort", key="feedstock_cohort", **where)
+        try:
+            start = month_index(row["from"])
+            end = month_index(row["until"]) if (row.get("until") or "").strip() else None
+        except (KeyError, ValueError):
+            raise InputError(f"row {line}: from and until must be 'YYYY-MM'", key="from", **where) from None
+        key = (fid, start)
+        grouped.setdefault(key, []).append(
+            FeedstockPart(
+                source=source,
+                cohort=cohort,
+                share=_number(row, "share", line, path, 0.0, 1.0),
+                market_linked=pricing == "market_linked",
+                lag_months=int(_number(row, "lag_months", line, path, 0, 24))
+                if (row.get("lag_months") or "").strip()
+                else 0,
+                discount=_number(row, "discount", line, path, 0.0, 0.5) if (row.get("discount") or "").strip() else 0.0,
+            )
         )
-    return out
+        ends[key] = end
+    out: dict[str, list[FeedstockPeriod]] = {}
+    for (fid, start), parts in sorted(grouped.items(), key=lambda kv: kv[0]):
+        total = sum(part.share for part in parts)
+        if abs(total - 1.0) > 0.01:
+            raise InputError(
+                f"the shares of {fid}'s feedstock from {start} add up to {total:.2f}, not 1",
+                file=str(path),
+                key="share",
+            )
+        out.setdefault(fid, []).append(FeedstockPeriod(start, ends[(fid, start)], tuple(parts)))
+    return {fid: tuple(periods) for fid, periods in out.items()}
 
 
 def load_national(path: str | Path | None = None) -> dict[str, dict[int, float]]:

@@ -115,9 +115,10 @@ LEVERS: tuple[Lever, ...] = (
                 "fraction of the firms' saving",
                 0.0,
                 1.0,
-                "share of the firms' energy saving the city's budget pays: 1 for a power or gas price subsidy "
-                "(the city pays what the firms save), near 0 for direct supply that only removes intermediaries' "
-                "markups (转供改直供); assumption, default 1 so a planner sees the full cost (docs/model.md)",
+                "share of the firms' energy saving the city's budget pays: 1 for a power or gas price rebate (the "
+                "city pays what the firms save, e.g. 0.03-0.10 yuan/kWh, lever_costs.csv), near 0 for direct supply "
+                "that only removes resellers' markups (转供改直供, 0.03-0.15 yuan/kWh); assumption, default 1 so a "
+                "planner sees the full cost",
                 label_en="share paid by the city",
                 label_zh="财政承担比例",
             ),
@@ -330,8 +331,9 @@ LEVERS: tuple[Lever, ...] = (
                 0.0,
                 10.0,
                 "the city's grants (揭榜挂帅 awards, the research institute's budget) that buy each percentage point "
-                "of extra annual cost decline, paid to Suining firms pro rata to capacity while the lever runs; "
-                "assumption, range 0.3-3 (59 awarded projects in 2023 at 0.5-5 百万 each, docs/model.md)",
+                "of extra annual cost decline, paid to Suining firms pro rata to plant while the lever runs; "
+                "assumption, range 0.3-3: a programme of about 5 awards a year at 1.43 百万 plus the institute's "
+                "20 百万 (0.27 亿元 a year, lever_costs.csv) would buy about a quarter of a point",
                 label_en="grants per point of learning",
                 label_zh="每百分点降本的资助",
             ),
