@@ -36,6 +36,7 @@ MEANS = ("employment", "available", "installed")  # averages over the year's mon
 STOCKS = ("capacity", "firms", "cash", "debt", "building")  # at the end of December
 TIER_FIELDS = ("output", "output_value", "intermediate", "wages", "depreciation", "profit", "capacity", "installed")
 REGIONS = ("suining", "china")
+PLANT_FIELDS = ("output", "output_value", "value_added", "installed", "capacity")  # kept per named plant
 
 
 @dataclass
@@ -88,6 +89,14 @@ class Recorder:
         self.cohort_acc: dict[str, np.ndarray] = {}
         self.grades: dict[str, list[np.ndarray]] = defaultdict(list)
         self.events: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(replicates))
+        self.plants = {
+            key: [
+                (j, fid)
+                for j, (fid, role) in enumerate(zip(book.columns.firm_id, book.columns.role, strict=True))
+                if role == "registry"
+            ]
+            for key, book in books.items()
+        }
         self.tiers = {
             key: {tier: np.array([t == tier for t in book.columns.tier]) for tier in dict.fromkeys(book.columns.tier)}
             for key, book in books.items()
@@ -135,6 +144,10 @@ class Recorder:
             for tier, members in self.tiers[key].items():
                 for name in TIER_FIELDS:
                     self.regional[(f"tier:{tier}", key, name)].append(np.where(members, values[name], 0.0).sum(axis=-1))
+            # the named plants of the registry, one by one (their reported figures are calibration targets)
+            for j, firm_id in self.plants[key]:
+                for name in PLANT_FIELDS:
+                    self.regional[(f"plant:{firm_id}", key, name)].append(values[name][:, j].copy())
             if self.keep:
                 kept = self.firms[key]
                 for name, value in values.items():

@@ -215,6 +215,26 @@ def batch_metrics(
     return out
 
 
+def plant_metrics(record: BatchRecord) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+    """The registry's named plants' yearly figures: ``(firm_id, segment, metric) -> (unit, (R, Y))`` for
+    ``output``, ``output_value`` and ``value_added`` (亿元), ``capacity`` and ``utilization``. Not summary rows: the
+    calibration reads them for the plants' reported figures."""
+    out: dict[tuple[str, str, str], tuple[str, np.ndarray]] = {}
+    for (region, stage, name), values in record.regional.items():
+        if not region.startswith("plant:"):
+            continue
+        firm_id = region.split(":", 1)[1]
+        if name in ("output_value", "value_added"):
+            out[(firm_id, stage, name)] = ("亿元", values / YI)
+        elif name == "output":
+            out[(firm_id, stage, name)] = ("", values)
+            installed = record.regional[(region, stage, "installed")]
+            out[(firm_id, stage, "utilization")] = ("share", _div(values, installed))
+        elif name == "capacity":
+            out[(firm_id, stage, name)] = ("/yr", values)
+    return out
+
+
 STAGE_METRICS = (
     "output",
     "capacity",
