@@ -15,29 +15,55 @@ import numpy as np
 
 from sim.inputs.chain import Stage
 
-COLUMN_ROLES = ("registry", "project", "synthetic", "entrant")
+COLUMN_ROLES = ("registry", "project", "synthetic", "cluster", "entrant")
 
 
 @dataclass
 class Columns:
-    """Who the columns of a book are (the same in every replicate)."""
+    """Who the columns of a book are (the same in every replicate).
+
+    ``cluster`` indexes the clusters (`sim.inputs.clusters`, the home city Suining is 0); ``group`` numbers the firm
+    groups of the stage (a named group's plants share a number; every other column is a group of its own). The
+    location fields say what running a plant there costs relative to the rest of China.
+    """
 
     firm_id: list[str]
     name: list[str]
     role: list[str]  # one of COLUMN_ROLES
-    suining: np.ndarray  # bool (N,)
+    cluster: np.ndarray  # int (N,): where the plant is
+    group: np.ndarray  # int (N,): the firm group it belongs to
     listed_parent: np.ndarray  # bool (N,): a listed group finances the plant through losses
-    tier: list[str]  # the rest of China's tier (tiers.csv), "suining" or "entrant"
+    tier: list[str]  # the national tier of the plant's group (tiers.csv), or "entrant"
+    energy_location: np.ndarray | None = None  # (N,) power price at the plant's cluster over the reference's
+    logistics: np.ndarray | None = None  # (N,) yuan per unit of freight beyond the reference's
+    wage_location: np.ndarray | None = None  # (N,) wage at the cluster over the reference's
+    capex_location: np.ndarray | None = None  # (N,) capex at the cluster (land) over the reference's
+    reference: int = -1  # the rest of China's cluster code
     # how a plant's accounts pay for its main input, when it has feedstock terms of its own (salt plants of the
     # registry): {lag in months: weight} of market-linked parts, and the share paid at its group's mining cost
     accounts_linked: list[dict[int, float]] = field(default_factory=list)
     accounts_at_cost: np.ndarray | None = None  # (N,)
 
     def __post_init__(self) -> None:
+        n = len(self.firm_id)
         if not self.accounts_linked:
             self.accounts_linked = [{} for _ in self.firm_id]
         if self.accounts_at_cost is None:
-            self.accounts_at_cost = np.zeros(len(self.firm_id))
+            self.accounts_at_cost = np.zeros(n)
+        for name, default in (("energy_location", 1.0), ("logistics", 0.0), ("wage_location", 1.0)):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(n, default))
+        if self.capex_location is None:
+            self.capex_location = np.ones(n)
+
+    @property
+    def suining(self) -> np.ndarray:
+        """(N,) bool: the home city's plants."""
+        return self.cluster == 0
+
+    def in_cluster(self, code: int) -> np.ndarray:
+        """(N,) bool: the plants of cluster ``code``."""
+        return self.cluster == code
 
     def __len__(self) -> int:
         return len(self.firm_id)

@@ -104,9 +104,11 @@ class Firm(mesa.Agent):
 
     @classmethod
     def own_capex(cls, book: FirmBook, capex: float, params: Any) -> np.ndarray:
-        """Capex per unit the firm itself pays: less Suining's capex subsidy, or elsewhere local incentives."""
-        local = np.where(book.suining, 1.0, 1.0 - params.local_incentive_share)
-        return capex * book.capex_factor * local
+        """Capex per unit the firm itself pays at its cluster: less its city's capex subsidy, or in the rest of China
+        local incentives."""
+        # the rest of China's local incentives; a rival city's are its own policy, in capex_factor
+        local = np.where(book.columns.cluster == book.columns.reference, 1.0 - params.local_incentive_share, 1.0)
+        return capex * book.columns.capex_location * book.capex_factor * local
 
     @classmethod
     def expected_utilization(cls, book: FirmBook, params: Any) -> np.ndarray:
@@ -128,7 +130,7 @@ class Firm(mesa.Agent):
             price[:, None],
             cls.expected_utilization(book, params),
             book.labour,
-            params.annual_wage,
+            params.annual_wage * book.columns.wage_location,
             cls.own_capex(book, capex, params),
             params.depreciation_years,
         )

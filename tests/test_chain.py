@@ -35,6 +35,8 @@ PRECURSOR = Stage(
         entrant_slots=(10, 0, 500, "toy"),
         suining_cost_factor=(1.0, 0.5, 1.5, "toy"),
         max_firm_share=(1.0, 0.05, 1.0, "toy"),
+        freight_in=(1.0, 0.5, 2.0, "toy"),
+        freight_out=(1.0, 0.5, 2.0, "toy"),
     )
     + (Param("processing_fee_fepo4", 7000.0, "yuan/t", 100.0, 20000.0, "toy"),),
 )

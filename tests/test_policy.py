@@ -82,9 +82,16 @@ def test_standard_land_shortens_suining_construction(baseline):
     model = LithiumModel(_lever(baseline, investment_support={"lag_cut_months": 6}), seeds=seeds(1))
     stage = model.chain["lfp_cathode"]
     lag = model._lag(stage, 0)
-    suining = model.books["lfp_cathode"].suining
+    columns = model.books["lfp_cathode"].columns
+    suining, rest = columns.suining, columns.cluster == columns.reference
     assert np.all(lag[suining] == model.params.construction_lag_lfp - 6)
-    assert np.all(lag[~suining] == model.params.construction_lag_lfp)
+    # the rest of China builds at the normal pace; a rival city's ready land is its own policy
+    assert np.all(lag[rest] == model.params.construction_lag_lfp)
+    cuts = model._lag_cuts(0)
+    assert np.all(
+        lag[~suining & ~rest]
+        == np.maximum(model.params.construction_lag_lfp - cuts[columns.cluster[~suining & ~rest]], 1)
+    )
 
 
 def test_the_project_pipeline_adds_named_plants(plain):

@@ -35,8 +35,9 @@ from scipy import stats
 from agents.book import Columns, FirmBook
 from agents.firm import Firm, firm_type
 from agents.producer import Producer
-from sim.engine import market, policy
+from sim.engine import location, market, policy
 from sim.engine.accounting import finance, firm_accounts
+from sim.engine.location import Sites, sites
 from sim.engine.population import (
     Streams,
     draw_entrants,
@@ -48,8 +49,10 @@ from sim.engine.population import (
 from sim.engine.records import BatchRecord, Recorder
 from sim.engine.supply import DAYS_PER_MONTH, SupplyBook, WorldMarket
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
+from sim.inputs.clusters import REFERENCE
 from sim.inputs.data import ModelData, RegisteredFirm, default_data
-from sim.inputs.scenario import Scenario
+from sim.inputs.levers import Policy, parse_policy
+from sim.inputs.scenario import Scenario, month_index, month_label
 from sim.inputs.units import BASE_YEAR, YI
 
 
@@ -118,6 +121,18 @@ class LithiumModel(mesa.Model):
         self.books: dict[str, FirmBook] = {}
         self._entrants: dict[str, tuple[np.ndarray, object]] = {}
         self._next_entrant: dict[str, np.ndarray] = {}
+        self._entrant_start: dict[str, int] = {}
+        self._entrant_sites: dict[str, np.ndarray] = {}
+        self._site_draws: dict[str, np.ndarray] = {}
+        self._aggregate_col: dict[str, dict[tuple[int, str], int]] = {}
+        self._group_cols: dict[str, list[list[np.ndarray]]] = {}
+        self.sites: dict[str, Sites] = {}
+        # every cluster's policy: Suining's is the scenario's [policy]; a rival's, its known policies (data) with the
+        # scenario's [policy.<cluster>] over them
+        self.cluster_policies = self._cluster_policies()
+        self._reference = self.data.clusters.index(REFERENCE)
+        self._pipeline = [(code, project) for code, pol in self.cluster_policies.items() for project in pol.projects]
+        self._built = self._draw_built()
         for stage in chain.firm_stages:
             self.books[stage.key] = self._build_stage(stage)
             firm_type(stage.key).create_agents(
@@ -126,6 +141,7 @@ class LithiumModel(mesa.Model):
                 self.books[stage.key],
                 list(range(len(self.books[stage.key].columns))),
             )
+        self._draw_project_sites()
         # one world: the supply cohorts, their stocks and curtailment run in both price modes; in path mode the
         # scenario pins the price and the gap between supply and demand at that price shows as stock change and
         # supply gap (docs/model.md, "Submodels: world lithium market")
@@ -144,9 +160,10 @@ class LithiumModel(mesa.Model):
         self.sodium_share = np.zeros(self.replicates)  # of storage cell demand
         self.smoothed_quote = self.quote_path[:, 0].copy()
         self.last_cell_ratio = np.ones(self.replicates)  # cell price / cell price at the reference carbonate
-        self.forwards: dict[int, np.ndarray] = {}  # delivery month -> forward carbonate price, yuan/t excl. VAT
+        # (cluster, delivery month) -> forward carbonate price, yuan/t excl. VAT
+        self.forwards: dict[tuple[int, int], np.ndarray] = {}
         self._materials_history: dict[str, list[np.ndarray]] = defaultdict(list)  # market materials price by month
-        self.recorder = Recorder(self.books, self.replicates, firm_detail)
+        self.recorder = Recorder(self.books, self.replicates, firm_detail, self.data.clusters.keys)
         self.record: BatchRecord | None = None
         self.trace = tuple(trace)
         self.monthly: dict[str, dict[str, list[np.ndarray]]] = {key: defaultdict(list) for key in self.books}
@@ -167,115 +184,206 @@ class LithiumModel(mesa.Model):
         self.price_shock = shock
         return path[None, :] * np.exp(shock)
 
+    def _cluster_policies(self) -> dict[int, Policy]:
+        """Each cluster's policy by cluster code (`sim.inputs.clusters`): the home city's is the scenario's own
+        ``[policy]``; a rival's starts from its known policies (``cluster_policies.csv``) and the scenario's
+        ``[policy.<cluster>]`` tables replace them lever by lever."""
+        clusters = self.data.clusters
+        out = {0: self.policy}
+        standing = clusters.standing_policies()
+        chosen = getattr(self.policy, "clusters", {}) or {}
+        for key in clusters.keys[1:]:
+            table = {lever: dict(values) for lever, values in standing.get(key, {}).items()}
+            own = chosen.get(key)
+            if own is not None:
+                table.update(own.to_table(month_label))
+            out[clusters.index(key)] = parse_policy(table, month_index)
+        return out
+
+    def _draw_built(self) -> dict:
+        """Whether each uncertain plant is built in each replicate, drawn once from the replicates' project
+        streams: first the registry's announced plants (the data's, the same in every scenario), then the
+        scenarios' pipeline projects, so a scenario's pipeline never changes which announced plants get built."""
+        out: dict = {}
+        uncertain = [f for f in self.data.registry if f.probability < 1.0]
+        n = len(uncertain) + len(self._pipeline)
+        if n == 0:
+            return out
+        draws = np.stack([s.projects.random(n) for s in self.streams])
+        for i, firm in enumerate(uncertain):
+            out[firm.firm_id] = draws[:, i] < firm.probability
+        for i, (code, project) in enumerate(self._pipeline):
+            out[("project", code, project.name)] = draws[:, len(uncertain) + i] < project.probability
+        return out
+
+    def _draw_project_sites(self) -> None:
+        """The pipeline projects' location draws, after every other column's (see `_build_stage`)."""
+        for key, book in self.books.items():
+            projects = np.array([role == "project" for role in book.columns.role])
+            if projects.any():
+                quarters = self._site_draws[key].shape[1]
+                self._site_draws[key][:, :, projects] = np.stack(
+                    [s.location.random((quarters, int(projects.sum()))) for s in self.streams]
+                )
+
     def _initial_state(self, stage: Stage, capacity: np.ndarray) -> dict[str, np.ndarray]:
         p = self.params
-        capital = capacity * p.of(stage, "capex") * p.initial_plant_age_share
+        capital = capacity * p.of(stage, "capex") * p.initial_plant_age_share  # at the reference's land price
         return {"capital": capital, "debt": capital * p.initial_debt_share, "cash": capital * p.initial_cash_share}
 
     def _build_stage(self, stage: Stage) -> FirmBook:
-        """Columns of a stage (registry, projects, synthetic firms, entrant slots) and their initial state."""
+        """Columns of a stage and their initial state.
+
+        In order: the registry's named plants (Suining's and the rival clusters', announced ones built with their
+        probability), the scenario's pipeline projects, the synthetic rest of China, one column per rival cluster
+        and tier for new plants that go there (`sim.engine.location`), and slots for entrants in the rest of China.
+        """
         p, R = self.params, self.replicates
+        clusters = self.data.clusters
+        ref = clusters.index(REFERENCE)
+        site = sites(clusters, stage, p)
+        self.sites[stage.key] = site
         registry = [f for f in self.data.registry if f.segment == stage.key]
-        projects = [pr for pr in self.policy.projects if pr.segment == stage.key]
+        projects = [(c, pr) for c, pr in self._pipeline if pr.segment == stage.key]
+        tiers = self._tiers(stage)
+        tier_names = [t.tier for t in tiers] + ["entrant"]
+        aggregates = [(c, t) for c in range(len(clusters.keys)) if c != ref and site.allowed[c] for t in tier_names]
         n_synth = int(p.of(stage, "synthetic_firms"))
         n_slots = int(p.of(stage, "entrant_slots"))
+        named = list(dict.fromkeys(f.group for f in registry))
+        n_other = len(projects) + n_synth + len(aggregates) + n_slots
+        cluster = np.array(
+            [clusters.index(f.cluster) for f in registry]
+            + [c for c, _ in projects]
+            + [ref] * n_synth
+            + [c for c, _ in aggregates]
+            + [ref] * n_slots,
+            dtype=int,
+        )
+        labels = {c: clusters[c].label() for c in clusters.keys}
         columns = Columns(
             firm_id=[f.firm_id for f in registry]
-            + [_slug(pr.name) for pr in projects]
+            + [_slug(pr.name) for _, pr in projects]
             + [f"{stage.key}_{i:04d}" for i in range(n_synth)]
+            + [f"{stage.key}_{clusters.keys[c]}_{t}" for c, t in aggregates]
             + [f"{stage.key}_entrant_{i:04d}" for i in range(n_slots)],
             name=[f.name for f in registry]
-            + [pr.name for pr in projects]
+            + [pr.name for _, pr in projects]
             + [f"{stage.label()} firm {i}" for i in range(n_synth)]
+            + [f"New {stage.label()} plants in {labels[clusters.keys[c]]} ({t})" for c, t in aggregates]
             + [f"{stage.label()} entrant {i}" for i in range(n_slots)],
             role=["registry"] * len(registry)
             + ["project"] * len(projects)
             + ["synthetic"] * n_synth
+            + ["cluster"] * len(aggregates)
             + ["entrant"] * n_slots,
-            suining=np.array([True] * (len(registry) + len(projects)) + [False] * (n_synth + n_slots)),
+            cluster=cluster,
+            group=np.concatenate([[named.index(f.group) for f in registry], len(named) + np.arange(n_other)]).astype(
+                int
+            ),
             listed_parent=np.array(
                 [f.listed_parent for f in registry]
-                + [pr.listed_parent for pr in projects]
-                + [False] * (n_synth + n_slots)
+                + [pr.listed_parent for _, pr in projects]
+                + [False] * (n_synth + len(aggregates) + n_slots)
             ),
-            tier=["suining"] * (len(registry) + len(projects))
+            tier=[f.tier or tier_names[min(1, len(tiers) - 1)] for f in registry]
+            + ["project"] * len(projects)
             + self._tier_names(stage, n_synth)
+            + [t for _, t in aggregates]
             + ["entrant"] * n_slots,
+            energy_location=site.energy[cluster],
+            logistics=site.logistics[cluster],
+            wage_location=site.wage[cluster],
+            capex_location=site.capex[cluster],
+            reference=ref,
         )
         book = FirmBook.empty(stage, columns, R)
         book.labour[:] = p.of(stage, "labour")
         book.utilization_q[:] = p.reference_utilization
         book.utilization_y[:] = p.reference_utilization
-        factor = p.of(stage, "suining_cost_factor")
+        suining_factor = p.of(stage, "suining_cost_factor")
         integrated = stage.key == "lithium_salt"
+        conversion, energy = p.of(stage, "conversion_cost"), p.of(stage, "energy_cost")
 
-        # Suining's registered plants
+        def home_factor(c: int) -> float:
+            """Suining's own residual cost factor on top of its location (fitted); 1 elsewhere."""
+            return suining_factor if c == 0 else 1.0
+
+        # the registry's named plants: their group's national tier, their cluster's conditions
         for j, firm in enumerate(registry):
-            cap0 = firm.capacity_at(0)
+            built = self._built.get(firm.firm_id, np.ones(R, dtype=bool))
+            cap0 = np.where(built, firm.capacity_at(0), 0.0)
             book.capacity[:, j] = cap0
-            book.active[:, j] = True
-            # the cost of the plant's group (its national tier) times Suining's own location factor
-            own = factor * self.data.tier_cost_factor(firm)
-            book.conversion_cost[:, j] = p.of(stage, "conversion_cost") * own
-            book.energy_cost[:, j] = p.of(stage, "energy_cost") * own
-            for name, value in self._initial_state(stage, np.full(R, cap0)).items():
+            book.active[:, j] = built
+            own = home_factor(cluster[j]) * self.data.tier_cost_factor(firm)
+            book.conversion_cost[:, j] = conversion * own
+            book.energy_cost[:, j] = energy * own
+            for name, value in self._initial_state(stage, cap0).items():
                 getattr(book, name)[:, j] = value
+            rows = np.flatnonzero(built)
             for online, amount in firm.tranches:
                 if online > 0 and amount > 0:
-                    self._schedule_plant(stage, np.arange(R), np.full(R, j), np.full(R, float(amount)), online)
+                    self._schedule_plant(stage, rows, np.full(len(rows), j), np.full(len(rows), float(amount)), online)
 
-        # the scenario's project pipeline (招商引资): each built with its probability, one draw per replicate
+        # the scenarios' project pipelines (招商引资): each built with its probability, one draw per replicate
         offset = len(registry)
-        all_projects = self.policy.projects
-        if all_projects:
-            draws = np.stack([s.projects.random(len(all_projects)) for s in self.streams])
-            for i, pr in enumerate(all_projects):
-                if pr.segment != stage.key:
-                    continue
-                j = offset + projects.index(pr)
-                built = draws[:, i] < pr.probability
-                book.active[:, j] = built
-                book.conversion_cost[:, j] = p.of(stage, "conversion_cost") * factor
-                book.energy_cost[:, j] = p.of(stage, "energy_cost") * factor
-                if pr.owns_feedstock and integrated:  # a domestic mine at the median of the domestic cost curve
-                    book.owns_feedstock[:, j] = True
-                    book.own_share[:, j] = 1.0
-                    book.own_feedstock_cost[:, j] = self._mine_cost(stage)(np.array(0.5))
-                rows = np.flatnonzero(built)
-                self._schedule_plant(
-                    stage, rows, np.full(len(rows), j), np.full(len(rows), pr.capacity), max(pr.online, 0)
-                )
+        for i, (c, pr) in enumerate(projects):
+            j = offset + i
+            built = self._built[("project", c, pr.name)]
+            book.active[:, j] = built
+            book.conversion_cost[:, j] = conversion * home_factor(c)
+            book.energy_cost[:, j] = energy * home_factor(c)
+            if pr.owns_feedstock and integrated:  # a domestic mine at the median of the domestic cost curve
+                book.owns_feedstock[:, j] = True
+                book.own_share[:, j] = 1.0
+                book.own_feedstock_cost[:, j] = self._mine_cost(stage)(np.array(0.5))
+            rows = np.flatnonzero(built)
+            self._schedule_plant(stage, rows, np.full(len(rows), j), np.full(len(rows), pr.capacity), max(pr.online, 0))
 
-        # the synthetic rest of China, sized so national capacity follows the data at the end of 2021-2023
+        # the synthetic rest of China: national capacity less the named plants, tier by tier
         start = offset + len(projects)
         synth = slice(start, start + n_synth)
         national = self.data.national[stage.national["capacity"]]
         draws = [draw_population(s.population, n_synth) for s in self.streams]
-        attrs = firm_attributes(
-            stack(draws),
-            p,
-            p.of(stage, "conversion_cost"),
-            p.of(stage, "energy_cost"),
-            integrated,
-            p.firm_size_sd,
-            self._mine_cost(stage),
-        )
-        # tiers: each holds its share of the synthetic capacity, at its own processing cost
+        attrs = firm_attributes(stack(draws), p, conversion, energy, integrated, p.firm_size_sd, self._mine_cost(stage))
+
+        def named_capacity(month: int, where=None) -> np.ndarray:
+            """(R,) capacity of the built named plants at ``month`` (those for which ``where(firm)`` holds)."""
+            total = np.zeros(R)
+            for firm in registry:
+                if where is None or where(firm):
+                    total = total + np.where(self._built.get(firm.firm_id, True), firm.capacity_at(month), 0.0)
+            return total
+
         tier_of = np.array(columns.tier[synth])
         sizes = attrs["size"].copy()
-        for tier in self._tiers(stage):
+        residual = np.maximum(national[2021] - named_capacity(0), 0.0)  # (R,)
+        # each tier holds its share of the capacity outside Suining, less the rival clusters' named plants of it
+        outside = np.maximum(national[2021] - named_capacity(0, lambda f: f.cluster == "suining"), 0.0)
+        targets = np.stack(
+            [
+                np.maximum(
+                    tier.capacity_share * outside
+                    - named_capacity(0, lambda f, t=tier.tier: f.cluster != "suining" and (f.tier or t) == t),
+                    0.0,
+                )
+                for tier in tiers
+            ],
+            axis=-1,
+        )  # (R, T)
+        targets = (
+            targets
+            * np.divide(residual, targets.sum(axis=-1), out=np.zeros(R), where=targets.sum(axis=-1) > 0)[:, None]
+        )
+        for k, tier in enumerate(tiers):
             members = tier_of == tier.tier
             # a masked sum over the full, C-ordered row: sums over fancy-indexed columns are not C-ordered, and
             # their result would depend on how many replicates share the batch
             total = np.where(members, sizes, 0.0).sum(axis=-1, keepdims=True)
-            sizes[:, members] = (sizes / total * tier.capacity_share)[:, members]
+            sizes[:, members] = (sizes / total * targets[:, k : k + 1])[:, members]
             attrs["conversion_cost"][:, members] *= tier.cost_factor
             attrs["energy_cost"][:, members] *= tier.cost_factor
-
-        def suining_capacity(month: int) -> float:
-            return sum(f.capacity_at(month) for f in registry)
-
-        capacity = sizes * max(national[2021] - suining_capacity(0), 0.0)
+        capacity = sizes
         book.capacity[:, synth] = capacity
         book.active[:, synth] = True
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
@@ -283,34 +391,63 @@ class LithiumModel(mesa.Model):
         book.own_share[:, synth] = attrs["owns_feedstock"].astype(float)
         for name, value in self._initial_state(stage, capacity).items():
             getattr(book, name)[:, synth] = value
-        # capacity built in 2022 and 2023 is history: the data's growth net of Suining's registered tranches,
-        # in tranches to size-weighted random firms and months; firms' own orders arrive from
+        # capacity built in 2022 and 2023 is history: the data's growth net of the named plants' tranches, in
+        # tranches to size-weighted random firms and months; firms' own orders arrive from
         # `first_endogenous_arrival` on, so the two never count the same plants twice
         for year, prev in ((2022, 2021), (2023, 2022)):
             first, last = (year - BASE_YEAR) * 12, (year - BASE_YEAR) * 12 + 11
-            added_here = suining_capacity(last) - suining_capacity(first - 1 if first > 0 else 0)
-            increment = max(national[year] - national[prev] - added_here, 0.0)
+            added_here = named_capacity(last) - named_capacity(first - 1 if first > 0 else 0)
+            increment = np.maximum(national[year] - national[prev] - added_here, 0.0)
             n_tranches = max(n_synth // 4, 1)
             rows, cols, amounts, months = [], [], [], []
             for r, s in enumerate(self.streams):
-                who = s.population.choice(n_synth, size=n_tranches, p=sizes[r] / sizes[r].sum())
+                weights = sizes[r] / sizes[r].sum() if sizes[r].sum() > 0 else None
+                who = s.population.choice(n_synth, size=n_tranches, p=weights)
                 when = s.population.integers(first, last + 1, size=n_tranches)
                 rows.append(np.full(n_tranches, r))
                 cols.append(start + who)
-                amounts.append(s.population.dirichlet(np.ones(n_tranches)) * increment)
+                amounts.append(s.population.dirichlet(np.ones(n_tranches)) * increment[r])
                 months.append(np.maximum(when, 1))
             rows, cols, amounts, months = map(np.concatenate, (rows, cols, amounts, months))
             for m in np.unique(months):
                 sel = months == m
                 self.events[int(m)].append(Event(stage.key, rows[sel], cols[sel], amounts[sel], "arrive_financed"))
 
+        # new plants in the rival clusters and Suining, one column per cluster and tier: the tier's costs there
+        first_aggregate = start + n_synth
+        factor = {t.tier: t.cost_factor for t in tiers}
+        self._aggregate_col[stage.key] = {}
+        for i, (c, t) in enumerate(aggregates):
+            j = first_aggregate + i
+            own = home_factor(c) * factor.get(t, 1.0)
+            book.conversion_cost[:, j] = conversion * own
+            book.energy_cost[:, j] = energy * own
+            if integrated:  # converters there buy their feedstock
+                book.own_feedstock_cost[:, j] = np.nan
+            self._aggregate_col[stage.key][(c, t)] = j
+
+        # the named groups' plants by cluster (an expansion of a group goes to its plant where it picks)
+        self._group_cols[stage.key] = [
+            [np.flatnonzero((columns.group == g) & (columns.cluster == c)) for c in range(len(clusters.keys))]
+            for g in range(len(named))
+        ]
+
         # entrants: slots at the end, their variates drawn now from each replicate's entry stream
         quarters = self.n_months // 3 + 1
-        pre = [draw_entrants(s.entry, quarters, self.params.max_entrants_per_quarter) for s in self.streams]
+        most = self.params.max_entrants_per_quarter
+        pre = [draw_entrants(s.entry, quarters, most) for s in self.streams]
         self._entrants[stage.key] = (np.stack([u for u, _ in pre]), stack([d for _, d in pre]))
+        # where each potential entrant, and each plant's next expansion, would go: drawn now, so a replicate's draws
+        # never depend on its batch; the scenario's pipeline projects draw last (`_draw_project_sites`), so adding a
+        # project leaves every other column's draws as they were (common random numbers across scenarios)
+        self._entrant_sites[stage.key] = np.stack([s.location.random((quarters, most)) for s in self.streams])
+        fixed = np.array([role != "project" for role in columns.role])
+        self._site_draws[stage.key] = np.zeros((R, quarters, len(columns)))
+        self._site_draws[stage.key][:, :, fixed] = np.stack(
+            [s.location.random((quarters, int(fixed.sum()))) for s in self.streams]
+        )
         self._next_entrant[stage.key] = np.zeros(R, dtype=int)
-        self._entrant_start = getattr(self, "_entrant_start", {})
-        self._entrant_start[stage.key] = start + n_synth
+        self._entrant_start[stage.key] = first_aggregate + len(aggregates)
         return book
 
     def _mine_cost(self, stage: Stage):
@@ -390,9 +527,14 @@ class LithiumModel(mesa.Model):
         p = self.params
         self._bring_online(t)
         self._apply_feedstock(t)
-        policy.monthly_factors(self.policy, self.books, t)
-        relief = policy.tax_relief(self.policy, self.books, t)
-        grants = policy.innovation_grants(self.policy, self.books, t)
+        relief: dict[str, np.ndarray] = {}
+        grants: dict[str, np.ndarray] = {}
+        for code, pol in self.cluster_policies.items():
+            policy.monthly_factors(pol, self.books, t, code)
+            for key, value in policy.tax_relief(pol, self.books, t, code).items():
+                relief[key] = relief.get(key, 0.0) + value
+            for key, value in policy.innovation_grants(pol, self.books, t, code).items():
+                grants[key] = grants.get(key, 0.0) + value
         learn = self._learn(t)
 
         # carbonate prices are quoted incl. 13% VAT (the spot quotes of the scenario); the accounts, like 产值,
@@ -471,14 +613,18 @@ class LithiumModel(mesa.Model):
                         continue
                     target = getattr(book, name)
                     np.add.at(target, (event.rows, event.cols), rate)
-                    # rates go up and down by the same amounts; clear the rounding left when they end
-                    target[target < 1e-6 * np.abs(rate).max()] = 0.0
+                    # rates go up and down by the same amounts; clear the rounding left when they end, judged in
+                    # each replicate by its own rates (a batch-wide threshold would make a replicate's numbers
+                    # depend on its batch)
+                    scale = np.zeros(self.replicates)
+                    np.maximum.at(scale, event.rows, np.abs(rate))
+                    target[target < 1e-6 * scale[:, None]] = 0.0
                 continue
             # a firm that exited before its plant was finished abandons it
             alive = book.active[event.rows, event.cols]
             rows, cols, amount = event.rows[alive], event.cols[alive], event.amount[alive]
             book.add_capacity(rows, cols, amount, p.ramp_up_months)
-            value = amount * p.of(stage, "capex")
+            value = amount * p.of(stage, "capex") * book.columns.capex_location[cols]
             np.add.at(book.capital, (rows, cols), value)
             if event.kind == "arrive_financed":  # loans for part, the government's capex subsidy if any
                 np.add.at(book.debt, (rows, cols), value * p.new_plant_debt_share * book.capex_factor[rows, cols])
@@ -565,8 +711,13 @@ class LithiumModel(mesa.Model):
         p = self.params
         book = self.books[stage.key]
         kind = firm_type(stage.key)
-        energy = book.energy_cost * book.energy_factor * book.grade_factor
-        processing = (book.conversion_cost + energy) * book.cost_factor * learn
+        cols = book.columns
+        # the plant's cluster: power at its price, freight beyond the rest of China's (docs/model.md, "Submodels:
+        # investment, entry and exit"); support and the land-efficiency grade on top
+        energy = book.energy_cost * cols.energy_location * book.energy_factor * book.grade_factor
+        processing = (np.maximum(book.conversion_cost + cols.logistics, 0.1 * book.conversion_cost) + energy) * (
+            book.cost_factor * learn
+        )
         input_cost = kind.input_cost(book, materials, p)
         accounts = self._accounts_materials(book, input_cost, materials) + processing
         return {"unit": input_cost + processing, "accounts": accounts, "processing": processing, "input": input_cost}
@@ -705,22 +856,25 @@ class LithiumModel(mesa.Model):
         return out
 
     def _realised_prices(self, stage: Stage, price: np.ndarray, t: int) -> np.ndarray:
-        """The price each firm receives, (R, N): the market's, except Suining salt sold forward (hedging)."""
+        """The price each firm receives, (R, N): the market's, except salt sold forward (hedging) where a cluster's
+        policy has it."""
         book = self.books[stage.key]
         prices = np.broadcast_to(price[:, None], book.shape)
         if stage.key != "lithium_salt":
             return prices
-        share, horizon, cost = policy.hedge_terms(self.policy, self.params)
-        start = self.policy.start("hedging")
-        if share <= 0 or t < start:
-            return prices
-        # sell forward now for delivery in `horizon` months at the expected price
-        self.forwards[t + horizon] = self._forward_price(t, horizon, price)
-        due = self.forwards.pop(t, None)
-        if due is None:  # contracts sold from the start month deliver from start + horizon
-            return prices
-        hedged = (1.0 - share) * price + share * due * (1.0 - cost)
-        return np.where(book.suining, hedged[:, None], prices)
+        out = prices
+        for code, pol in self.cluster_policies.items():
+            share, horizon, cost = policy.hedge_terms(pol, self.params)
+            if share <= 0 or t < pol.start("hedging"):
+                continue
+            # sell forward now for delivery in `horizon` months at the expected price
+            self.forwards[(code, t + horizon)] = self._forward_price(t, horizon, price)
+            due = self.forwards.pop((code, t), None)
+            if due is None:  # contracts sold from the start month deliver from start + horizon
+                continue
+            hedged = (1.0 - share) * price + share * due * (1.0 - cost)
+            out = np.where(book.columns.in_cluster(code), hedged[:, None], out)
+        return out
 
     def _forward_price(self, t: int, horizon: int, spot: np.ndarray) -> np.ndarray:
         """The futures price for delivery in ``horizon`` months: what the market expects then, given now.
@@ -898,7 +1052,7 @@ class LithiumModel(mesa.Model):
             book.capital,
             book.debt,
             book.vat_credit,
-            annual_wage=p.annual_wage,
+            annual_wage=p.annual_wage * book.columns.wage_location,
             depreciation_years=p.depreciation_years,
             interest_rate=p.interest_rate,
             vat_rate=p.vat_rate,
@@ -924,12 +1078,22 @@ class LithiumModel(mesa.Model):
             weights, total_w, out=np.zeros(book.shape), where=total_w > 0
         )
         # what the city pays: capex subsidies, relief, innovation grants and its share of the energy saving
-        energy = book.energy_cost * book.energy_factor * book.grade_factor * book.cost_factor * self._learn(t)
+        energy = (
+            book.energy_cost
+            * book.columns.energy_location
+            * book.energy_factor
+            * book.grade_factor
+            * book.cost_factor
+            * self._learn(t)
+        )
         support = (
             book.subsidy_rate
             + (relief if relief is not None else 0.0)
             + (grants if grants is not None else 0.0)
-            + policy.energy_support_cost(self.policy, book, energy, quantity)
+            + sum(
+                policy.energy_support_cost(pol, book, energy, quantity, code)
+                for code, pol in self.cluster_policies.items()
+            )
         )
         self.recorder.add(
             stage.key,
@@ -1017,28 +1181,37 @@ class LithiumModel(mesa.Model):
     # --- 8. the year's end and the quarter ----------------------------------------------------------------------
     def _year_end(self, t: int) -> None:
         """December: VAT credit refunds (留抵退税) and the land-efficiency review (亩均论英雄)."""
-        for key, refund in policy.vat_refunds(self.policy, self.books, t).items():
-            self.recorder.acc[key]["support"] += refund
-        capex = {key: self.params.of(self.chain[key], "capex") for key in self.books}
-        credit = {key: self._parent_credit(self.chain[key]) for key in self.books}
-        yearly = {key: self.recorder.year_flows(key) for key in self.books}
-        review = policy.land_efficiency(self.policy, self.books, yearly, capex, credit, t)
         grades = {}
-        for key, result in review.items():
-            self.recorder.acc[key]["support"] += result["support"]
-            self.recorder.count("land_upgrades", result["upgraded"])
-            self.recorder.count("land_exits", result["exited"])
-            grades[key] = result["grade"]
+        for code, pol in self.cluster_policies.items():
+            for key, refund in policy.vat_refunds(pol, self.books, t, code).items():
+                self.recorder.acc[key]["support"] += refund
+            capex = {key: self.params.of(self.chain[key], "capex") for key in self.books}
+            credit = {key: self._parent_credit(self.chain[key]) for key in self.books}
+            yearly = {key: self.recorder.year_flows(key) for key in self.books}
+            review = policy.land_efficiency(pol, self.books, yearly, capex, credit, t, code)
+            for key, result in review.items():
+                self.recorder.acc[key]["support"] += result["support"]
+                self.recorder.count("land_upgrades", result["upgraded"])
+                self.recorder.count("land_exits", result["exited"])
+                grades[key] = np.where(result["grade"] >= 0, result["grade"], grades.get(key, -1))
         self.recorder.close_year(grades)
 
     def _lag(self, stage: Stage, t: int) -> np.ndarray:
-        """Construction lag in months per firm column; "标准地" land supply shortens it for Suining firms."""
+        """Construction lag in months per firm column; ready land ("标准地") shortens it in the clusters that offer
+        it."""
         book = self.books[stage.key]
         lag = np.full(book.shape[1], self.params.of(stage, "construction_lag"))
-        if t >= self.policy.start("investment_support"):
-            cut = self.policy.value("investment_support", "lag_cut_months")
-            lag = np.where(book.suining, np.maximum(lag - cut, 1.0), lag)
+        lag = np.maximum(lag - self._lag_cuts(t)[book.columns.cluster], 1.0)
         return np.maximum(np.rint(lag), 1).astype(int)
+
+    def _lag_cuts(self, t: int) -> np.ndarray:
+        """Months off the construction lag each cluster's ready land gives now, (K,)."""
+        return np.array(
+            [
+                pol.value("investment_support", "lag_cut_months") if t >= pol.start("investment_support") else 0.0
+                for _, pol in sorted(self.cluster_policies.items())
+            ]
+        )
 
     def _order(
         self,
@@ -1048,23 +1221,24 @@ class LithiumModel(mesa.Model):
         amount: np.ndarray,
         lag: np.ndarray,
         t: int,
-        borrowed: bool = False,
     ) -> None:
         """Plant ordered now.
 
         A share ``completion_rate`` of the announced capacity is built, in three equal tranches arriving after
         ``(1 - lag_spread)``, 1 and ``(1 + lag_spread)`` times the construction lag (not before
         `first_endogenous_arrival`). Capex is spent evenly until the last tranche: the firm's share from cash
-        and loans, the rest by the government (Suining's capex subsidy, or local incentives elsewhere).
+        and loans, the rest by the government (the cluster's capex subsidy, or in the rest of China local
+        incentives).
         """
         if len(rows) == 0:
             return
         p = self.params
         book = self.books[stage.key]
         built = amount * p.completion_rate
-        cost = built * p.of(stage, "capex")
-        local = np.where(book.suining[cols], 1.0, 1.0 - p.local_incentive_share)
-        own = cost * local if borrowed else cost * book.capex_factor[rows, cols] * local
+        cost = built * p.of(stage, "capex") * book.columns.capex_location[cols]
+        # the rest of China's local incentives (a rival city's are its own policy, in capex_factor)
+        local = np.where(book.columns.cluster[cols] == self._reference, 1.0 - p.local_incentive_share, 1.0)
+        own = cost * book.capex_factor[rows, cols] * local
         subsidy = cost - own
         spend_months = np.maximum(np.rint(lag * (1.0 + p.lag_spread)), 1).astype(int)
         rate, sub = own / spend_months, subsidy / spend_months
@@ -1081,18 +1255,182 @@ class LithiumModel(mesa.Model):
                 self.events[int(month)].append(Event(stage.key, rows[sel], cols[sel], built[sel] / 3.0, "arrive"))
 
     def _invest(self, stage: Stage, t: int, price: np.ndarray) -> None:
+        """This quarter's expansions: each firm's order (`agents.decisions.investment_orders`), a named group's
+        orders taken together, each placed in the cluster it picks (`_place`)."""
         book = self.books[stage.key]
+        cols = book.columns
         orders = firm_type(stage.key).plan_investment(book, price, self.params.of(stage, "capex"), self.params)
-        rows, cols = np.nonzero(orders > 0)
-        self._order(stage, rows, cols, orders[rows, cols], self._lag(stage, t)[cols], t)
+        # a named group decides once for all its plants: its first column carries the group's order
+        deciding = orders.copy()
+        home = np.zeros((len(cols), len(self.sites[stage.key].keys)), dtype=bool)
+        home[np.arange(len(cols)), cols.cluster] = True
+        for g, by_cluster in enumerate(self._group_cols[stage.key]):
+            members = cols.group == g
+            first = np.flatnonzero(members)[0]
+            total = np.where(members, orders, 0.0).sum(axis=-1)
+            deciding[:, members] = 0.0
+            deciding[:, first] = total
+            home[first] = [len(c) > 0 for c in by_cluster]
+        self._place(stage, t, deciding, home, book.conversion_cost, book.energy_cost, np.arange(len(cols)))
         self.recorder.count(f"orders_{stage.key}", (orders > 0))
 
+    def _choose(
+        self,
+        stage: Stage,
+        t: int,
+        conversion: np.ndarray,
+        energy: np.ndarray,
+        labour: np.ndarray,
+        home: np.ndarray,
+        uniforms: np.ndarray,
+    ) -> np.ndarray:
+        """The cluster each decider picks for a new plant, (R, M) (`sim.engine.location`).
+
+        Args:
+            conversion, energy: the deciders' costs where they are, (R, M) yuan/unit (Suining's residual factor
+                taken out: it applies to any plant in Suining).
+            home: (M, K) or (R, M, K) the clusters where the decider's group has a plant.
+            uniforms: (R, M) uniform draws.
+        """
+        p = self.params
+        site = self.sites[stage.key]
+        hf = np.where(np.arange(len(site.keys)) == 0, p.of(stage, "suining_cost_factor"), 1.0)
+        started = sorted(self.cluster_policies.items())
+        cut = np.array(
+            [pol.value("energy_support", "cost_cut") if t >= pol.start("energy_support") else 0.0 for _, pol in started]
+        )
+        subsidy = np.array(
+            [
+                pol.value("investment_support", "capex_subsidy") if t >= pol.start("investment_support") else 0.0
+                for _, pol in started
+            ]
+        )
+        cost = location.unit_costs(
+            conversion,
+            energy,
+            labour,
+            site,
+            p.annual_wage,
+            p.of(stage, "capex"),
+            p.investment_hurdle + 1.0 / p.depreciation_years,
+            cut,
+            subsidy,
+        )
+        # Suining's residual factor (fitted) on its conversion and energy, beside its conditions
+        cost = cost + (hf - 1.0) * (conversion[..., None] + energy[..., None] * site.energy * (1.0 - cut))
+        capacity = {key: b.capacity for key, b in self.books.items()}
+        clusters = {key: b.columns.cluster for key, b in self.books.items()}
+        adjacent = [
+            s.key
+            for s in self.chain.firm_stages
+            if s.key != stage.key
+            and (any(i.stage == s.key for i in stage.inputs) or any(i.stage == stage.key for i in s.inputs))
+        ]
+        weight = location.agglomeration(capacity, clusters, stage.key, adjacent, len(site.keys))
+        probabilities = location.choice_probabilities(cost, home, weight, self._lag_cuts(t), site.allowed, p)
+        return location.draw(probabilities, uniforms)
+
+    def _place(
+        self,
+        stage: Stage,
+        t: int,
+        orders: np.ndarray,
+        home: np.ndarray,
+        conversion: np.ndarray,
+        energy: np.ndarray,
+        deciders: np.ndarray,
+    ) -> None:
+        """Place orders (R, M) of deciders (columns ``deciders``) where each picks (`_choose`): at its own plant or,
+        for a named group, its plant in that cluster; else a new plant in the cluster (its new-plant column for
+        the decider's tier), or in the rest of China a new firm (an entrant slot)."""
+        book = self.books[stage.key]
+        cols = book.columns
+        hf = np.where(cols.cluster[deciders] == 0, self.params.of(stage, "suining_cost_factor"), 1.0)
+        uniforms = self._site_draws[stage.key][:, t // 3, deciders]
+        chosen = self._choose(
+            stage,
+            t,
+            conversion[:, deciders] / hf,
+            energy[:, deciders] / hf,
+            book.labour[:, deciders],
+            home[deciders] if home.shape[0] == len(cols) else home,
+            uniforms,
+        )
+        rows, which = np.nonzero(orders[:, deciders] > 0)
+        if len(rows) == 0:
+            return
+        amount = orders[rows, deciders[which]]
+        picked = chosen[rows, which]
+        source = deciders[which]
+        target = np.where(picked == cols.cluster[source], source, -1)
+        # a named group's plant in the picked cluster (its largest there)
+        for g, by_cluster in enumerate(self._group_cols[stage.key]):
+            mine = (cols.group[source] == g) & (target < 0)
+            for c, plants in enumerate(by_cluster):
+                sel = mine & (picked == c)
+                if len(plants) and sel.any():
+                    best = plants[
+                        np.argmax(book.capacity[rows[sel]][:, plants] * book.active[rows[sel]][:, plants], axis=-1)
+                    ]
+                    target[sel] = best
+        # elsewhere: the cluster's column of new plants for the decider's tier
+        for (c, tier), j in self._aggregate_col[stage.key].items():
+            sel = (target < 0) & (picked == c) & (np.array(cols.tier)[source] == tier)
+            target[sel] = j
+        for (c, tier), j in self._aggregate_col[stage.key].items():  # a tier with no column there: the entrants'
+            sel = (target < 0) & (picked == c) & (tier == "entrant")
+            target[sel] = j
+        # the rest of China: a new firm in an entrant slot, at the decider's costs
+        new = np.flatnonzero(target < 0)
+        if len(new):
+            slots = self._take_slots(stage, rows[new])
+            ok = slots >= 0
+            target[new[ok]] = slots[ok]
+            book.conversion_cost[rows[new[ok]], slots[ok]] = (
+                book.conversion_cost[rows[new[ok]], source[new[ok]]] / hf[which[new[ok]]]
+            )
+            book.energy_cost[rows[new[ok]], slots[ok]] = (
+                book.energy_cost[rows[new[ok]], source[new[ok]]] / hf[which[new[ok]]]
+            )
+            self._start_firm(book, rows[new[ok]], slots[ok], book.expected_margin[rows[new[ok]], source[new[ok]]])
+        keep = target >= 0
+        rows, target, amount = rows[keep], target[keep], amount[keep]
+        book.active[rows, target] = True
+        placed = np.zeros(book.shape)
+        np.add.at(placed, (rows, target), amount * self.params.completion_rate)
+        self.recorder.add(stage.key, ordered=placed)
+        self._order(stage, rows, target, amount, self._lag(stage, t)[target], t)
+
+    def _take_slots(self, stage: Stage, rows: np.ndarray) -> np.ndarray:
+        """Free entrant slots for new firms in the rest of China, one per row given (-1 when none is left)."""
+        book = self.books[stage.key]
+        start = self._entrant_start[stage.key]
+        free = len(book.columns) - start
+        out = np.full(len(rows), -1)
+        for r in np.unique(rows):
+            idx = np.flatnonzero(rows == r)
+            n = self._next_entrant[stage.key][r]
+            take = min(len(idx), free - n)
+            if take > 0:
+                out[idx[:take]] = start + n + np.arange(take)
+                self._next_entrant[stage.key][r] = n + take
+            self.recorder.events[f"entry_blocked_{stage.key}"][r] += len(idx) - max(take, 0)
+        return out
+
+    def _start_firm(self, book: FirmBook, rows: np.ndarray, cols: np.ndarray, expected: np.ndarray) -> None:
+        """A new firm in a slot: active, with the expectations given."""
+        book.active[rows, cols] = True
+        book.expected_margin[rows, cols] = expected
+        book.margin_year[rows, cols] = expected
+
     def _enter(self, stage: Stage, t: int, price: np.ndarray) -> None:
-        """New rest-of-China firms when the stage's expected return on capital clears the hurdle."""
+        """New firms when the stage's expected return on capital clears the entrants' hurdle; each picks its
+        cluster (`_choose`, with no plant anywhere yet): in the rest of China it takes an entrant slot, elsewhere
+        its plant joins the cluster's column of entrants' plants."""
         p = self.params
         book = self.books[stage.key]
         capex = p.of(stage, "capex")
-        incumbents = book.active & ~book.suining & (book.capacity > 0)
+        incumbents = book.active & (book.columns.cluster == self._reference) & (book.capacity > 0)
         if p.entry_rate <= 0 or not incumbents.any():
             return
         weights = np.where(incumbents, book.capacity, 0.0)
@@ -1109,18 +1447,12 @@ class LithiumModel(mesa.Model):
         u_count, draws = self._entrants[stage.key]
         q = t // 3
         n = np.where(rate > 0, stats.poisson.ppf(u_count[:, q], np.maximum(rate, 1e-12)), 0).astype(int)
-        slots = len(book.columns) - self._entrant_start[stage.key]
-        free = slots - self._next_entrant[stage.key]
         most = p.max_entrants_per_quarter
-        allowed = np.minimum(np.minimum(n, most), free)  # the quarter's bound, and the columns left
-        self.recorder.count(f"entry_blocked_{stage.key}", n - allowed)
-        n = allowed
+        blocked = np.maximum(n - most, 0)
+        n = np.minimum(n, most)
+        self.recorder.count(f"entry_blocked_{stage.key}", blocked)
         if not n.any():
             return
-        k = np.arange(most)
-        rows, ks = np.nonzero(k[None, :] < n[:, None])
-        cols = self._entrant_start[stage.key] + self._next_entrant[stage.key][rows] + ks
-        self._next_entrant[stage.key] = self._next_entrant[stage.key] + n
         quarter = type(draws)(*(getattr(draws, f)[:, q, :] for f in ("size", "cost", "energy", "owns", "own_cost")))
         attrs = firm_attributes(
             quarter,
@@ -1132,22 +1464,52 @@ class LithiumModel(mesa.Model):
             self._mine_cost(stage),
         )
         median = market.row_median(book.capacity, incumbents)
-        size = median[rows] * attrs["size"][rows, ks]
         expected = np.divide(
             np.where(incumbents, weights * book.expected_margin, 0.0).sum(axis=-1),
             total,
             out=np.zeros(self.replicates),
             where=total > 0,
         )
-        book.active[rows, cols] = True
+        uniforms = self._entrant_sites[stage.key][:, q, :]
+        chosen = self._choose(
+            stage,
+            t,
+            attrs["conversion_cost"],
+            attrs["energy_cost"],
+            np.full(attrs["conversion_cost"].shape, p.of(stage, "labour")),
+            np.zeros((most, len(self.sites[stage.key].keys)), dtype=bool),
+            uniforms,
+        )
+        k = np.arange(most)
+        rows, ks = np.nonzero(k[None, :] < n[:, None])
+        size = median[rows] * attrs["size"][rows, ks]
+        picked = chosen[rows, ks]
+        here = picked == self._reference
+        # in the rest of China: a new firm in a slot
+        slots = self._take_slots(stage, rows[here])
+        ok = slots >= 0
+        r_new, c_new, k_new = rows[here][ok], slots[ok], ks[here][ok]
         for name in ("conversion_cost", "energy_cost", "owns_feedstock", "own_feedstock_cost"):
-            getattr(book, name)[rows, cols] = attrs[name][rows, ks]
-        book.own_share[rows, cols] = attrs["owns_feedstock"][rows, ks].astype(float)
-        book.expected_margin[rows, cols] = expected[rows]
-        book.margin_year[rows, cols] = expected[rows]
-        book.capex_factor[rows, cols] = 1.0
-        self._order(stage, rows, cols, size, self._lag(stage, t)[cols], t, borrowed=True)
-        self.recorder.count(f"entrants_{stage.key}", n)
+            getattr(book, name)[r_new, c_new] = attrs[name][r_new, k_new]
+        book.own_share[r_new, c_new] = attrs["owns_feedstock"][r_new, k_new].astype(float)
+        self._start_firm(book, r_new, c_new, expected[r_new])
+        target = np.full(len(rows), -1)
+        target[np.flatnonzero(here)[ok]] = c_new
+        # elsewhere: the cluster's column of entrants' plants
+        for (c, tier), j in self._aggregate_col[stage.key].items():
+            if tier == "entrant":
+                sel = ~here & (picked == c)
+                target[sel] = j
+                fresh = sel & ~book.active[rows, j]
+                if fresh.any():
+                    self._start_firm(book, rows[fresh], np.full(fresh.sum(), j), expected[rows[fresh]])
+        keep = target >= 0
+        rows, target, size = rows[keep], target[keep], size[keep]
+        placed = np.zeros(book.shape)
+        np.add.at(placed, (rows, target), size * p.completion_rate)
+        self.recorder.add(stage.key, ordered=placed)
+        self._order(stage, rows, target, size, self._lag(stage, t)[target], t)
+        self.recorder.count(f"entrants_{stage.key}", np.bincount(rows, minlength=self.replicates).astype(float))
 
     def _expand_supply(self, t: int) -> None:
         world = self.world

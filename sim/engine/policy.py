@@ -1,9 +1,10 @@
-"""How the policy levers act on Suining's firms (the levers themselves are declared in `sim.inputs.levers`).
+"""How the policy levers act on a cluster's firms (the levers themselves are declared in `sim.inputs.levers`).
 
-Each mechanism is a function over the books of the batch; they act through the model's own channels: cash
-(relief, refunds), costs (energy, upgrades, learning), capex (subsidy, construction time), plant (pipeline,
-exit) and the price a firm receives (hedging). docs/model.md, "Submodels: policy levers", gives each with its
-magnitude and source.
+Each mechanism is a function over the books of the batch and one cluster's policy (``code`` the cluster's index,
+Suining 0; a lever acts on that cluster's plants only, and what it pays is booked to that city); they act
+through the model's own channels: cash (relief, refunds), costs (energy, upgrades, learning), capex (subsidy,
+construction time), plant (pipeline, exit) and the price a firm receives (hedging). docs/model.md, "Submodels:
+policy levers", gives each with its magnitude and source.
 """
 
 from __future__ import annotations
@@ -18,34 +19,36 @@ from sim.inputs.units import BASE_YEAR, YI
 GRADES = ("A", "B", "C", "D")
 
 
-def monthly_factors(policy: Policy, books: dict[str, FirmBook], month: int) -> None:
+def monthly_factors(policy: Policy, books: dict[str, FirmBook], month: int, code: int = 0) -> None:
     """Energy support and capex subsidies switch on at their start month; innovation compounds monthly."""
     energy = policy.value("energy_support", "cost_cut")
     subsidy = policy.value("investment_support", "capex_subsidy")
     learning = policy.value("innovation", "extra_learning_rate")
     for book in books.values():
-        # every Suining firm exists from the start (projects are created then), so setting once is enough
+        here = book.columns.in_cluster(code)
+        # every plant column exists from the start (projects and new-plant columns are created then), so setting
+        # once is enough
         if month == policy.start("energy_support") and energy > 0:
-            book.energy_factor = np.where(book.suining, 1.0 - energy, 1.0) * np.ones(book.shape)
+            book.energy_factor = np.where(here, 1.0 - energy, book.energy_factor)
         if month == policy.start("investment_support") and subsidy > 0:
-            book.capex_factor = np.where(book.suining, 1.0 - subsidy, 1.0) * np.ones(book.shape)
+            book.capex_factor = np.where(here, 1.0 - subsidy, book.capex_factor)
         if learning > 0 and month >= policy.start("innovation"):
             monthly = (1.0 - learning) ** (1.0 / 12.0)
-            book.cost_factor = np.where(book.suining, book.cost_factor * monthly, book.cost_factor)
+            book.cost_factor = np.where(here, book.cost_factor * monthly, book.cost_factor)
 
 
-def tax_relief(policy: Policy, books: dict[str, FirmBook], month: int) -> dict[str, np.ndarray]:
+def tax_relief(policy: Policy, books: dict[str, FirmBook], month: int, code: int = 0) -> dict[str, np.ndarray]:
     """This month's relief (减税降费), yuan per firm by stage: the year's amount in twelfths, pro rata to the
-    value of Suining firms' plant in each replicate."""
+    value of the cluster's firms' plant in each replicate."""
     setting = policy.setting("tax_relief")
     year = BASE_YEAR + month // 12
     monthly = setting.by_year("amount", year) * YI / 12.0 if month >= setting.start else 0.0
     if monthly <= 0:
         return {}
-    return _pro_rata_plant(books, monthly)
+    return _pro_rata_plant(books, monthly, code)
 
 
-def innovation_grants(policy: Policy, books: dict[str, FirmBook], month: int) -> dict[str, np.ndarray]:
+def innovation_grants(policy: Policy, books: dict[str, FirmBook], month: int, code: int = 0) -> dict[str, np.ndarray]:
     """This month's innovation grants (揭榜挂帅, the research institute), yuan per firm by stage: what the city pays
     for the extra learning, ``extra_learning_rate x 100 x cost_per_point`` 亿元 a year in twelfths, pro rata to
     the value of Suining firms' plant."""
@@ -53,10 +56,12 @@ def innovation_grants(policy: Policy, books: dict[str, FirmBook], month: int) ->
     points = 100.0 * policy.value(lever, "extra_learning_rate")
     if points <= 0 or month < policy.start(lever):
         return {}
-    return _pro_rata_plant(books, points * policy.value(lever, "cost_per_point") * YI / 12.0)
+    return _pro_rata_plant(books, points * policy.value(lever, "cost_per_point") * YI / 12.0, code)
 
 
-def energy_support_cost(policy: Policy, book: FirmBook, energy_per_unit: np.ndarray, quantity: np.ndarray):
+def energy_support_cost(
+    policy: Policy, book: FirmBook, energy_per_unit: np.ndarray, quantity: np.ndarray, code: int = 0
+) -> np.ndarray:
     """What the city pays this month for energy support, yuan per firm ``(R, N)``: its share
     (``city_cost_share``) of what the firms save, ``energy cost before the cut x cost_cut x quantity``.
 
@@ -67,25 +72,27 @@ def energy_support_cost(policy: Policy, book: FirmBook, energy_per_unit: np.ndar
     share = policy.value("energy_support", "city_cost_share")
     factor = book.energy_factor
     saving = np.divide(energy_per_unit, factor, out=np.zeros_like(energy_per_unit), where=factor > 0) - energy_per_unit
-    return share * saving * quantity
+    return np.where(book.columns.in_cluster(code), share * saving * quantity, 0.0)
 
 
-def _pro_rata_plant(books: dict[str, FirmBook], amount: float) -> dict[str, np.ndarray]:
-    """``amount`` yuan split among Suining's active firms of every stage pro rata to their plant's book value."""
-    plant = {key: np.where(book.suining & book.active, book.capital, 0.0) for key, book in books.items()}
+def _pro_rata_plant(books: dict[str, FirmBook], amount: float, code: int = 0) -> dict[str, np.ndarray]:
+    """``amount`` yuan split among the cluster's active firms of every stage pro rata to their plant's book value."""
+    plant = {
+        key: np.where(book.columns.in_cluster(code) & book.active, book.capital, 0.0) for key, book in books.items()
+    }
     total = sum(value.sum(axis=-1) for value in plant.values())
     share = np.divide(amount, total, out=np.zeros_like(total), where=total > 0)
     return {key: value * share[:, None] for key, value in plant.items()}
 
 
-def vat_refunds(policy: Policy, books: dict[str, FirmBook], month: int) -> dict[str, np.ndarray]:
-    """December: a share of Suining firms' input-VAT credit is refunded in cash (留抵退税); returns the refunds."""
+def vat_refunds(policy: Policy, books: dict[str, FirmBook], month: int, code: int = 0) -> dict[str, np.ndarray]:
+    """December: a share of the cluster's firms' input-VAT credit is refunded in cash (留抵退税); returns them."""
     share = policy.value("tax_relief", "vat_refund_share")
     out = {}
     if share <= 0 or month < policy.start("tax_relief"):
         return out
     for key, book in books.items():
-        refund = np.where(book.suining & book.active, share * book.vat_credit, 0.0)
+        refund = np.where(book.columns.in_cluster(code) & book.active, share * book.vat_credit, 0.0)
         book.vat_credit = book.vat_credit - refund
         book.cash, book.debt = finance(book.cash, book.debt, refund)
         out[key] = refund
@@ -106,8 +113,9 @@ def land_efficiency(
     capex: dict[str, float],
     parent_credit: dict[str, np.ndarray],
     month: int,
+    code: int = 0,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """December review (亩均论英雄) of Suining's plants, as Sichuan's 亩均 evaluations work.
+    """December review (亩均论英雄) of the cluster's plants, as Sichuan's 亩均 evaluations work.
 
     Each plant is graded A-D on the year's value added plus taxes per yuan of plant (the model's measure of
     tax and output per mu: land goes with plant), relative to its stage's national average. The grade sets
@@ -154,14 +162,16 @@ def land_efficiency(
             out=np.zeros_like(plant),
             where=(plant > 0) & (average[:, None] != 0),
         )
-        graded = running & book.suining
+        here = book.columns.in_cluster(code)
+        graded = running & here
         grade = np.where(graded, grades(score, policy), -1)
-        book.grade_factor = np.select(
+        factor = np.select(
             [grade == 0, grade == 2, grade == 3],
             [1.0 - val["energy_discount_a"], 1.0 + val["energy_surcharge_c"], 1.0 + val["energy_surcharge_d"]],
             default=1.0,
         )
-        book.d_years = np.where(grade == 3, book.d_years + 1.0, 0.0)
+        book.grade_factor = np.where(here, factor, book.grade_factor)
+        book.d_years = np.where(here, np.where(grade == 3, book.d_years + 1.0, 0.0), book.d_years)
         weak = graded & (grade >= 2)
         cost = val["upgrade_cost_share"] * plant
         own_share = cost * (1.0 - val["upgrade_support"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-STREAMS = ("population", "projects", "shocks", "entry", "supply")
+STREAMS = ("population", "projects", "shocks", "entry", "supply", "location")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Streams:
     shocks: np.random.Generator
     entry: np.random.Generator
     supply: np.random.Generator
+    location: np.random.Generator  # where new plants go (spawned last: the others' draws are unchanged by it)
 
     @classmethod
     def spawn(cls, seed: np.random.SeedSequence) -> Streams:

@@ -31,6 +31,7 @@ FLOWS = (
     "support",
     "investment",
     "unmet",
+    "ordered",
 )
 MEANS = ("employment", "available", "installed")  # averages over the year's months
 STOCKS = ("capacity", "firms", "cash", "debt", "building")  # at the end of December
@@ -77,8 +78,11 @@ class BatchRecord:
 class Recorder:
     """Accumulates a batch's records month by month."""
 
-    def __init__(self, books: dict[str, FirmBook], replicates: int, firm_detail: int) -> None:
+    def __init__(
+        self, books: dict[str, FirmBook], replicates: int, firm_detail: int, clusters: tuple[str, ...] = ("suining",)
+    ) -> None:
         self.books = books
+        self.clusters = clusters  # the cluster codes' keys (the home city first)
         self.replicates = replicates
         self.keep = min(firm_detail, replicates)
         self.acc = {key: {name: np.zeros(book.shape) for name in (*FLOWS, *MEANS)} for key, book in books.items()}
@@ -136,11 +140,12 @@ class Recorder:
             values["building"] = (book.active & (book.capacity <= 0)).astype(float)
             values["cash"] = book.cash.copy()
             values["debt"] = book.debt.copy()
-            suining = book.suining
+            masks = [book.columns.in_cluster(code) for code in range(len(self.clusters))]
             for name, value in values.items():
                 self.regional[("china", key, name)].append(value.sum(axis=-1))
                 # masked sums over whole C-ordered rows (never over fancy-indexed columns): batch-independent
-                self.regional[("suining", key, name)].append(np.where(suining, value, 0.0).sum(axis=-1))
+                for cluster, mask in zip(self.clusters, masks, strict=True):
+                    self.regional[(cluster, key, name)].append(np.where(mask, value, 0.0).sum(axis=-1))
             for tier, members in self.tiers[key].items():
                 for name in TIER_FIELDS:
                     self.regional[(f"tier:{tier}", key, name)].append(np.where(members, values[name], 0.0).sum(axis=-1))
@@ -177,7 +182,7 @@ class Recorder:
             key: {
                 "firm_id": list(book.columns.firm_id),
                 "name": list(book.columns.name),
-                "region": ["suining" if s else "rest_of_china" for s in book.columns.suining],
+                "region": [self.clusters[c] for c in book.columns.cluster],
                 "role": list(book.columns.role),
                 "tier": list(book.columns.tier),
             }

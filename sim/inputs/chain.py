@@ -93,6 +93,8 @@ FIRM_TEMPLATE = {
     "entrant_slots": "firms",
     "suining_cost_factor": "x the plant's tier",
     "max_firm_share": "fraction of the stage's output",
+    "freight_in": "t moved in per {u}",
+    "freight_out": "t moved out per {u}",
 }
 INTEGER_TEMPLATE = {"synthetic_firms", "entrant_slots"}
 CALIBRATED_TEMPLATE = {"suining_cost_factor"}
@@ -494,6 +496,8 @@ LITHIUM_SALT = Stage(
             "buyers keep second sources: no converter sells more than about a quarter of China's lithium salts "
             "(Ganfeng and Tianqi, the largest, each made under a fifth of China's salts in 2023-24; docs/data.md)",
         ),
+        freight_in=(8.0, 1.0, 30.0, "about 8 t of spodumene concentrate per t LCE (lepidolite ore far more)"),
+        freight_out=(1.0, 0.5, 2.0, "a t of salt per t LCE (hydroxide 1.14)"),
     )
     + (
         Param(
@@ -578,6 +582,8 @@ LFP_CATHODE = Stage(
             "cell makers keep second sources of cathode: the largest LFP maker, Hunan Yuneng, sold 30.7% (2023) "
             "and 28.9% (2024) of China's LFP from several plants (tiers.csv)",
         ),
+        freight_in=(1.3, 0.5, 3.0, "0.25 t of lithium salt, 0.95 t of iron phosphate and carbon per t of LFP"),
+        freight_out=(1.0, 0.5, 2.0, "a t of cathode per t"),
     )
     + (
         Param(
@@ -648,6 +654,8 @@ BATTERY = Stage(
             "carmakers and storage integrators keep second sources: CATL, the largest cell maker, held about 40% "
             "of China's power-battery installations in 2023-24 (tiers.csv: leaders' capacity share 45%, with BYD)",
         ),
+        freight_in=(5500.0, 2000.0, 10000.0, "cathode, anode, electrolyte, separator and foils: about 5.5 kt per GWh"),
+        freight_out=(6000.0, 3000.0, 10000.0, "LFP cells at 160-180 Wh/kg weigh 5.5-6.5 kt per GWh"),
     )
     + (
         Param(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
+from sim.inputs.clusters import ClusterData, default_clusters
 from sim.inputs.errors import InputError
 from sim.inputs.scenario import month_index
 
@@ -63,6 +64,9 @@ class RegisteredFirm:
     listed_parent: bool = False
     tier: str = ""  # the national tier (tiers.csv) of the group the plant belongs to; "" for the stage's middle
     tranches: list[tuple[int, float]] = field(default_factory=list)
+    cluster: str = "suining"  # where the plant is (clusters.csv)
+    group: str = ""  # the firm group it belongs to (several plants, possibly in several clusters)
+    probability: float = 1.0  # an announced plant is built with this probability (one draw per replicate)
     feedstock: tuple[FeedstockPeriod, ...] = ()  # salt makers: what feeds the plant (suining_feedstock.csv)
 
     def feedstock_at(self, month: int) -> tuple[FeedstockPart, ...]:
@@ -141,8 +145,33 @@ def _flag(row: dict[str, str], key: str, line: int, path: Path, default: str | N
 
 
 def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) -> list[RegisteredFirm]:
-    """Read the Suining firm registry (one row per capacity tranche)."""
+    """Read the registry of named plants: Suining's (``suining_firms.csv``, one row per capacity tranche) and the
+    rival clusters' (``cluster_plants.csv`` beside it, one row per plant, announced ones with their probability)."""
     path = Path(path) if path else DATA_DIR / "suining_firms.csv"
+    firms = _read_plants(path, chain, "firm_id", None)
+    others = path.parent / "cluster_plants.csv"
+    if others.is_file():
+        for fid, firm in _read_plants(others, chain, "plant_id", "cluster").items():
+            if fid in firms:
+                raise InputError(f"plant {fid} is in both registries", file=str(others), key="plant_id")
+            firms[fid] = firm
+    feedstock = load_feedstock(path.parent / "suining_feedstock.csv", firms)
+    for fid, periods in feedstock.items():
+        firms[fid].feedstock = periods
+    for fid, firm in firms.items():
+        if firm.segment == "lithium_salt" and firm.owns_feedstock and not firm.feedstock:
+            raise InputError(
+                f"salt plant {fid} owns its feedstock but no row says which mine feeds it",
+                file=str(
+                    path.parent / ("suining_feedstock.csv" if firm.cluster == "suining" else "cluster_plants.csv")
+                ),
+                key="feedstock_cohort",
+            )
+    return list(firms.values())
+
+
+def _read_plants(path: Path, chain: Chain, id_column: str, cluster_column: str | None) -> dict[str, RegisteredFirm]:
+    """Plants of one registry file; rows with the same id are tranches of one plant."""
     units = {stage.key: f"{stage.unit}/yr" for stage in chain.firm_stages}
     firms: dict[str, RegisteredFirm] = {}
     for line, row in enumerate(_rows(path), start=2):
@@ -161,27 +190,41 @@ def load_registry(path: str | Path | None = None, chain: Chain = DEFAULT_CHAIN) 
             raise InputError(f"row {line}: online must be 'YYYY-MM'", key="online", **where) from None
         owns = _flag(row, "owns_feedstock", line, path)
         listed = _flag(row, "listed_parent", line, path, default="false")
-        fid = (row.get("firm_id") or "").strip()
+        fid = (row.get(id_column) or "").strip()
         if not fid:
-            raise InputError(f"row {line}: firm_id is empty", key="firm_id", **where)
+            raise InputError(f"row {line}: {id_column} is empty", key=id_column, **where)
         tier = (row.get("tier") or "").strip()
-        firm = firms.setdefault(fid, RegisteredFirm(fid, row.get("name", fid), segment, owns, listed, tier))
+        cluster = (row.get(cluster_column) or "").strip() if cluster_column else "suining"
+        probability = (
+            _number(row, "probability", line, path, 0.0, 1.0) if (row.get("probability") or "").strip() else 1.0
+        )
+        firm = firms.setdefault(
+            fid,
+            RegisteredFirm(
+                fid,
+                row.get("name", fid),
+                segment,
+                owns,
+                listed,
+                tier,
+                cluster=cluster,
+                group=(row.get("group") or "").strip() or fid,
+                probability=probability,
+            ),
+        )
         if firm.segment != segment:
             raise InputError(f"row {line}: firm {fid} appears in two segments", key="segment", **where)
         if firm.tier != tier:
             raise InputError(f"row {line}: firm {fid} has two tiers ('{firm.tier}', '{tier}')", key="tier", **where)
         firm.tranches.append((online, capacity))
-    feedstock = load_feedstock(path.parent / "suining_feedstock.csv", firms)
-    for fid, periods in feedstock.items():
-        firms[fid].feedstock = periods
-    for fid, firm in firms.items():
-        if firm.segment == "lithium_salt" and firm.owns_feedstock and fid not in feedstock:
-            raise InputError(
-                f"salt plant {fid} owns its feedstock but has no row saying which mine feeds it",
-                file=str(path.parent / "suining_feedstock.csv"),
-                key="firm_id",
-            )
-    return list(firms.values())
+        cohort = (row.get("feedstock_cohort") or "").strip()
+        if owns and cohort and segment == "lithium_salt":
+            # a rival's integrated plant: its group's mine supplies it all; a domestic mine transfers at cost, a
+            # foreign one (Talison to Albemarle) at last month's market price
+            domestic = cohort.startswith("china_") or cohort == "other_spodumene"
+            part = FeedstockPart("own_mine", cohort, 1.0, not domestic, 0 if domestic else 1, 0.0)
+            firm.feedstock = (FeedstockPeriod(-1, None, (part,)),)
+    return firms
 
 
 def load_feedstock(path: Path, firms: dict[str, RegisteredFirm]) -> dict[str, tuple[FeedstockPeriod, ...]]:
@@ -366,9 +409,18 @@ class ModelData:
     supply: SupplyData
     tiers: dict[str, list[Tier]] = field(default_factory=dict)
     city: dict[str, dict[int, float]] = field(default_factory=dict)
+    clusters: ClusterData | None = None
 
     def __post_init__(self) -> None:
+        if self.clusters is None:
+            object.__setattr__(self, "clusters", default_clusters())
         for firm in self.registry:
+            if firm.cluster not in self.clusters.keys:
+                raise InputError(
+                    f"plant {firm.firm_id}: cluster '{firm.cluster}' is not one of {', '.join(self.clusters.keys)}",
+                    file=str(DATA_DIR / "cluster_plants.csv"),
+                    key="cluster",
+                )
             known = [t.tier for t in self.tiers.get(firm.segment, [])]
             if firm.tier and known and firm.tier not in known:
                 raise InputError(
@@ -392,5 +444,7 @@ _CACHE: dict[str, ModelData] = {}
 def default_data() -> ModelData:
     """The project's data files, loaded once per process."""
     if "default" not in _CACHE:
-        _CACHE["default"] = ModelData(load_registry(), load_national(), load_supply(), load_tiers(), load_city())
+        _CACHE["default"] = ModelData(
+            load_registry(), load_national(), load_supply(), load_tiers(), load_city(), default_clusters()
+        )
     return _CACHE["default"]

@@ -354,6 +354,62 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
         "(2024-01), so the two never count the same plant twice",
         integer=True,
     ),
+    # --- location of new plants (sim.engine.location) ---
+    Param(
+        "location_cost_elasticity",
+        10.0,
+        "log-odds per unit of relative cost",
+        0.0,
+        40.0,
+        "how strongly a new plant goes to the cluster where it costs least to run: a cluster 5% dearer than the "
+        "cheapest has exp(-0.5), about 0.6, times the odds; no 2022-24 figure measures it (assumption, range 3-30)",
+    ),
+    Param(
+        "location_home_bias",
+        2.0,
+        "log-odds",
+        0.0,
+        6.0,
+        "a group's expansion favours a cluster where it already has a plant (staff, permits, suppliers): about "
+        "7 times the odds; assumption, range 0-4 (Fulin's group built its next LFP plants in Deyang-Aba and "
+        "Ordos, not beside its Suining plant, so the bias is not overwhelming)",
+    ),
+    Param(
+        "location_agglomeration",
+        1.0,
+        "log-odds per log share",
+        0.0,
+        2.0,
+        "a new plant goes where the industry already is (its stage and its suppliers and customers): with 1, "
+        "twice the industry draws twice the plants; assumption, range 0.5-1.5",
+    ),
+    Param(
+        "location_time_value",
+        0.1,
+        "log-odds per month",
+        0.0,
+        0.5,
+        "a month of construction saved by ready land and permits ('标准地', Meishan's land prepared before "
+        "Albemarle arrived) raises a cluster's odds by about 10%; assumption, range 0.03-0.3",
+    ),
+    Param(
+        "freight_rate",
+        0.35,
+        "yuan/t-km",
+        0.1,
+        1.0,
+        "freight of bulk materials by road and rail in western China, blended (road 0.4-0.6, rail 0.15-0.25 "
+        "yuan/t-km); moves a cluster's costs with its distances to feedstock and customers",
+    ),
+    Param(
+        "land_share_of_capex",
+        0.06,
+        "fraction of capex at the reference land price",
+        0.0,
+        0.3,
+        "industrial land in a plant's cost: a 100 kt LFP plant on about 500 mu at 150,000 yuan/mu is 0.75 亿 of "
+        "12 亿 (6%); a cluster's land price moves capex by this share (cluster_conditions.csv)",
+    ),
     # --- finance ---
     Param(
         "depreciation_years",

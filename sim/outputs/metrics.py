@@ -128,7 +128,12 @@ def batch_metrics(
 
     base_vapu = {key: v[:, :1] for key, v in national_vapu.items()}
 
-    for region in ("suining", "china"):
+    # the home city, the rival clusters and the rest of China (one region per cluster), then the nation
+    first = stages[0].key if stages else ""
+    clusters = [
+        r for (r, s, n) in reg if s == first and n == "output" and r != "china" and ":" not in r and r != "world"
+    ]
+    for region in (*clusters, "china"):
         totals: dict[str, np.ndarray] = {}
         outputs = {}
         deflators = {s.key: own_vapu(region, s.key) for s in stages}
@@ -154,11 +159,20 @@ def batch_metrics(
                     _annual(market.get(f"trade_{key}", 0.0 * market[f"addressed_{key}"])),
                 )
             else:
-                price = _div(g("output_value"), output) / stage.price_scale
+                # the region's realised price, the nation's where it sold nothing
+                national = _annual(market[f"price_{key}"], "mean") / stage.price_scale
+                price = np.where(output > 0, _div(g("output_value"), output) / stage.price_scale, national)
             out[(region, key, "price")] = (price_unit, price)
             out[(region, key, "unmet_demand")] = (unit, g("unmet"))
-            if region == "suining":
+            if region != "china":
                 out[(region, key, "national_share")] = ("%", 100.0 * _div(output, reg[("china", key, "output")]))
+            # capacity ordered in the year for plants in the region (u/yr: expansions, new plants, entrants), and
+            # the region's share of the nation's: where new plants went
+            if (region, key, "ordered") in reg:
+                out[(region, key, "new_capacity")] = (f"{unit}/yr", g("ordered"))
+                if region != "china":
+                    share = 100.0 * _div(g("ordered"), reg[("china", key, "ordered")])
+                    out[(region, key, "new_capacity_share")] = ("%", share)
             values = {name: g(field) / YI for name, field in MONEY.items()}
             values["taxes"] = (g("vat") + g("surcharges") + g("income_tax")) / YI
             values["value_added_fixed_2022"] = output * base_vapu[key] / YI
@@ -169,7 +183,8 @@ def batch_metrics(
                 out[(region, key, name)] = (unit_name, value)
                 totals[name] = totals.get(name, 0.0) + value
             out[(region, key, "value_added_real_growth")] = ("%", growth)
-            out[(region, key, "gross_margin")] = ("%", gross_margin(reg, region, key))
+            if region in ("suining", "china"):  # listed makers' measure: undefined where a cluster sells nothing
+                out[(region, key, "gross_margin")] = ("%", gross_margin(reg, region, key))
             if region == "china":
                 for tier in tiers.get(key, ()):
                     out[(region, key, f"gross_margin_{tier}")] = ("%", gross_margin(reg, f"tier:{tier}", key))
@@ -296,14 +311,21 @@ def metric_catalogue(
 
         tiers = {key: [t.tier for t in ts if t.tier != "all"] for key, ts in default_data().tiers.items()}
     out: set[tuple[str, str, str]] = set()
+    from sim.inputs.clusters import cluster_keys
+
+    clusters = cluster_keys()
     for stage in chain.firm_stages:
-        for region in ("suining", "china"):
-            out.update((region, stage.key, m) for m in STAGE_METRICS)
-        out.add(("suining", stage.key, "national_share"))
+        for region in (*clusters, "china"):
+            out.update((region, stage.key, m) for m in STAGE_METRICS if m != "gross_margin")
+            out.add((region, stage.key, "new_capacity"))
+        out.update((region, stage.key, "gross_margin") for region in ("suining", "china"))
+        for region in clusters:
+            out.add((region, stage.key, "national_share"))
+            out.add((region, stage.key, "new_capacity_share"))
         out.add(("china", stage.key, "demand"))
         out.add(("china", stage.key, "imports"))
         out.update(("china", stage.key, f"gross_margin_{t}") for t in tiers.get(stage.key, ()))
-    for region in ("suining", "china"):
+    for region in (*clusters, "china"):
         out.update((region, "all", m) for m in ALL_METRICS)
     out.update(("suining", "all", m) for m in SCOREBOARD_METRICS)
     for segment, metrics in WORLD_METRICS.items():
