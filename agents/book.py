@@ -93,7 +93,7 @@ class FirmBook:
     conversion_cost: np.ndarray = _state("yuan/u at the start, reagents, consumables and services")
     energy_cost: np.ndarray = _state("yuan/u at the start")
     own_feedstock_cost: np.ndarray = _state(
-        "yuan/t LCE, the group's cash cost of feedstock from its own mines, excl. conversion (nan if it buys)"
+        "yuan/t LCE, the group's cash cost of feedstock from its own mines, excl. conversion (0 if it buys)"
     )
     own_share: np.ndarray = _state("fraction of the plant's feedstock its group's own mines supply")
     labour: np.ndarray = _state("workers per u/yr of capacity")
@@ -170,7 +170,6 @@ class FirmBook:
                 values[name] = np.ones(shape)
             else:
                 values[name] = np.zeros(shape)
-        values["own_feedstock_cost"][:] = np.nan
         return cls(stage=stage, columns=columns, **values)
 
     @property

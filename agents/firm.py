@@ -165,8 +165,7 @@ class SaltMaker(Firm):
         concentrate at the formula price (yuan/t LCE) for the rest, less Suining's discount for nearby Sichuan
         spodumene. The plant's accounts may pay otherwise (a lagged transfer price, `sim.engine.model`)."""
         bought = materials[:, None] * np.where(book.suining, 1.0 - params.suining_feedstock_discount, 1.0)
-        own = np.nan_to_num(book.own_feedstock_cost)
-        return book.own_share * own + (1.0 - book.own_share) * bought
+        return book.own_share * book.own_feedstock_cost + (1.0 - book.own_share) * bought
 
     @classmethod
     def controllable_cost(cls, book: FirmBook, input_cost: np.ndarray, processing: np.ndarray) -> np.ndarray:

@@ -13,7 +13,8 @@ group's expansion or an entrant, picks a cluster by a discrete choice (multinomi
 
 ``U_c`` counts conversion, energy at the cluster's power price less its energy support, freight, wages, and capex
 (with land) less its capex subsidy at an annuity. Pure functions over arrays: ``(R, M, K)`` for R replicates, M
-deciders and K clusters; the uniform draws that pick a cluster come from each replicate's own stream.
+deciders and K clusters, or flat ``(E, K)`` for E deciders; the uniform draws that pick a cluster come from each
+replicate's own stream.
 """
 
 from __future__ import annotations
@@ -82,11 +83,11 @@ def unit_costs(
     energy_cut: np.ndarray,
     capex_subsidy: np.ndarray,
 ) -> np.ndarray:
-    """Expected unit cost of a new plant at each cluster, ``(R, M, K)`` yuan per unit at full use.
+    """Expected unit cost of a new plant at each cluster, ``(..., K)`` yuan per unit at full use.
 
     Args:
-        conversion, energy: the decider's conversion and energy cost at the reference, ``(R, M)`` yuan/unit.
-        labour: workers per unit/yr, ``(M,)`` or ``(R, M)``.
+        conversion, energy: the deciders' conversion and energy cost at the reference, ``(...)`` yuan/unit.
+        labour: workers per unit/yr, ``(...)``.
         energy_cut, capex_subsidy: each cluster's energy support and capex subsidy on offer now, ``(K,)``.
         annuity: capital charge per yuan of capex a year (the hurdle plus depreciation).
     """
@@ -128,12 +129,12 @@ def choice_probabilities(
     allowed: np.ndarray,
     params,
 ) -> np.ndarray:
-    """The multinomial-logit probability of each cluster, ``(R, M, K)`` (see the module docstring).
+    """The multinomial-logit probability of each cluster, ``(..., K)`` (see the module docstring).
 
     Args:
-        unit_cost: `unit_costs`, ``(R, M, K)``.
-        home: whether the decider's group already has a plant in each cluster, ``(M, K)`` or ``(R, M, K)``.
-        weight: `agglomeration`, ``(R, K)``.
+        unit_cost: `unit_costs`, ``(..., K)``, one row per decider.
+        home: whether the decider's group already has a plant in each cluster, ``(..., K)``.
+        weight: `agglomeration` of each decider's replicate, ``(..., K)``.
         lag_cut: months of construction each cluster's ready land saves now, ``(K,)``.
         allowed: the clusters that host the stage, ``(K,)``.
     """
@@ -142,7 +143,7 @@ def choice_probabilities(
     utility = (
         -params.location_cost_elasticity * relative
         + params.location_home_bias * home
-        + params.location_agglomeration * weight[:, None, :]
+        + params.location_agglomeration * weight
         + params.location_time_value * lag_cut
     )
     utility = np.where(allowed, utility, -np.inf)
@@ -152,7 +153,7 @@ def choice_probabilities(
 
 
 def draw(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """The cluster each decider picks, ``(R, M)`` ints: the first whose cumulative probability exceeds its uniform."""
+    """The cluster each decider picks, ints: the first whose cumulative probability exceeds its uniform."""
     cumulative = np.cumsum(probabilities, axis=-1)
     picked = (cumulative <= uniforms[..., None]).sum(axis=-1)
     return np.minimum(picked, probabilities.shape[-1] - 1)

@@ -422,8 +422,6 @@ class LithiumModel(mesa.Model):
             own = home_factor(c) * factor.get(t, 1.0)
             book.conversion_cost[:, j] = conversion * own
             book.energy_cost[:, j] = energy * own
-            if integrated:  # converters there buy their feedstock
-                book.own_feedstock_cost[:, j] = np.nan
             self._aggregate_col[stage.key][(c, t)] = j
 
         # the named groups' plants by cluster (an expansion of a group goes to its plant where it picks)
@@ -816,7 +814,7 @@ class LithiumModel(mesa.Model):
                 cost = sum(part.share * self._mine_cash_cost(part.cohort) for part in own)
                 book.own_share[:, j] = share
                 book.owns_feedstock[:, j] = share > 0
-                book.own_feedstock_cost[:, j] = cost / share if share > 0 else np.nan
+                book.own_feedstock_cost[:, j] = cost / share if share > 0 else 0.0
                 cols.accounts_linked[j] = {}
                 cols.accounts_at_cost[j] = 0.0
                 for part in parts:
@@ -840,14 +838,14 @@ class LithiumModel(mesa.Model):
         clearing) of the ``lag`` months before this one, less any discount, and whose parts at cost pay the mine's
         cost."""
         cols = book.columns
-        if not any(cols.accounts_linked) and not cols.accounts_at_cost.any():
+        terms = [j for j, linked in enumerate(cols.accounts_linked) if linked or cols.accounts_at_cost[j] > 0]
+        if not terms:
             return decided
         out = decided.copy()
         history = self._materials_history[book.stage.key]
-        for j, linked in enumerate(cols.accounts_linked):
-            if not linked and cols.accounts_at_cost[j] == 0:
-                continue
-            paid = cols.accounts_at_cost[j] * np.nan_to_num(book.own_feedstock_cost[:, j])
+        for j in terms:
+            linked = cols.accounts_linked[j]
+            paid = cols.accounts_at_cost[j] * book.own_feedstock_cost[:, j]
             for lag, weight in linked.items():
                 # (R, lag), reduced along the last axis: batch-independent
                 past = np.stack(history[-lag:], axis=-1).mean(axis=-1) if lag > 0 and history else materials
@@ -864,6 +862,8 @@ class LithiumModel(mesa.Model):
             return prices
         out = prices
         for code, pol in self.cluster_policies.items():
+            if "hedging" not in pol.settings:
+                continue
             share, horizon, cost = policy.hedge_terms(pol, self.params)
             if share <= 0 or t < pol.start("hedging"):
                 continue
@@ -1278,19 +1278,22 @@ class LithiumModel(mesa.Model):
         self,
         stage: Stage,
         t: int,
+        rows: np.ndarray,
         conversion: np.ndarray,
         energy: np.ndarray,
         labour: np.ndarray,
         home: np.ndarray,
         uniforms: np.ndarray,
     ) -> np.ndarray:
-        """The cluster each decider picks for a new plant, (R, M) (`sim.engine.location`).
+        """The cluster each decider picks for a new plant, (E,) (`sim.engine.location`).
 
         Args:
-            conversion, energy: the deciders' costs where they are, (R, M) yuan/unit (Suining's residual factor
+            rows: (E,) the replicate of each decider.
+            conversion, energy: the deciders' costs where they are, (E,) yuan/unit (Suining's residual factor
                 taken out: it applies to any plant in Suining).
-            home: (M, K) or (R, M, K) the clusters where the decider's group has a plant.
-            uniforms: (R, M) uniform draws.
+            labour: (E,) workers per unit/yr.
+            home: (E, K) the clusters where the decider's group has a plant.
+            uniforms: (E,) uniform draws.
         """
         p = self.params
         site = self.sites[stage.key]
@@ -1326,7 +1329,7 @@ class LithiumModel(mesa.Model):
             if s.key != stage.key
             and (any(i.stage == s.key for i in stage.inputs) or any(i.stage == stage.key for i in s.inputs))
         ]
-        weight = location.agglomeration(capacity, clusters, stage.key, adjacent, len(site.keys))
+        weight = location.agglomeration(capacity, clusters, stage.key, adjacent, len(site.keys))[rows]
         probabilities = location.choice_probabilities(cost, home, weight, self._lag_cuts(t), site.allowed, p)
         return location.draw(probabilities, uniforms)
 
@@ -1345,54 +1348,50 @@ class LithiumModel(mesa.Model):
         the decider's tier), or in the rest of China a new firm (an entrant slot)."""
         book = self.books[stage.key]
         cols = book.columns
-        hf = np.where(cols.cluster[deciders] == 0, self.params.of(stage, "suining_cost_factor"), 1.0)
-        uniforms = self._site_draws[stage.key][:, t // 3, deciders]
-        chosen = self._choose(
-            stage,
-            t,
-            conversion[:, deciders] / hf,
-            energy[:, deciders] / hf,
-            book.labour[:, deciders],
-            home[deciders] if home.shape[0] == len(cols) else home,
-            uniforms,
-        )
         rows, which = np.nonzero(orders[:, deciders] > 0)
         if len(rows) == 0:
             return
-        amount = orders[rows, deciders[which]]
-        picked = chosen[rows, which]
         source = deciders[which]
+        hf = np.where(cols.cluster[source] == 0, self.params.of(stage, "suining_cost_factor"), 1.0)
+        picked = self._choose(
+            stage,
+            t,
+            rows,
+            conversion[rows, source] / hf,
+            energy[rows, source] / hf,
+            book.labour[rows, source],
+            home[source],
+            self._site_draws[stage.key][rows, t // 3, source],
+        )
+        amount = orders[rows, source]
         target = np.where(picked == cols.cluster[source], source, -1)
         # a named group's plant in the picked cluster (its largest there)
-        for g, by_cluster in enumerate(self._group_cols[stage.key]):
+        for g in np.unique(cols.group[source]):
+            if g >= len(self._group_cols[stage.key]):
+                continue
             mine = (cols.group[source] == g) & (target < 0)
-            for c, plants in enumerate(by_cluster):
+            for c, plants in enumerate(self._group_cols[stage.key][g]):
                 sel = mine & (picked == c)
                 if len(plants) and sel.any():
-                    best = plants[
-                        np.argmax(book.capacity[rows[sel]][:, plants] * book.active[rows[sel]][:, plants], axis=-1)
-                    ]
-                    target[sel] = best
-        # elsewhere: the cluster's column of new plants for the decider's tier
+                    size = book.capacity[rows[sel]][:, plants] * book.active[rows[sel]][:, plants]
+                    target[sel] = plants[np.argmax(size, axis=-1)]
+        # elsewhere: the cluster's column of new plants for the decider's tier (or its entrants' column)
+        tiers = np.array(cols.tier)[source]
         for (c, tier), j in self._aggregate_col[stage.key].items():
-            sel = (target < 0) & (picked == c) & (np.array(cols.tier)[source] == tier)
-            target[sel] = j
-        for (c, tier), j in self._aggregate_col[stage.key].items():  # a tier with no column there: the entrants'
-            sel = (target < 0) & (picked == c) & (tier == "entrant")
-            target[sel] = j
+            target[(target < 0) & (picked == c) & (tiers == tier)] = j
+        for (c, tier), j in self._aggregate_col[stage.key].items():
+            if tier == "entrant":
+                target[(target < 0) & (picked == c)] = j
         # the rest of China: a new firm in an entrant slot, at the decider's costs
         new = np.flatnonzero(target < 0)
         if len(new):
             slots = self._take_slots(stage, rows[new])
             ok = slots >= 0
-            target[new[ok]] = slots[ok]
-            book.conversion_cost[rows[new[ok]], slots[ok]] = (
-                book.conversion_cost[rows[new[ok]], source[new[ok]]] / hf[which[new[ok]]]
-            )
-            book.energy_cost[rows[new[ok]], slots[ok]] = (
-                book.energy_cost[rows[new[ok]], source[new[ok]]] / hf[which[new[ok]]]
-            )
-            self._start_firm(book, rows[new[ok]], slots[ok], book.expected_margin[rows[new[ok]], source[new[ok]]])
+            r, j, src = rows[new[ok]], slots[ok], source[new[ok]]
+            target[new[ok]] = j
+            book.conversion_cost[r, j] = book.conversion_cost[r, src] / hf[new[ok]]
+            book.energy_cost[r, j] = book.energy_cost[r, src] / hf[new[ok]]
+            self._start_firm(book, r, j, book.expected_margin[r, src])
         keep = target >= 0
         rows, target, amount = rows[keep], target[keep], amount[keep]
         book.active[rows, target] = True
@@ -1470,20 +1469,19 @@ class LithiumModel(mesa.Model):
             out=np.zeros(self.replicates),
             where=total > 0,
         )
-        uniforms = self._entrant_sites[stage.key][:, q, :]
-        chosen = self._choose(
-            stage,
-            t,
-            attrs["conversion_cost"],
-            attrs["energy_cost"],
-            np.full(attrs["conversion_cost"].shape, p.of(stage, "labour")),
-            np.zeros((most, len(self.sites[stage.key].keys)), dtype=bool),
-            uniforms,
-        )
         k = np.arange(most)
         rows, ks = np.nonzero(k[None, :] < n[:, None])
         size = median[rows] * attrs["size"][rows, ks]
-        picked = chosen[rows, ks]
+        picked = self._choose(
+            stage,
+            t,
+            rows,
+            attrs["conversion_cost"][rows, ks],
+            attrs["energy_cost"][rows, ks],
+            np.full(len(rows), p.of(stage, "labour")),
+            np.zeros((len(rows), len(self.sites[stage.key].keys)), dtype=bool),
+            self._entrant_sites[stage.key][rows, q, ks],
+        )
         here = picked == self._reference
         # in the rest of China: a new firm in a slot
         slots = self._take_slots(stage, rows[here])

@@ -21,6 +21,8 @@ GRADES = ("A", "B", "C", "D")
 
 def monthly_factors(policy: Policy, books: dict[str, FirmBook], month: int, code: int = 0) -> None:
     """Energy support and capex subsidies switch on at their start month; innovation compounds monthly."""
+    if not policy.settings:
+        return
     energy = policy.value("energy_support", "cost_cut")
     subsidy = policy.value("investment_support", "capex_subsidy")
     learning = policy.value("innovation", "extra_learning_rate")
@@ -69,7 +71,11 @@ def energy_support_cost(
         energy_per_unit: the firms' energy cost per unit after the cut, yuan (``(R, N)``).
         quantity: output this month.
     """
+    if "energy_support" not in policy.settings:
+        return np.zeros(book.shape)
     share = policy.value("energy_support", "city_cost_share")
+    if share <= 0 or policy.value("energy_support", "cost_cut") <= 0:
+        return np.zeros(book.shape)
     factor = book.energy_factor
     saving = np.divide(energy_per_unit, factor, out=np.zeros_like(energy_per_unit), where=factor > 0) - energy_per_unit
     return np.where(book.columns.in_cluster(code), share * saving * quantity, 0.0)

@@ -100,16 +100,14 @@ def firm_attributes(
     sd = params.cost_dispersion
     owns = integrated & (draws.owns < (params.integrated_share if integrated else 0.0))
     own_cost = (
-        mine_cost(special.ndtr(draws.own_cost))
-        if integrated and mine_cost is not None
-        else np.full(draws.owns.shape, np.nan)
+        mine_cost(special.ndtr(draws.own_cost)) if integrated and mine_cost is not None else np.zeros(draws.owns.shape)
     )
     return {
         "size": mean_one_lognormal(draws.size, size_sd),
         "conversion_cost": conversion_cost * mean_one_lognormal(draws.cost, sd),
         "energy_cost": energy_cost * mean_one_lognormal(draws.energy, sd),
         "owns_feedstock": owns,
-        "own_feedstock_cost": np.where(owns, own_cost, np.nan),
+        "own_feedstock_cost": np.where(owns, own_cost, 0.0),
     }
 
 
