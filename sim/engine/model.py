@@ -1123,6 +1123,8 @@ class LithiumModel(mesa.Model):
             exit_now = exit_now & ~(backed & book.columns.listed_parent)
         book.idle = (book.idle & ~(st["margin"] > 0.0)) | idle_now
         self.recorder.count(f"idle_months_suining_{stage.key}", book.idle & book.suining)
+        # months of negative operating cash flow, plant by plant: the distress hedging is meant to soften
+        self.recorder.add(stage.key, loss_months=(book.active & (operating < 0)).astype(float))
         book.close(exit_now)
         self.recorder.count(f"exits_{stage.key}", exit_now)
         self.recorder.count(f"exits_suining_{stage.key}", exit_now & book.suining)

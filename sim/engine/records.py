@@ -32,6 +32,7 @@ FLOWS = (
     "investment",
     "unmet",
     "ordered",
+    "loss_months",
 )
 MEANS = ("employment", "available", "installed")  # averages over the year's months
 STOCKS = ("capacity", "firms", "cash", "debt", "building")  # at the end of December

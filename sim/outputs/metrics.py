@@ -189,6 +189,9 @@ def batch_metrics(
                 for tier in tiers.get(key, ()):
                     out[(region, key, f"gross_margin_{tier}")] = ("%", gross_margin(reg, f"tier:{tier}", key))
             out[(region, key, "employment")] = ("persons", g("employment"))
+            # plant-months of negative operating cash flow: distress (hedging is meant to lower it)
+            out[(region, key, "loss_months")] = ("plant-months", g("loss_months"))
+            totals["loss_months"] = totals.get("loss_months", 0.0) + g("loss_months")
             out[(region, key, "firms")] = ("firms", g("firms"))
             totals["employment"] = totals.get("employment", 0.0) + g("employment")
             totals["firms"] = totals.get("firms", 0.0) + g("firms")
@@ -200,6 +203,7 @@ def batch_metrics(
             unit = {
                 "employment": "persons",
                 "firms": "firms",
+                "loss_months": "plant-months",
                 "value_added_real": REAL_UNIT,
                 "value_added_fixed_2022": FIXED_UNIT,
             }.get(name, "亿元")
@@ -251,6 +255,7 @@ def plant_metrics(record: BatchRecord) -> dict[tuple[str, str, str], tuple[str, 
 
 
 STAGE_METRICS = (
+    "loss_months",
     "output",
     "capacity",
     "utilization",
@@ -266,6 +271,7 @@ STAGE_METRICS = (
     "firms",
 )
 ALL_METRICS = (
+    "loss_months",
     *MONEY,
     "taxes",
     "value_added_fixed_2022",
