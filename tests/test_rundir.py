@@ -88,7 +88,7 @@ def test_an_earlier_run_holding_only_its_own_files_is_replaced(short_file, earli
 
 
 def test_without_an_atomic_swap_the_old_run_is_renamed_aside_first(short_file, earlier_run, tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.runs.rundir._exchange", lambda a, b: False)  # not Linux, or an old file system
+    monkeypatch.setattr("sim.runs.rundir._exchange", lambda *names: False)  # not Linux, or an old file system
     out = _copy_run(earlier_run, tmp_path / "run")
     assert _run(short_file, out, "--seed", "8") == 0
     assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["seed"] == 8

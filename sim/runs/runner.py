@@ -57,7 +57,9 @@ from sim.runs.rundir import (  # noqa: F401  (re-exported)
     RUN_MARKER,
     check_replaceable,
     claim,
+    is_private_dir,
     partial_dir,
+    private_dir,
     report,
     siblings,
     write_directory,
@@ -329,6 +331,8 @@ def run_scenario(
         except BaseException:  # interrupted: part files beside a results directory stay for --resume
             if store.temporary or not store.replicates:
                 store.discard()
+            else:
+                store.close()
             raise
         finally:
             bar.close()
@@ -381,16 +385,24 @@ def report_partials(own: Path) -> None:
     for path, m in siblings(target):
         if m.group("key") is None or path == own:
             continue
-        finished = sum(
-            int(p.stem.split("-")[2]) - int(p.stem.split("-")[1]) + 1 for p in (path / "parts").glob("summary-*.npz")
-        )
+        if not is_private_dir(path):
+            report(f"{path} is not a folder lithium-sim made (a link, or a file); it is left alone")
+            continue
+        finished = 0
         try:
-            about = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            with private_dir(path, create=False) as folder:
+                finished = sum(
+                    int(p.stem.split("-")[2]) - int(p.stem.split("-")[1]) + 1
+                    for p in (folder.anchored / "parts").glob("summary-*.npz")
+                )
+                about = json.loads(folder.read_bytes(MANIFEST, 1_000_000) or b"")
             what = (
                 f"scenario {about['scenario']}, seed {about['seed']}, {finished} of {about['replicates']} "
                 "replicates finished"
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except InputError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             what = f"{finished} replicate(s) finished"
         report(
             f"{path} holds an interrupted run bound for {target.name} ({what}); it is kept: run that command "
