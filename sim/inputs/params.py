@@ -518,6 +518,13 @@ def read_param_file(path: str | Path) -> tuple[Any, dict[str, Any], files.TextFi
     """Read a parameter file: the parameters, every table of the file, and its text and hash."""
     resolved = files.resolve(path, what="parameter file")
     data, text = files.read_toml(resolved, what="parameter file")
+    if "extends" in data:  # a scenario's key; here it would be ignored, and the values it names lost
+        raise InputError(
+            "a parameter file cannot extend another (only scenarios extend): write every value it needs in its "
+            "[parameters] table, or give the other file with --params or with parameter_file in a scenario",
+            file=str(resolved),
+            key="extends",
+        )
     if "parameters" not in data or not isinstance(data["parameters"], dict):
         raise InputError("a parameter file needs a [parameters] table", file=str(resolved), key="parameters")
     return build_params(data["parameters"], str(resolved)), data, text

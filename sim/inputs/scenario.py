@@ -487,11 +487,11 @@ def _policy_months(table: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _require(data: dict[str, Any], dotted: str, file: str) -> Any:
+def _require(data: dict[str, Any], dotted: str, file: str, why: str = "") -> Any:
     node: Any = data
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise InputError("is required", file=file, key=dotted)
+            raise InputError(f"is required{f' ({why})' if why else ''}", file=file, key=dotted)
         node = node[part]
     return node
 
@@ -627,8 +627,8 @@ def _build(
     shocks_from = month_index(cp.get("shocks_from", month_label(points[-1][0] + 1)))
 
     demand = _require(data, "demand", file)
-    for series in ("battery", "lfp_share", "non_lfp_lithium"):
-        _require(data, f"demand.{series}.levels", file)
+    for series in ("battery", "lfp_share", "non_lfp_lithium", *demand):  # every series given needs its levels
+        _require(data, f"demand.{series}.levels", file, "a demand series gives its levels by year")
     for series, table in demand.items():
         if "levels" in table and int(next(iter(table["levels"]))) > MODEL_START[0]:
             raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")

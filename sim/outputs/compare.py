@@ -107,11 +107,14 @@ def read_summary(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             kind = "whole years" if column == "year" else "numbers"
-            raise InputError(
-                f"column '{column}' must hold {kind}; line {row + 2} has {summary[column].iloc[row]!r}",
-                file=file,
-                key=column,
-            )
+            value = summary[column].iloc[row]
+            if pd.isna(value) and "failed" in summary.columns and str(summary["failed"].iloc[row]) not in ("", "0"):
+                has = "no value: every replicate of that row failed (meta.json of that run says where and why)"
+            elif pd.isna(value):
+                has = "an empty cell"
+            else:
+                has = f"'{value}'" if isinstance(value, str) else f"{float(value):g}"
+            raise InputError(f"column '{column}' must hold {kind}; line {row + 2} has {has}", file=file, key=column)
         summary[column] = numbers.astype(int) if column == "year" else numbers.astype(float)
     for column, allowed in (("region", REGIONS), ("segment", SEGMENT_KEYS)):
         unknown = sorted(set(summary[column].fillna("(empty)")) - set(allowed))
