@@ -407,8 +407,19 @@ def _report_run(args: argparse.Namespace, out: Path, result, interrupted: bool) 
     )
     if interrupted:
         print("interrupted after the results were written; they are complete", file=sys.stderr)
+    numeric = result.meta.get("numeric_failures", {})
+    if numeric:
+        first = next(iter(numeric.values()))["message"]
+        print(
+            f"{len(numeric)} replicate(s) failed a numeric check; the first: {first}. summary.csv keeps every "
+            f"row: column failed counts them where they are missing; each failure is in {out}/meta.json "
+            "(numeric_failures)",
+            file=sys.stderr,
+        )
+    errors = len(result.failures) - len(numeric)
+    if errors:
+        print(f"{errors} replicate(s) failed; their errors are in {out}/meta.json", file=sys.stderr)
     if result.failures:
-        print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json", file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
 

@@ -34,7 +34,7 @@ from scipy import stats
 from agents.book import Columns, FirmBook
 from agents.firm import Firm, firm_type
 from agents.producer import Producer
-from sim.engine import market, policy
+from sim.engine import guard, market, policy
 from sim.engine.accounting import finance, firm_accounts
 from sim.engine.population import (
     Streams,
@@ -138,6 +138,7 @@ class LithiumModel(mesa.Model):
         self.last_cell_ratio = np.ones(self.replicates)  # cell price / cell price at the reference carbonate
         self.forwards: dict[int, np.ndarray] = {}  # delivery month -> forward carbonate price, yuan/t excl. VAT
         self.recorder = Recorder(self.books, self.replicates, firm_detail)
+        self.guard = guard.Guard()  # every month's prices and quantities, every year's accounts
         self.record: BatchRecord | None = None
         self.trace = tuple(trace)
         self.monthly: dict[str, dict[str, list[np.ndarray]]] = {key: defaultdict(list) for key in self.books}
@@ -373,6 +374,7 @@ class LithiumModel(mesa.Model):
         carbonate = quote / (1.0 + p.vat_rate)
         drivers = self._drivers(t, quote)
         prices, materials = self._price_pass(carbonate, drivers, learn)
+        self._cell_ratio(t, prices, drivers, learn)
 
         # every firm's cost, margin and offer
         state = {}
@@ -380,6 +382,7 @@ class LithiumModel(mesa.Model):
             state[stage.key] = self._offers(stage, prices[stage.key], materials[stage.key], learn, t)
         offers = {key: s["offers"].sum(axis=-1) for key, s in state.items()}
         flows = self._chain_quantities(drivers, offers, t)
+        self.guard.month(t, quote, prices, drivers, flows)
 
         for stage in self.chain.firm_stages:
             self._produce(stage, state[stage.key], flows, relief.get(stage.key), t)
@@ -474,6 +477,7 @@ class LithiumModel(mesa.Model):
                     p.reference_utilization,
                     p.fee_utilization_elasticity,
                     p.scarcity_elasticity,
+                    p.max_scarcity_multiple,
                 )
             inp = market.PriceInputs(
                 carbonate=carbonate,
@@ -757,11 +761,14 @@ class LithiumModel(mesa.Model):
                 running=self.world.book.running / 12.0,
             )
         self.recorder.month(**values)
-        # the cell price relative to its value at the reference carbonate price: next month's demand response
+
+    def _cell_ratio(self, t: int, prices: dict, drivers: dict, learn: float) -> None:
+        """The cell price relative to its value at the reference carbonate price, both at this month's fees
+        (computed before the month's trade moves them): next month's demand response."""
         p = self.params
         if t + 1 >= p.demand_response_from:
             ref = np.full(self.replicates, p.reference_carbonate_price / (1.0 + p.vat_rate))
-            ref_prices, _ = self._price_pass(ref, drivers, (1.0 - p.cost_learning_rate) ** (t / 12.0))
+            ref_prices, _ = self._price_pass(ref, drivers, learn)
             cells = self.chain.keys[-1]
             self.last_cell_ratio = prices[cells] / ref_prices[cells]
 
@@ -781,6 +788,7 @@ class LithiumModel(mesa.Model):
             self.recorder.count("land_exits", result["exited"])
             grades[key] = result["grade"]
         self.recorder.close_year(grades)
+        self.guard.year(t, self.recorder.regional)
 
     def _lag(self, stage: Stage, t: int) -> np.ndarray:
         """Construction lag in months per firm column; "标准地" land supply shortens it for Suining firms."""
@@ -951,14 +959,21 @@ def simulate_batch(
     chain: Chain = DEFAULT_CHAIN,
     data: ModelData | None = None,
     months: int | None = None,
+    partial: bool = False,
 ) -> BatchRecord:
     """Run a batch of replicates (one per seed) and return its record. Pure: same inputs, same outputs.
 
-    ``months`` stops after that many months (whole years), with the same draws as a full run.
+    ``months`` stops after that many months (whole years), with the same draws as a full run. A number that
+    goes wrong stops the batch (`sim.engine.guard.Tripped`); with ``partial`` and one replicate, the record
+    keeps the years before the failure and marks it (`sim.engine.guard.partial_record`).
     """
     model = LithiumModel(scenario, params=params, seeds=seeds, chain=chain, data=data, firm_detail=firm_detail)
     try:
         return model.run(months)
+    except guard.Tripped as trip:
+        if not partial or model.replicates > 1:
+            raise
+        return guard.partial_record(model, trip, months)
     finally:
         release(model)
         # Mesa keeps ``step`` as a bound method on the instance: a cycle through the model's dict, which would

@@ -68,6 +68,7 @@ class BatchRecord:
     params: object = None  # the parameters the batch ran with (fiscal shares for the scoreboard)
     city: dict = field(default_factory=dict)  # the city's data (city.csv)
     city_growth: tuple[float, float] = (0.06, 0.0)  # the scenario's other-economy real growth and deflator
+    failures: dict = field(default_factory=dict)  # row -> sim.engine.guard.Failure: a replicate a check stopped
 
     def region(self, region: str, stage: str, name: str) -> np.ndarray:
         return self.regional[(region, stage, name)]

@@ -47,6 +47,16 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
         "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)",
     ),
     Param(
+        "max_scarcity_multiple",
+        3.0,
+        "1",
+        1.0,
+        5.0,
+        "the shortage factor x^s is at most this: beyond it buyers go unserved (unmet demand) rather than pay "
+        "any price (cell prices rose ~50%, LFP fees about doubled, in the 2021-22 shortage); without a bound a "
+        "stage that lost most of its plants priced its output beyond any market",
+    ),
+    Param(
         "cost_learning_rate",
         0.05,
         "1/yr",

@@ -73,6 +73,7 @@ class ReplicateStore:
         self._values: dict[int, np.ndarray] = {}  # replicate -> its summary values
         self._batches: dict[tuple[int, int], list[int]] = {}  # (first, last) -> replicates
         self._events: dict[int, dict[str, float]] = {}  # replicate -> its event counts
+        self._failures: dict[int, dict[str, Any]] = {}  # replicate -> where a numeric check stopped it
         self._cleanup = weakref.finalize(self, shutil.rmtree, directory, True) if temporary else None
 
     @classmethod
@@ -141,12 +142,18 @@ class ReplicateStore:
                 events=np.asarray([tables.events[name] for name in tables.events], dtype=float).reshape(
                     len(tables.events), len(tables.replicates)
                 ),
+                failures=np.asarray(json.dumps({str(r): f for r, f in tables.failures.items()}, ensure_ascii=False)),
             )
         os.replace(tmp, self._part("summary", first, last, "npz"))
-        self._keep(tables.keys, tables.replicates, tables.values, tables.events)
+        self._keep(tables.keys, tables.replicates, tables.values, tables.events, tables.failures)
 
     def _keep(
-        self, keys: list[tuple], replicates: list[int], values: np.ndarray, events: dict[str, np.ndarray]
+        self,
+        keys: list[tuple],
+        replicates: list[int],
+        values: np.ndarray,
+        events: dict[str, np.ndarray],
+        failures: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         keys = [tuple(k) for k in keys]
         if self._keys is None:
@@ -157,6 +164,7 @@ class ReplicateStore:
             self._values[int(replicate)] = values[:, j].copy()
             self._events[int(replicate)] = {name: float(count[j]) for name, count in events.items()}
         self._batches[(int(replicates[0]), int(replicates[-1]))] = [int(r) for r in replicates]
+        self._failures.update({int(r): dict(f) for r, f in (failures or {}).items()})
 
     def _load_finished(self) -> None:
         for stale in self.parts.glob("*.tmp"):
@@ -166,13 +174,29 @@ class ReplicateStore:
                 keys = [tuple(k) for k in json.loads(str(data["keys"]))]
                 names = json.loads(str(data["event_names"])) if "event_names" in data else []
                 events = {name: data["events"][i] for i, name in enumerate(names)}
-                self._keep(keys, [int(r) for r in data["replicates"]], data["values"], events)
+                failures = json.loads(str(data["failures"])) if "failures" in data else {}
+                self._keep(keys, [int(r) for r in data["replicates"]], data["values"], events, failures)
+
+    @property
+    def failures(self) -> dict[int, dict[str, Any]]:
+        """Replicates a numeric check stopped (`sim.engine.guard.Failure.to_dict`): their years before the
+        failure count in the summary, the later ones are marked in its ``failed`` column."""
+        return dict(sorted(self._failures.items()))
 
     def summary(self, scenario: str) -> pd.DataFrame:
-        """The run's summary across every finished replicate, in replicate order."""
+        """The run's summary across every finished replicate, in replicate order: every row of the run, a
+        failed replicate's values from the year it failed in left out and counted in column ``failed``."""
         order = self.replicates
         values = np.stack([self._values[i] for i in order], axis=1)
-        return summarise(self._keys or [], values, scenario)
+        keys = self._keys or []
+        failed = np.zeros(values.shape, dtype=bool)
+        if self._failures:
+            years = np.array([int(k[0]) for k in keys])
+            for j, replicate in enumerate(order):
+                if replicate in self._failures:
+                    failed[:, j] = years >= int(self._failures[replicate]["year"])
+            values = np.where(failed, np.nan, values)
+        return summarise(keys, values, scenario, failed)
 
     def events(self) -> dict[str, float]:
         """Each event count's mean per finished replicate (entrants, exits, firm-months, ...)."""
