@@ -790,8 +790,14 @@ class Claim:
             info = self.parent.lstat(self.lock_path.name)
             mine = os.fstat(fd)
             if info is not None and (info.st_dev, info.st_ino) == (mine.st_dev, mine.st_ino):
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+                try:
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+                except OSError as err:  # a full disk
+                    os.close(fd)
+                    with contextlib.suppress(OSError):
+                        self.parent.unlink(self.lock_path.name)
+                    raise self._os_error(err, f"cannot be locked: its lock file {self.lock_path}") from None
                 self._fd = fd
                 return
             os.close(fd)
@@ -867,7 +873,10 @@ class Claim:
             raise
 
     def _os_error(self, err: OSError, what: str) -> InputError:
-        return InputError(f"{what} {describe_os_error(err)}", file=str(self.target), key=self.option)
+        remedy = advice(err)
+        return InputError(
+            f"{what} {describe_os_error(err)}{f'; {remedy}' if remedy else ''}", file=str(self.target), key=self.option
+        )
 
     def _release(self) -> None:
         with uninterruptible():
@@ -968,6 +977,8 @@ class Claim:
                     self.parent.rmtree(name)
                 if isinstance(err, OSError) and err.errno in ENVIRONMENT_ERRNOS:
                     raise self._os_error(err, f"cannot be written: {shown(err.filename) or tmp_path}") from None
+                if isinstance(err, OSError) and err.errno is None and "No space left" in str(err):  # pyarrow's
+                    raise self._os_error(OSError(errno.ENOSPC, str(err)), f"cannot be written: {tmp_path}") from None
                 raise
             with uninterruptible():
                 try:
@@ -1109,6 +1120,22 @@ ENVIRONMENT_ERRNOS = {
     errno.EFBIG,
 }
 _ENVIRONMENT_ERRNOS = ENVIRONMENT_ERRNOS
+
+
+def advice(err: OSError) -> str:
+    """What to do about an error the environment raised while writing results (empty if nothing to say)."""
+    code = err.errno
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "free space on that disk, or choose an output directory on another one"
+    if code == errno.EROFS:
+        return "choose an output directory on a disk that can be written"
+    if code in (errno.EACCES, errno.EPERM):
+        return "choose an output directory you may write to, or ask for permission to write there"
+    if code == errno.EIO:
+        return "the disk reported an input/output error: check it, or choose an output directory on another disk"
+    if code in (errno.EMFILE, errno.ENFILE):
+        return "too many files are open on this machine: close some programs and try again"
+    return ""
 
 
 def _read_pid(fd: int) -> int | None:
