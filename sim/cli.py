@@ -261,12 +261,24 @@ def _app_parser(sub) -> None:
         "--workers", type=workers_int, default=1,
         help="local worker processes for runs (default 1: this process, quickest for the workbench's runs)",
     )  # fmt: skip
+    p.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="a host name (or address) the workbench answers besides 127.0.0.1, localhost and --host: the name "
+        "other machines use to reach it (repeatable; *.example.org allows a domain)",
+    )  # fmt: skip
 
 
 def _app(args: argparse.Namespace) -> int:
     from sim.app.server import serve
 
-    return serve(args.host, args.port, workers=args.workers)
+    for name in args.allow_host:
+        text = name.strip()
+        if not text or any(c in text for c in "/@ \t") or (":" in text and text.count(":") < 2):  # no URL, no port
+            raise InputError(
+                f"'{name}' is not a host name or address; give a name such as planning-pc.local, or an address",
+                key="--allow-host",
+            )
+    return serve(args.host, args.port, workers=args.workers, allow_hosts=args.allow_host)
 
 
 def _calibrate_parser(sub) -> None:

@@ -15,7 +15,7 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -543,6 +543,17 @@ def load_scenario(
     return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
 
 
+# how scenario text (not a file) is parsed: `files.parse_toml`, or, where the text comes from a browser, a parser
+# with a time and memory budget (`sim.app.budget.install`)
+_parse_text: Callable[[str, str], dict[str, Any]] = files.parse_toml
+
+
+def set_text_parser(parse: Callable[[str, str], dict[str, Any]] | None) -> None:
+    """Parse scenario text with ``parse(text, name)`` (None: `sim.inputs.files.parse_toml` again)."""
+    global _parse_text
+    _parse_text = parse if parse is not None else files.parse_toml
+
+
 def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as TOML text (e.g. uploaded to the workbench) rather than as a file.
 
@@ -566,7 +577,7 @@ def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file:
         )
     text = text.removeprefix("\ufeff")
     scenarios, calibration = library_dirs()
-    data = files.parse_toml(text, name)
+    data = _parse_text(text, name)
     _check_keys(data, SCHEMA, name, "")
     source = TextFile(scenarios / "<text>", text, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     chain: list[TextFile] = []
