@@ -96,6 +96,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
             file=file,
             key=missing[0],
         )
+    failed = summary["failed"] if "failed" in summary.columns else None  # replicates a numeric check stopped
     summary = summary[SUMMARY_COLUMNS]
     if summary.empty:
         raise InputError("has no rows", file=file)
@@ -108,7 +109,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
             row = int(np.flatnonzero(bad)[0])
             kind = "whole years" if column == "year" else "numbers"
             value = summary[column].iloc[row]
-            if pd.isna(value) and "failed" in summary.columns and str(summary["failed"].iloc[row]) not in ("", "0"):
+            if pd.isna(value) and failed is not None and str(failed.iloc[row]) not in ("", "0"):
                 has = "no value: every replicate of that row failed (meta.json of that run says where and why)"
             elif pd.isna(value):
                 has = "an empty cell"
