@@ -258,6 +258,7 @@ def read_text(path: Path, *, what: str = "file", limit: int = MAX_FILE_BYTES) ->
 # what the scan stops at: in a key, its dots and what ends it; in a value, brackets, strings and line ends
 _IN_KEY = re.compile(r'"""' + r"|'''" + r"""|["'#\[\]{},=.\n]""")
 _IN_VALUE = re.compile(r'"""' + r"|'''" + r"""|["'#\[\]{},\n]""")
+_BLANK = re.compile(r"[ \t\r\n]*")
 _STRING_END = {
     '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
     "'": re.compile(r"[^'\n]*'"),
@@ -295,8 +296,8 @@ def check_budget(text: str, label: str, limit: int = MAX_NESTING) -> None:
         )
 
     header = 0  # parts of the current [table] header
-    stack: list[tuple[str, int]] = []  # open '[' and '{' of values, with the depth before each
-    depth = 0  # the depth of what is read now: a key's first part, or a value's content
+    stack: list[tuple[str, int]] = []  # open '[' and '{' of values, with the depth of each
+    depth = 0  # a table's depth (its keys add their parts), or the depth of the value or items being read
     parts = 1  # parts of the key being read
     in_key = True  # at a key: a line's start (outside values), or after '{' or ',' in an inline table
     position, end = 0, len(text)
@@ -333,20 +334,24 @@ def check_budget(text: str, label: str, limit: int = MAX_NESTING) -> None:
             if header > limit:
                 raise too_deep(match.start(), "a table header")
             depth = header
-        elif token in "[{":
+        elif token == "[":  # an array: its items sit one level deeper than it
             stack.append((token, depth))
             depth += 1
-            if depth > limit:
-                raise too_deep(match.start(), "an array or inline table")
-            in_key, parts = token == "{", 1
+            following = _BLANK.match(text, position).end()
+            if depth > limit and not (following < end and text[following] == "]"):  # an empty one holds nothing
+                raise too_deep(match.start(), "an array")
+            in_key = False
+        elif token == "{":  # an inline table: its keys add their parts to its depth, as a table's do
+            stack.append((token, depth))
+            in_key, parts = True, 1
         elif token in "]}":
             if stack:
                 depth = stack.pop()[1]
             in_key = False
-        elif token == ",":
-            in_key, parts = bool(stack) and stack[-1][0] == "{", 1
-            if stack:
-                depth = stack[-1][1] + 1
+        elif token == "," and stack:
+            kind, outer = stack[-1]
+            in_key, parts = kind == "{", 1
+            depth = outer if kind == "{" else outer + 1
 
 
 def _header_end(text: str, position: int) -> tuple[str, int] | None:
