@@ -512,10 +512,21 @@ def has_files(*names: str) -> Callable[[Path], bool]:
     return lambda path: all((path / name).is_file() for name in names)
 
 
+# the charts of a run directory written before manifests were recorded (only those are judged by name)
+_RUN_CHARTS = (
+    "suining_output",
+    "suining_value_added",
+    "national_shares",
+    "prices",
+    "demand_output",
+    "scoreboard",
+    "world_market",
+    "cost_curve",
+)
 RUN = DirKind(
     "run directory",
     _is_run_dir,
-    ("summary.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", "charts/*.png"),
+    ("summary.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", *(f"charts/{c}.png" for c in _RUN_CHARTS)),
     "summary.csv and a meta.json written by lithium-sim",
     manifest="meta.json",
 )
