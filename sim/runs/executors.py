@@ -204,7 +204,7 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
         else:  # e.g. another server answered, and its bytes made no sense as Dask's protocol
             reason = "something answered there, but not a Dask scheduler"
         raise InputError(
-            f"cannot connect to the Dask scheduler at {scheduler} (--scheduler): {reason}; start one with `dask "
+            f"cannot connect to a Dask scheduler at '{scheduler}' (--scheduler: {reason}); start one with `dask "
             "scheduler` and give the address it prints (tcp://HOST:8786), or leave the option out to run on this "
             "machine"
         ) from None
