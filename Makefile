@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/baseline.toml
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-fast app lint bench clean
+.PHONY: run test test-fast app lint bench bench-load clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
@@ -49,6 +49,10 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_model.py
+
+# the workbench under load: 30 concurrent clients for 60 s, then 150 s for the sessions to be freed (about 5 minutes)
+bench-load: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_load.py --clients 30 --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -261,12 +261,24 @@ def _app_parser(sub) -> None:
         "--workers", type=workers_int, default=1,
         help="local worker processes for runs (default 1: this process, quickest for the workbench's runs)",
     )  # fmt: skip
+    p.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="a host name (or address) the workbench answers besides 127.0.0.1, localhost and --host: the name "
+        "other machines use to reach it (repeatable; *.example.org allows a domain)",
+    )  # fmt: skip
 
 
 def _app(args: argparse.Namespace) -> int:
     from sim.app.server import serve
 
-    return serve(args.host, args.port, workers=args.workers)
+    for name in args.allow_host:
+        text = name.strip()
+        if not text or any(c in text for c in "/@ \t") or (":" in text and text.count(":") < 2):  # no URL, no port
+            raise InputError(
+                f"'{name}' is not a host name or address; give a name such as planning-pc.local, or an address",
+                key="--allow-host",
+            )
+    return serve(args.host, args.port, workers=args.workers, allow_hosts=args.allow_host)
 
 
 def _calibrate_parser(sub) -> None:
@@ -346,11 +358,21 @@ def _allow_path_option(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from sim.inputs.scenario import load_scenario
-    from sim.runs.rundir import RUN, claim, interrupt_requested, uninterruptible
-    from sim.runs.runner import run_scenario
 
     scenario = load_scenario(args.scenario, parameter_file=args.params, allow_paths=args.allow_path)
     out = args.out or Path("results") / scenario.name
+    try:
+        return _run_into(args, scenario, out)
+    except InputError as err:
+        if not getattr(err, "settled", False):  # refused before any replicate ran
+            err.detail = f"{err.detail}. No replicate ran and nothing was written"
+        raise
+
+
+def _run_into(args: argparse.Namespace, scenario, out: Path) -> int:
+    from sim.runs.rundir import RUN, claim, interrupt_requested, uninterruptible
+    from sim.runs.runner import run_scenario
+
     # claimed before hours of replicates, not after: locked, checked, and what dead runs left dealt with
     with claim(out, RUN, force=args.force, option="--out") as held:
         result = None
@@ -370,7 +392,10 @@ def _run(args: argparse.Namespace) -> int:
         except BaseException as err:
             # an interrupt, or an error a library raised instead of it (matplotlib's renderer does)
             if not (isinstance(err, KeyboardInterrupt) or (isinstance(err, Exception) and interrupt_requested())):
-                raise
+                fault = _fault(err, held.partial) if isinstance(err, InputError | OSError) else None
+                if fault is None:
+                    raise
+                raise fault from None
             if not held.committed:
                 with uninterruptible():
                     _report_interrupted(held.partial, finished=result is not None)
@@ -379,6 +404,47 @@ def _run(args: argparse.Namespace) -> int:
         with uninterruptible():
             result.store.discard()  # the part files are in the run directory now
             return _report_run(args, out, result, interrupted)
+
+
+def _fault(err: InputError | OSError, partial: Path | None) -> InputError | None:
+    """A run stopped by its environment (a full or read-only disk, a missing permission) or refused input once
+    it had started: the message, and where the finished replicates are kept. None: not a fault of the
+    environment (a bug: the traceback is for a report)."""
+    from sim.inputs.files import describe_os_error
+    from sim.runs.rundir import ENVIRONMENT_ERRNOS, advice, shown
+
+    if isinstance(err, OSError):
+        if err.errno not in ENVIRONMENT_ERRNOS:
+            return None
+        remedy = f"; {advice(err)}" if advice(err) else ""
+        detail = f"{shown(err.filename) or 'a file of the run'} {describe_os_error(err)}{remedy}"
+        file, key = None, None
+    else:
+        detail, file, key = err.detail, err.file, err.key
+    finished = _finished_replicates(partial)
+    if finished:
+        kept = (
+            f"{finished} finished replicate(s) are kept in {partial}: once that is solved, run the same command "
+            "with --resume to reuse them"
+        )
+    else:
+        kept = "no replicate had finished, so nothing was kept"
+    fault = InputError(f"{detail}. No results were written; {kept}", file=file, key=key)
+    fault.settled = True  # says what became of the replicates: `_run` adds nothing
+    return fault
+
+
+def _finished_replicates(partial: Path | None) -> int:
+    if partial is None:
+        return 0
+    total = 0
+    try:
+        for path in (partial / "parts").glob("summary-*.npz"):
+            first, last = path.stem.split("-")[1:3]
+            total += int(last) - int(first) + 1
+    except (OSError, ValueError):
+        return total
+    return total
 
 
 def _report_interrupted(partial: Path | None, finished: bool) -> None:
@@ -407,8 +473,19 @@ def _report_run(args: argparse.Namespace, out: Path, result, interrupted: bool) 
     )
     if interrupted:
         print("interrupted after the results were written; they are complete", file=sys.stderr)
+    numeric = result.meta.get("numeric_failures", {})
+    if numeric:
+        first = next(iter(numeric.values()))["message"]
+        print(
+            f"{len(numeric)} replicate(s) failed a numeric check; the first: {first}. summary.csv keeps every "
+            f"row: column failed counts them where they are missing; each failure is in {out}/meta.json "
+            "(numeric_failures)",
+            file=sys.stderr,
+        )
+    errors = len(result.failures) - len(numeric)
+    if errors:
+        print(f"{errors} replicate(s) failed; their errors are in {out}/meta.json", file=sys.stderr)
     if result.failures:
-        print(f"{len(result.failures)} replicate(s) failed; their errors are in {out}/meta.json", file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
 

@@ -54,7 +54,7 @@ META_KEYS = {
 def assert_run_directory(run_dir: Path, scenario: str, replicates: int) -> None:
     """What other tools may rely on in a run directory."""
     summary = pd.read_csv(run_dir / "summary.csv")
-    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert list(summary.columns) == [*SUMMARY_COLUMNS, "failed"]  # replicates a numeric check stopped
     assert set(summary["scenario"]) == {scenario}
     assert set(summary["region"]) == REGIONS
     assert set(summary["segment"]) == SEGMENTS
@@ -120,7 +120,8 @@ def test_compare_end_to_end(cli_runs):
     done = _cli("compare", "runs/baseline", "runs/low_price", "--out", "comparison", cwd=cli_runs)
     assert done.returncode == 0, done.stderr
     out = cli_runs / "comparison"
-    assert {p.name for p in out.iterdir()} == {"comparison.csv", "comparison.xlsx", "charts"}
+    # and the list of the files it wrote (sizes and SHA-256), so that a later compare deletes only those
+    assert {p.name for p in out.iterdir()} == {"comparison.csv", "comparison.xlsx", "charts", ".lithium-sim-files.json"}
     table = pd.read_csv(out / "comparison.csv")
     assert list(dict.fromkeys(table["scenario"])) == ["baseline", "low_price"]
 

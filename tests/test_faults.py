@@ -1,11 +1,15 @@
 """Faults from outside: runs killed (SIGKILL) or interrupted (SIGINT) at random points resume to the same
 bytes as an uninterrupted run; after an interrupt the exit code and the message agree with what is on
-disk; worker processes die with their parent; two runs into one directory do not mix."""
+disk; worker processes die with their parent; two runs into one directory do not mix; a full disk, a
+read-only one and an unreachable scheduler end in one paragraph naming the path or address, what to do and
+where the finished replicates are kept (a small tmpfs plays the disk where this machine allows mounting one)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +20,7 @@ import psutil
 import pytest
 
 from sim.cli import main
+from sim.inputs.errors import InputError
 from tests.conftest import BASELINE
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
@@ -135,3 +140,88 @@ def test_two_runs_into_one_directory_do_not_mix(short_file, reference, tmp_path)
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+# --- the environment fails: a full disk, a read-only one, a scheduler that is not there ---------------------------
+@contextlib.contextmanager
+def _tmpfs(where: Path, size: str, *options: str):
+    """A small in-memory file system mounted at ``where`` (root may mount one); the test is skipped, saying why,
+    where this machine does not allow it."""
+    where.mkdir()
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full or read-only disk is simulated with a small tmpfs, which needs Linux and root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"this machine does not allow mounting a tmpfs to simulate a full disk: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _remount(where: Path, *options: str) -> None:
+    subprocess.run(["mount", "-o", ",".join(["remount", *options]), str(where)], check=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_replicates_are_kept_says_so_and_loses_nothing(tmp_path):
+    with _tmpfs(tmp_path / "disk", "1m") as disk:
+        done = _run_process(BASELINE, disk / "out", "40", "--no-charts")
+        _, err = done.communicate(timeout=300)
+        assert done.returncode == 2 and "Traceback" not in err and err.count("\n") == 1, err
+        assert "is on a full disk" in err and "free space on that disk" in err and str(disk) in err
+        assert "no replicate had finished, so nothing was kept" in err
+        assert os.listdir(disk) == []  # nothing half-written, and the partial folder gave its space back
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_saving_keeps_the_finished_replicates_for_resume(short_file, reference, tmp_path):
+    with _tmpfs(tmp_path / "disk", "600k") as disk:  # the parts (~300 kB) fit, the run directory (1 MB) not
+        out = disk / "run"
+        done = _start(short_file, out)
+        _, err = done.communicate(timeout=300)
+        assert done.returncode == 2 and "Traceback" not in err and err.count("\n") == 1, err
+        assert "is on a full disk" in err and f"{REPLICATES} finished replicate(s) are kept in" in err, err
+        [partial] = [p for p in disk.iterdir() if ".partial-" in p.name]
+        assert str(partial) in err and "--resume" in err and not out.exists()
+        _remount(disk, "size=64m")  # space is freed
+        resumed = _start(short_file, out, "--resume")
+        _, err = resumed.communicate(timeout=300)
+        assert resumed.returncode == 0, err
+        _assert_same(out, reference)
+        assert sorted(p.name for p in disk.iterdir()) == ["run"]
+
+
+@pytest.mark.slow
+def test_a_read_only_disk_says_where_and_what_to_do(short_file, tmp_path):
+    with _tmpfs(tmp_path / "disk", "1m", "ro") as disk:
+        done = _start(short_file, disk / "run")
+        _, err = done.communicate(timeout=300)
+        assert done.returncode == 2 and "Traceback" not in err and err.count("\n") == 1, err
+        assert "read-only file system" in err and "a disk that can be written" in err and str(disk) in err
+        assert "No replicate ran and nothing was written" in err
+
+
+def test_an_unreachable_scheduler_is_a_message_within_seconds(tmp_path):
+    from sim.runs.executors import CONNECT_TIMEOUT_S, connect
+
+    started = time.monotonic()
+    with pytest.raises(InputError) as info:
+        connect("tcp://127.0.0.1:1")
+    assert time.monotonic() - started < 10  # Dask's client alone waited 30 s
+    assert "tcp://127.0.0.1:1" in info.value.message and "connection refused" in info.value.message
+    assert CONNECT_TIMEOUT_S <= 5
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_stops_the_run_with_exit_2(short_file, tmp_path):
+    done = _start(short_file, tmp_path / "run", "--scheduler", "tcp://127.0.0.1:1")
+    _, err = done.communicate(timeout=120)
+    assert done.returncode == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert "tcp://127.0.0.1:1" in err and "dask scheduler" in err and "nothing was kept" in err
+    assert list(tmp_path.iterdir()) == []

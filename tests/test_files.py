@@ -4,12 +4,19 @@ their own folder, the library and the calibration files."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
+from sim.inputs import files
 from sim.inputs.errors import InputError
 from sim.inputs.params import load_param_file
 from sim.inputs.scenario import MAX_EXTENDS, load_scenario, load_scenario_text
@@ -231,3 +238,155 @@ def test_scenario_text_is_validated_like_a_file():
     err = _error(load_scenario_text, TEXT.replace("2022 = 0.607", "2022 = 1.5"), name="upload.toml")
     assert err.key == "demand.lfp_share.levels.2022" and err.file == "upload.toml"
     assert "not valid TOML" in _error(load_scenario_text, "name = ", name="upload.toml").message
+
+
+# --- parsing with a budget -----------------------------------------------------------------------------------
+DEEP = "[policy]\n" + ".".join(["a"] * 20_000) + " = 1\n"  # 40 kB that took tomllib 7 s and 2.4 GB
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        (DEEP, "a dotted key at line 2 is nested too deeply"),
+        ("[" + ".".join(["t"] * 40) + "]\nx = 1\n", "a table header at line 1"),
+        ("[[" + ".".join(["t"] * 40) + "]]\nx = 1\n", "a table header at line 1"),
+        ("x = " + "[" * 40 + "1" + "]" * 40 + "\n", "an array at line 1"),
+        ("x = " + "{ a = " * 40 + "1" + " }" * 40 + "\n", "a key at line 1 is nested too deeply"),
+        ("a = 1\n" * (files.MAX_LINES + 1), f"at most {files.MAX_LINES:,}"),
+    ],
+)
+def test_a_text_built_to_be_slow_is_refused_before_it_is_parsed(tmp_path, monkeypatch, text, says):
+    parsed = []
+    monkeypatch.setattr(files.tomllib, "loads", lambda *a, **k: parsed.append(1))  # never reached
+    err = _error(load_scenario, _write(tmp_path / "slow.toml", text))
+    assert says in err.message and "slow.toml" in err.message and not parsed
+
+
+def test_the_deep_key_file_is_refused_fast_and_small(tmp_path):
+    """The 20,000-deep dotted key, checked in a child process: exit 2, within 2 s and 200 MB of memory (it took
+    7.4 s and 2.39 GB when the nesting was checked after parsing). The child imports the program first: what is
+    measured is the check, its time, the memory it allocates and what it adds to the process's peak."""
+    path = _write(tmp_path / "deep.toml", DEEP)
+    child = (
+        "import json, resource, sys, time, tracemalloc\n"
+        "from sim.cli import build_parser, main\n"
+        "import sim.inputs.scenario\n"
+        "build_parser()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "tracemalloc.start()\n"
+        "start = time.perf_counter()\n"
+        f"code = main(['check', {str(path)!r}])\n"
+        "seconds = time.perf_counter() - start\n"
+        "peak = tracemalloc.get_traced_memory()[1]\n"
+        "grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before\n"
+        "print(json.dumps({'code': code, 'seconds': seconds, 'peak': peak, 'grown': grown}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert measured["code"] == 2 and "nested too deeply" in done.stderr and "Traceback" not in done.stderr
+    assert measured["seconds"] < 2.0, measured
+    assert measured["peak"] < 200e6 and measured["grown"] < 200e6, measured
+    user = subprocess.run(
+        [sys.executable, "-m", "sim", "check", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert user.returncode == 2 and "Traceback" not in user.stderr and user.stderr.count("\n") == 1
+
+
+def _render(tree: dict, style: str, prefix: tuple[str, ...] = ()) -> str:
+    """TOML for ``tree`` with tables written as headers, dotted keys or inline tables (``style``)."""
+    lines: list[str] = []
+    if style == "inline":
+        return "".join(f"{k} = {_inline(v)}\n" for k, v in tree.items())
+    later = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and style == "dotted":
+            lines.append(_dotted(value, (*prefix, key)) if value else f"{'.'.join((*prefix, key))} = {{}}\n")
+        elif isinstance(value, dict):
+            later.append((key, value))
+        else:
+            lines.append(f"{key} = {_inline(value)}\n")
+    text = "".join(lines)
+    for key, value in later:
+        text += f"[{'.'.join((*prefix, key))}]\n" + _render(value, style, (*prefix, key))
+    return text
+
+
+def _dotted(tree: dict, prefix: tuple[str, ...]) -> str:
+    out = ""
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out += _dotted(value, (*prefix, key))
+        else:
+            out += f"{'.'.join((*prefix, key))} = {_inline(value)}\n"
+    return out
+
+
+def _inline(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+_LEAF = st.one_of(st.integers(-5, 5), st.text("ab.#[]{}='\" ", max_size=6))
+_TREES = st.recursive(
+    st.dictionaries(st.sampled_from("abcd"), _LEAF, max_size=2),
+    lambda inner: st.dictionaries(
+        st.sampled_from("efgh"), st.one_of(inner, st.lists(inner | _LEAF, max_size=2)), min_size=1, max_size=2
+    ),
+    max_leaves=40,
+)
+
+
+def _depth(node, here: int = 0) -> int:
+    if isinstance(node, dict):
+        return max([here, *(_depth(v, here + 1) for v in node.values())])
+    if isinstance(node, list):
+        return max([here, *(_depth(v, here + 1) for v in node)])
+    return here
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(tree=_TREES, style=st.sampled_from(["headers", "dotted", "inline"]), limit=st.integers(1, 8))
+def test_the_budget_scan_counts_nesting_as_the_parser_builds_it(tree, style, limit):
+    """Whatever way a tree is written (headers, dotted keys, inline tables, arrays, quoted dots and brackets in
+    strings), the linear scan refuses it exactly when the parsed tables nest deeper than the limit."""
+    text = _render(tree, style)
+    parsed = tomllib.loads(text)
+    try:
+        files.check_budget(text, "t.toml", limit=limit)
+        refused = False
+    except InputError:
+        refused = True
+    assert refused == (_depth(parsed) > limit), text
+
+
+# --- missing keys, extends where it does not belong ------------------------------------------------------------
+def _without_levels(series: str) -> str:
+    """The baseline's text with the levels of one demand series left out (its table keeps its unit)."""
+    lines = TEXT.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"[demand.{series}]"))
+    at = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("levels"))
+    return "\n".join(lines[:at] + lines[at + 1 :]) + "\n"
+
+
+@pytest.mark.parametrize("series", ["storage_share", "rest_of_world_lithium", "battery"])
+def test_a_demand_series_without_levels_is_input(tmp_path, series):
+    err = _error(load_scenario, _write(tmp_path / "s.toml", _without_levels(series)))
+    assert err.key == f"demand.{series}.levels" and "is required" in err.message
+    err = _error(load_scenario_text, _without_levels(series), name="upload.toml")  # the workbench's way
+    assert err.key == f"demand.{series}.levels" and err.file == "upload.toml"
+
+
+def test_a_series_without_levels_inherits_them(tmp_path):
+    child = _write(
+        tmp_path / "c.toml", f'extends = "{BASELINE}"\nname = "c"\n[demand.storage_share]\nunit = "fraction"\n'
+    )
+    assert load_scenario(child).storage_share_levels[2022] == pytest.approx(0.133)
+
+
+def test_a_parameter_file_may_not_extend(tmp_path):
+    params = _write(tmp_path / "p.toml", 'extends = "parameters.toml"\n[parameters]\nvat_rate = 0.13\n')
+    err = _error(load_param_file, params)
+    assert err.key == "extends" and "cannot extend" in err.message

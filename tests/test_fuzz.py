@@ -2,6 +2,10 @@
 or 2, never with a traceback, leaves no results directory after exit 2 and nothing hidden beside it, and
 writes sound figures after exit 0.
 
+It knows the ways found to break that promise: a link at the lock's name, texts built to make the parser
+slow (a 20,000-deep dotted key, deep table headers), demand series without their levels, parameter files
+that extend, and an unreachable scheduler.
+
 The scenarios are the library's, mutated: keys deleted, renamed or added, values replaced by values of
 other types, out of range, not finite, or months written in other digits or with a newline; ``extends``
 chains of any length, cycles, and parents that are directories, named pipes, symbolic link loops, far
@@ -247,7 +251,22 @@ def mutated_tree(
     return tree
 
 
-ENCODINGS = ["utf-8", "bom", "utf-16", "latin-1", "truncate", "garbage", "deep", "digits", "nul", "dupe"]
+ENCODINGS = [
+    "utf-8",
+    "bom",
+    "utf-16",
+    "latin-1",
+    "truncate",
+    "garbage",
+    "deep",
+    "digits",
+    "nul",
+    "dupe",
+    "dotted",
+    "header",
+    "no_levels",
+]
+DEEP_KEY = ".".join(["a"] * 20_000)  # tomllib is quadratic in a dotted key's parts: 7 s and 2.4 GB unchecked
 
 
 def _encode(text: str, how: str, cut: float) -> bytes:
@@ -270,6 +289,13 @@ def _encode(text: str, how: str, cut: float) -> bytes:
         return (text + "[parameters]\nsynthetic_firms_salt = " + "7" * 5000 + "\n").encode("utf-8")
     if how == "nul":
         return text.replace('name = "', 'name = "\\u0000', 1).encode("utf-8")
+    if how == "dotted":
+        return (text + "[policy]\n" + DEEP_KEY + " = 1\n").encode("utf-8")
+    if how == "header":
+        return (text + "[" + DEEP_KEY[: int(4000 * cut) * 2 + 40] + "]\nx = 1\n").encode("utf-8")
+    if how == "no_levels":  # a demand series given, but not its levels
+        table = ("storage_share", "rest_of_world_lithium", "lfp_share")[int(cut * 2.99)]
+        return re.sub(rf"(\[demand\.{table}\][^\[]*?)levels = [^\n]*\n", r"\1", text, count=1).encode("utf-8")
     if how == "dupe":
         lines = text.splitlines(keepends=True)
         at = int(len(lines) * cut)
@@ -295,6 +321,7 @@ EXTENDS = [
     "params_latin1",
     "params_outside",
     "params_int",
+    "params_extends",
 ]
 
 
@@ -350,6 +377,9 @@ def _write_case(root: Path, tree: dict[str, Any], encoding: str, cut: float, lin
         tree["parameter_file"] = "p.toml"
     elif links == "params_outside":
         tree["parameter_file"] = "/etc/hostname"
+    elif links == "params_extends":  # a parameter file cannot extend (its extends would be ignored)
+        (case / "p.toml").write_text('extends = "other.toml"\n[parameters]\nvat_rate = 0.13\n', encoding="utf-8")
+        tree["parameter_file"] = "p.toml"
     elif links == "params_int":
         (case / "p.toml").write_text("[parameters]\nsynthetic_firms_salt = inf\n", encoding="utf-8")
         tree["parameter_file"] = "p.toml"
@@ -474,16 +504,49 @@ SUBPROCESS_CASES = {
     ],
     "replicates beyond the schema": lambda d: ["run", str(LIBRARY / "baseline.toml"), "--replicates", "200001"],
     "seed beyond the schema": lambda d: ["run", str(LIBRARY / "baseline.toml"), "--seed", str(2**200)],
+    "a link at the lock": lambda d: (
+        (d / "notes.txt").write_text("my draft"),
+        os.symlink("notes.txt", d / ".out.lock"),
+        ["run", str(LIBRARY / "baseline.toml"), "--replicates", "1", "--out", "out"],
+    )[2],
+    "a 20,000-deep dotted key": lambda d: (
+        (d / "s.toml").write_text("[policy]\n" + DEEP_KEY + " = 1\n"),
+        ["check", "s.toml"],
+    )[1],
+    "a demand series without levels": lambda d: (
+        (d / "s.toml").write_text(re.sub(r"(\[demand\.storage_share\][^\[]*?)levels = [^\n]*\n", r"\1", _BASE_TEXT)),
+        ["run", "s.toml", "--replicates", "1"],
+    )[1],
+    "a parameter file that extends": lambda d: (
+        (d / "p.toml").write_text('extends = "parameters.toml"\n[parameters]\n'),
+        ["check", str(LIBRARY / "baseline.toml"), "--params", "p.toml"],
+    )[1],
+    "an unreachable scheduler": lambda d: [
+        "run",
+        str(LIBRARY / "baseline.toml"),
+        "--replicates",
+        "1",
+        "--out",
+        "out",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+    ],
 }
+
+
+_BASE_TEXT = (LIBRARY / "baseline.toml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("case", list(SUBPROCESS_CASES))
 def test_a_user_sees_one_paragraph_and_exit_2(tmp_path, case):
     args = SUBPROCESS_CASES[case](tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
+    contents = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and not p.is_symlink()}
     done = subprocess.run(
         [sys.executable, "-m", "sim", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.startswith("lithium-sim")]) == 1, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, nothing left
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in contents} == contents  # nothing lost

@@ -18,7 +18,7 @@ import sim.runs.runner
 from sim.cli import build_parser, main
 from sim.inputs.errors import InputError
 from sim.inputs.scenario import SCHEMA
-from sim.runs.rundir import RUN, claim, hidden, uninterruptible
+from sim.runs.rundir import RUN, claim, hidden, partial_dir, uninterruptible, write_directory
 from sim.runs.runner import RunResult, run_scenario
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
@@ -88,7 +88,7 @@ def test_an_earlier_run_holding_only_its_own_files_is_replaced(short_file, earli
 
 
 def test_without_an_atomic_swap_the_old_run_is_renamed_aside_first(short_file, earlier_run, tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.runs.rundir._exchange", lambda a, b: False)  # not Linux, or an old file system
+    monkeypatch.setattr("sim.runs.rundir._exchange", lambda *names: False)  # not Linux, or an old file system
     out = _copy_run(earlier_run, tmp_path / "run")
     assert _run(short_file, out, "--seed", "8") == 0
     assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["seed"] == 8
@@ -317,3 +317,142 @@ def test_compare_does_not_replace_a_directory_holding_other_files(earlier_run, t
     assert "notes.txt" in capsys.readouterr().err and (out / "notes.txt").exists()
     (out / "notes.txt").unlink()
     assert main(["compare", str(earlier_run), "--out", str(out)]) == 0
+
+
+# --- no name is trusted: links, pipes and lookalikes beside the target --------------------------------------
+def test_a_link_at_the_lock_stops_the_run_and_leaves_its_target_alone(short_file, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my draft\n", encoding="utf-8")
+    os.symlink("notes.txt", tmp_path / ".out.lock")
+    assert _run(short_file, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert ".out.lock is a symbolic link (to notes.txt)" in err and "remove it" in err and "Traceback" not in err
+    assert notes.read_text(encoding="utf-8") == "my draft\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "notes.txt"]
+
+
+@pytest.mark.parametrize("what", ["directory", "fifo", "hard link", "large file"])
+def test_anything_but_a_lock_at_the_locks_name_stops_the_run(short_file, tmp_path, capsys, what):
+    lock = tmp_path / ".out.lock"
+    mine = tmp_path / "mine.txt"
+    mine.write_text("keep me\n" * (1000 if what == "large file" else 1), encoding="utf-8")
+    if what == "directory":
+        lock.mkdir()
+    elif what == "fifo":
+        os.mkfifo(lock)
+    elif what == "hard link":
+        os.link(mine, lock)
+    else:
+        os.rename(mine, lock)
+        mine = lock
+    assert _run(short_file, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    says = {"directory": "is a directory", "fifo": "is a named pipe", "hard link": "2 names", "large file": "bytes"}
+    assert str(lock) in err and says[what] in err and "not a lock lithium-sim made" in err
+    assert not (tmp_path / "out").exists()
+    if what in ("hard link", "large file"):
+        assert mine.read_text(encoding="utf-8").startswith("keep me")
+
+
+def test_a_link_in_place_of_the_partial_folder_is_refused(short, tmp_path):
+    out = tmp_path / "run"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    from sim.runs.provenance import code_version, run_key
+
+    key = run_key(short, short.params, short.seed, 2, code_version())
+    os.symlink(elsewhere, partial_dir(out, key))
+    with pytest.raises(InputError) as info:
+        run_scenario(short, replicates=2, progress=False, out_dir=out)
+    assert "is a symbolic link, not a folder lithium-sim made" in info.value.message
+    assert list(elsewhere.iterdir()) == [] and not out.exists()
+
+
+def test_leftovers_that_are_links_are_left_alone(earlier_run, tmp_path, capsys):
+    out = _copy_run(earlier_run, tmp_path / "run")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine", encoding="utf-8")
+    os.symlink(victim, hidden(out, f"writing-{_dead_pid()}-0bad"))
+    with claim(out, RUN):
+        pass
+    assert "not a folder lithium-sim made" in capsys.readouterr().err
+    assert (victim / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_results_land_in_the_folder_made_for_them_even_if_its_name_is_swapped(tmp_path):
+    """Whoever can write the folder above the target may rename the temporary folder and put a link in its
+    place while the results are written: they still land in the folder the program made, and nothing is put
+    in place."""
+    out = tmp_path / "out"
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+
+    def fill(tmp: Path) -> None:
+        [writing] = [p for p in tmp_path.iterdir() if ".writing-" in p.name]
+        os.rename(writing, tmp_path / "moved")
+        os.symlink(decoy, writing)
+        (tmp / "summary.csv").write_text("a,b\n", encoding="utf-8")
+
+    with pytest.raises(InputError) as info:
+        write_directory(out, fill, ("summary.csv",))
+    assert "was moved or replaced" in info.value.message
+    assert list(decoy.iterdir()) == []  # nothing went through the link
+    assert (tmp_path / "moved" / "summary.csv").read_text(encoding="utf-8") == "a,b\n"
+    assert not out.exists()
+
+
+# --- only what the program recorded writing is ever deleted ---------------------------------------------------
+def test_a_users_png_in_charts_is_never_deleted(short_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(short_file), "--replicates", "1", "--out", str(out), "--quiet"]) == 0
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert {name for name in meta["files"] if name.startswith("charts/")} == {
+        f"charts/{p.name}" for p in (out / "charts").iterdir()
+    }
+    annotated = out / "charts" / "prices_annotated.png"
+    annotated.write_bytes((out / "charts" / "prices.png").read_bytes() + b"my notes")
+    assert main(["run", str(short_file), "--replicates", "1", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "charts/prices_annotated.png" in err and "never deletes" in err
+    assert annotated.read_bytes().endswith(b"my notes")
+    annotated.unlink()
+    assert main(["run", str(short_file), "--replicates", "1", "--out", str(out), "--quiet", "--seed", "3"]) == 0
+
+
+def test_a_file_changed_since_it_was_written_is_kept(short_file, earlier_run, tmp_path, capsys):
+    out = _copy_run(earlier_run, tmp_path / "run")
+    with open(out / "summary.csv", "a", encoding="utf-8") as handle:
+        handle.write("# my correction\n")
+    assert _run(short_file, out) == 2
+    assert "summary.csv (changed since lithium-sim wrote it)" in capsys.readouterr().err
+    assert _run(short_file, out, "--force") == 0
+    [aside] = [p for p in tmp_path.iterdir() if p.name.startswith("run.replaced-")]
+    assert (aside / "summary.csv").read_text(encoding="utf-8").endswith("# my correction\n")
+
+
+def test_a_file_changed_after_the_check_is_kept_when_the_old_run_is_deleted(earlier_run, tmp_path, capsys):
+    out = _copy_run(earlier_run, tmp_path / "run")
+    with claim(out, RUN) as held:
+        contents = held.check()
+        os.rename(out, hidden(out, "old-1-beef"))
+        with open(hidden(out, "old-1-beef") / "market.csv", "a", encoding="utf-8") as handle:
+            handle.write("mine\n")
+        held._dispose(hidden(out, "old-1-beef").name, contents.manifest)
+    [kept] = [p for p in tmp_path.iterdir() if p.name.startswith("run.replaced-")]
+    assert {p.name for p in kept.iterdir()} == {"meta.json", "market.csv"}  # the manifest stays with what is kept
+    assert (kept / "market.csv").read_text(encoding="utf-8").endswith("mine\n")
+    assert "kept files lithium-sim did not write" in capsys.readouterr().err
+
+
+def test_a_run_directory_written_before_manifests_is_judged_by_the_names_written(short_file, earlier_run, tmp_path):
+    out = _copy_run(earlier_run, tmp_path / "run")
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    del meta["files"]
+    (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    (out / "charts").mkdir()
+    (out / "charts" / "prices.png").write_bytes(b"png")
+    (out / "charts" / "mine.png").write_bytes(b"png")
+    assert _run(short_file, out) == 2  # a chart name the program never wrote is not its own
+    (out / "charts" / "mine.png").unlink()
+    assert _run(short_file, out) == 0 and "files" in json.loads((out / "meta.json").read_text(encoding="utf-8"))

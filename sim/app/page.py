@@ -23,6 +23,7 @@ import solara.lab
 from sim.api import InputError
 from sim.app import charts as app_charts
 from sim.app import workbench as wb
+from sim.app.failure import message as failure_message
 from sim.app.scenario_toml import scenario_toml
 from sim.app.words import words
 from sim.discovery.explore import Exploration, explore
@@ -453,8 +454,8 @@ def Page():
             return
         try:
             wb.View(uploaded=text, uploaded_name=name).start()
-        except InputError as err:
-            upload_error.set(err.message)
+        except Exception as err:  # an upload always says what became of it; a bug is logged, never shown
+            upload_error.set(failure_message(err))
             return
         upload_error.set("")
         errors.set({})

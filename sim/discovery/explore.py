@@ -173,6 +173,8 @@ def lever_input(lever: str, field: str, low: float, high: float, reason: str) ->
             current = dict(scenario.policy.setting(lever).yearly.get(field, {}))
             first = max(HISTORY_END_YEAR + 1, BASE_YEAR + month_index(start) // 12)
             current.update({y: float(value) for y in scenario.years if y >= first})
+            if not current:  # the run ends before the years the value would act in: nothing changes
+                return scenario
             table: dict[str, Any] = {field: {str(y): v for y, v in sorted(current.items())}}
         else:
             table = {field: int(round(value)) if decl.integer else float(value)}

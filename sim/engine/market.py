@@ -20,16 +20,23 @@ import numpy as np
 # prices
 # -------------------------------------------------------------------------------------------------------------
 def processing_fee(
-    base_fee: float, tightness: np.ndarray, reference: float, elasticity: float, scarcity_elasticity: float
+    base_fee: float,
+    tightness: np.ndarray,
+    reference: float,
+    elasticity: float,
+    scarcity_elasticity: float,
+    max_scarcity: float = np.inf,
 ) -> np.ndarray:
     """Processing margin a downstream stage earns over its inputs, yuan per unit.
 
-    ``base x (min(x, 1) / x_ref)^elasticity x max(x, 1)^scarcity_elasticity``, with ``x`` demand over available
-    capacity. Slack capacity competes the fee down (LFP realised prices fell to 31.8k yuan/t in 2024 while
-    lithium content fell less); demand beyond capacity raises it steeply, without bound, until capacity arrives.
+    ``base x (min(x, 1) / x_ref)^elasticity x min(max(x, 1)^scarcity_elasticity, max_scarcity)``, with ``x``
+    demand over available capacity. Slack capacity competes the fee down (LFP realised prices fell to 31.8k
+    yuan/t in 2024 while lithium content fell less); demand beyond capacity raises it steeply until capacity
+    arrives, up to ``max_scarcity`` times (beyond it buyers go unserved rather than pay any price).
     """
     x = np.maximum(tightness, 1e-6)
-    return base_fee * (np.minimum(x, 1.0) / reference) ** elasticity * np.maximum(x, 1.0) ** scarcity_elasticity
+    scarcity = np.minimum(np.maximum(x, 1.0) ** scarcity_elasticity, max_scarcity)
+    return base_fee * (np.minimum(x, 1.0) / reference) ** elasticity * scarcity
 
 
 @dataclass

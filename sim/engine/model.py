@@ -35,7 +35,7 @@ from scipy import stats
 from agents.book import Columns, FirmBook
 from agents.firm import Firm, firm_type
 from agents.producer import Producer
-from sim.engine import location, market, policy
+from sim.engine import guard, location, market, policy
 from sim.engine.accounting import finance, firm_accounts
 from sim.engine.location import Sites, sites
 from sim.engine.population import (
@@ -46,7 +46,7 @@ from sim.engine.population import (
     mine_cost_quantile,
     stack,
 )
-from sim.engine.records import BatchRecord, Recorder
+from sim.engine.records import STAGE_FLOWS, WORLD_SERIES, BatchRecord, Recorder
 from sim.engine.supply import DAYS_PER_MONTH, SupplyBook, WorldMarket
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.clusters import REFERENCE
@@ -164,6 +164,7 @@ class LithiumModel(mesa.Model):
         self.forwards: dict[tuple[int, int], np.ndarray] = {}
         self._materials_history: dict[str, list[np.ndarray]] = defaultdict(list)  # market materials price by month
         self.recorder = Recorder(self.books, self.replicates, firm_detail, self.data.clusters.keys)
+        self.guard = guard.Guard()  # every month's prices and quantities, every year's accounts
         self.record: BatchRecord | None = None
         self.trace = tuple(trace)
         self.monthly: dict[str, dict[str, list[np.ndarray]]] = {key: defaultdict(list) for key in self.books}
@@ -543,6 +544,7 @@ class LithiumModel(mesa.Model):
         # stages clear: each stage's markup (a processing fee above the rule's, or for converters a feedstock
         # price below the formula's) is the least at which its firms offer what its buyers ask, downstream first
         prices, materials = self._price_pass(carbonate, drivers, learn)
+        self._cell_ratio(t, prices, drivers, learn)
         realised = {s.key: self._realised_prices(s, prices[s.key], t) for s in self.chain.firm_stages}
         markups: dict[str, np.ndarray] = {}
 
@@ -566,6 +568,7 @@ class LithiumModel(mesa.Model):
         flows = self._chain_quantities(drivers, offers, t)
         for stage in self.chain.firm_stages:
             self._materials_history[stage.key].append(materials[stage.key])
+        self.guard.month(t, quote, prices, drivers, flows)
 
         for stage in self.chain.firm_stages:
             self._produce(stage, state[stage.key], flows, relief.get(stage.key), t, grants.get(stage.key))
@@ -677,6 +680,7 @@ class LithiumModel(mesa.Model):
                     p.reference_utilization,
                     p.fee_utilization_elasticity,
                     p.scarcity_elasticity,
+                    p.max_scarcity_multiple,
                 )
             markup = markups.get(stage.key)
             if markup is not None and stage.price_rule in market.FEE_RULES:
@@ -1148,23 +1152,11 @@ class LithiumModel(mesa.Model):
         for stage in self.chain:
             key = stage.key
             values[f"price_{key}"] = prices[key]
-            for name in ("gross", "addressed", "request", "output", "unmet", "final", "trade"):
+            for name in STAGE_FLOWS:
                 values[f"{name}_{key}"] = flows[name][key]
         supply = flows["supply"]
         if supply is not None:
-            for name in (
-                "production",
-                "released",
-                "demand",
-                "served",
-                "unmet",
-                "inventory",
-                "capacity",
-                "curtailed",
-                "marginal_cost",
-                "gap",
-                "stock_change",
-            ):
+            for name in WORLD_SERIES:
                 values[f"world_{name}"] = getattr(supply, name)
             self.recorder.cohort_month(
                 production=supply.by_cohort,
@@ -1172,11 +1164,14 @@ class LithiumModel(mesa.Model):
                 running=self.world.book.running / 12.0,
             )
         self.recorder.month(**values)
-        # the cell price relative to its value at the reference carbonate price: next month's demand response
+
+    def _cell_ratio(self, t: int, prices: dict, drivers: dict, learn: float) -> None:
+        """The cell price relative to its value at the reference carbonate price, both at this month's fees
+        (computed before the month's trade moves them): next month's demand response."""
         p = self.params
         if t + 1 >= p.demand_response_from:
             ref = np.full(self.replicates, p.reference_carbonate_price / (1.0 + p.vat_rate))
-            ref_prices, _ = self._price_pass(ref, drivers, (1.0 - p.cost_learning_rate) ** (t / 12.0))
+            ref_prices, _ = self._price_pass(ref, drivers, learn)
             cells = self.chain.keys[-1]
             self.last_cell_ratio = prices[cells] / ref_prices[cells]
 
@@ -1197,6 +1192,7 @@ class LithiumModel(mesa.Model):
                 self.recorder.count("land_exits", result["exited"])
                 grades[key] = np.where(result["grade"] >= 0, result["grade"], grades.get(key, -1))
         self.recorder.close_year(grades)
+        self.guard.year(t, self.recorder.regional)
 
     def _lag(self, stage: Stage, t: int) -> np.ndarray:
         """Construction lag in months per firm column; ready land ("标准地") shortens it in the clusters that offer
@@ -1565,14 +1561,21 @@ def simulate_batch(
     chain: Chain = DEFAULT_CHAIN,
     data: ModelData | None = None,
     months: int | None = None,
+    partial: bool = False,
 ) -> BatchRecord:
     """Run a batch of replicates (one per seed) and return its record. Pure: same inputs, same outputs.
 
-    ``months`` stops after that many months (whole years), with the same draws as a full run.
+    ``months`` stops after that many months (whole years), with the same draws as a full run. A number that
+    goes wrong stops the batch (`sim.engine.guard.Tripped`); with ``partial`` and one replicate, the record
+    keeps the years before the failure and marks it (`sim.engine.guard.partial_record`).
     """
     model = LithiumModel(scenario, params=params, seeds=seeds, chain=chain, data=data, firm_detail=firm_detail)
     try:
         return model.run(months)
+    except guard.Tripped as trip:
+        if not partial or model.replicates > 1:
+            raise
+        return guard.partial_record(model, trip, months)
     finally:
         release(model)
         # Mesa keeps ``step`` as a bound method on the instance: a cycle through the model's dict, which would

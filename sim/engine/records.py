@@ -35,6 +35,22 @@ FLOWS = (
     "loss_months",
 )
 MEANS = ("employment", "available", "installed")  # averages over the year's months
+# the monthly series of every stage (``<flow>_<stage>`` in `BatchRecord.market`) and of the world market
+# (``world_<name>``), named once for the model, the numeric checks and their empty months
+STAGE_FLOWS = ("gross", "addressed", "request", "output", "unmet", "final", "trade")
+WORLD_SERIES = (
+    "production",
+    "released",
+    "demand",
+    "served",
+    "unmet",
+    "inventory",
+    "capacity",
+    "curtailed",
+    "marginal_cost",
+    "gap",
+    "stock_change",
+)
 STOCKS = ("capacity", "firms", "cash", "debt", "building")  # at the end of December
 TIER_FIELDS = ("output", "output_value", "intermediate", "wages", "depreciation", "profit", "capacity", "installed")
 REGIONS = ("suining", "china")
@@ -71,6 +87,7 @@ class BatchRecord:
     params: object = None  # the parameters the batch ran with (fiscal shares for the scoreboard)
     city: dict = field(default_factory=dict)  # the city's data (city.csv)
     city_growth: tuple[float, float] = (0.06, 0.0)  # the scenario's other-economy real growth and deflator
+    failures: dict = field(default_factory=dict)  # row -> sim.engine.guard.Failure: a replicate a check stopped
 
     def region(self, region: str, stage: str, name: str) -> np.ndarray:
         return self.regional[(region, stage, name)]

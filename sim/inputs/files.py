@@ -15,6 +15,11 @@ parameter files. Every such path goes through `resolve` and every such file thro
   `MAX_FILE_BYTES` long, UTF-8 text (a byte-order mark is accepted) and, for TOML, nested at most
   `MAX_NESTING` levels deep.
 
+Parsing has a budget: before ``tomllib`` sees a text, one linear scan (`check_budget`) bounds its size, its
+lines and the depth of its keys and values (table headers, dotted keys, inline tables and arrays), so a
+text built to make the parser slow (``tomllib`` is quadratic in the parts of one dotted key) is refused in
+milliseconds.
+
 Messages never repeat the content of a file that failed to parse: TOML errors give a line and column.
 """
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import sys
 import tomllib
@@ -37,6 +43,7 @@ MAX_PATH_BYTES = 4096  # PATH_MAX on Linux
 MAX_NAME_BYTES = 255  # NAME_MAX on Linux, macOS and Windows
 MAX_FILE_BYTES = 4 * 1024 * 1024  # scenario and parameter files are a few kB
 MAX_NESTING = 16  # tables and arrays within each other; the scenario schema needs 4
+MAX_LINES = 100_000  # lines of a TOML text; the library's scenarios have 25 to 120, the parameter files ~200
 _BOM = b"\xef\xbb\xbf"
 
 _KINDS = (
@@ -135,8 +142,9 @@ def describe_os_error(err: OSError) -> str:
         errno.EACCES: "cannot be accessed (permission denied)",
         errno.EPERM: "cannot be accessed (operation not permitted)",
         errno.EROFS: "is on a read-only file system",
-        errno.ENOSPC: "cannot be written: no space left on the device",
-        errno.EDQUOT: "cannot be written: disk quota exceeded",
+        errno.ENOSPC: "is on a full disk (no space left on the device)",
+        errno.EDQUOT: "is over its disk quota",
+        errno.EFBIG: "would be larger than the file system allows",
         errno.EEXIST: "already exists",
         errno.EXDEV: "is on another file system",
         errno.EBUSY: "is in use (busy)",
@@ -247,8 +255,135 @@ def read_text(path: Path, *, what: str = "file", limit: int = MAX_FILE_BYTES) ->
     return TextFile(path, decode(data, label), hashlib.sha256(data).hexdigest())
 
 
+# what the scan stops at: in a key, its dots and what ends it; in a value, brackets, strings and line ends
+_IN_KEY = re.compile(r'"""' + r"|'''" + r"""|["'#\[\]{},=.\n]""")
+_IN_VALUE = re.compile(r'"""' + r"|'''" + r"""|["'#\[\]{},\n]""")
+_BLANK = re.compile(r"[ \t\r\n]*")
+_STRING_END = {
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"'),
+    "'": re.compile(r"[^'\n]*'"),
+    '"""': re.compile(r'(?:[^\\]|\\.)*?"""', re.DOTALL),
+    "'''": re.compile(r"[\s\S]*?'''"),
+}
+
+
+def check_budget(text: str, label: str, limit: int = MAX_NESTING) -> None:
+    """Refuse, before any parser sees it, a TOML text too long, of too many lines or nested too deeply.
+
+    One pass over the text, linear in its length, follows strings, comments, table headers, dotted keys,
+    inline tables and arrays, and counts how deep each key or value would sit (a header's parts, a key's
+    dotted parts and the brackets open around it). What it cannot follow (an unterminated string or header)
+    it leaves to ``tomllib``, whose errors name a line and column.
+
+    Raises:
+        InputError: naming ``label``, the line and the limit.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise InputError(
+            f"is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; a scenario is a few kB of text", file=label
+        )
+    lines = text.count("\n") + 1
+    if lines > MAX_LINES:
+        raise InputError(f"has {lines:,} lines; a scenario or parameter file has at most {MAX_LINES:,}", file=label)
+
+    def too_deep(position: int, what: str) -> InputError:
+        line = text.count("\n", 0, position) + 1
+        return InputError(
+            f"{what} at line {line} is nested too deeply: at most {limit} levels of tables, dotted keys, "
+            "inline tables and arrays (a scenario needs 4)",
+            file=label,
+        )
+
+    header = 0  # parts of the current [table] header
+    stack: list[tuple[str, int]] = []  # open '[' and '{' of values, with the depth of each
+    depth = 0  # a table's depth (its keys add their parts), or the depth of the value or items being read
+    parts = 1  # parts of the key being read
+    in_key = True  # at a key: a line's start (outside values), or after '{' or ',' in an inline table
+    position, end = 0, len(text)
+    while position < end:
+        match = (_IN_KEY if in_key else _IN_VALUE).search(text, position)
+        if match is None:
+            return
+        token, position = match.group(), match.end()
+        if token in _STRING_END:  # strings: quoted keys and values; what is in them is text
+            closed = _STRING_END[token].match(text, position)
+            if closed is None:
+                return
+            position = closed.end()
+        elif token == "#":
+            newline = text.find("\n", position)
+            position = end if newline < 0 else newline
+        elif token == "\n":
+            if not stack:
+                in_key, parts, depth = True, 1, header
+        elif token == "." and in_key:
+            parts += 1
+            if depth + parts > limit:
+                raise too_deep(match.start(), "a dotted key")
+        elif token == "=" and in_key:
+            in_key, depth, parts = False, depth + parts, 1
+            if depth > limit:
+                raise too_deep(match.start(), "a key")
+        elif token == "[" and in_key and not stack:  # a table header: [a.b] or [[a.b]]
+            closing = _header_end(text, position)
+            if closing is None:
+                return
+            name, position = closing
+            header = name.count(".") + 1 + (1 if name.startswith("[") else 0)
+            if header > limit:
+                raise too_deep(match.start(), "a table header")
+            depth = header
+        elif token == "[":  # an array: its items sit one level deeper than it
+            stack.append((token, depth))
+            depth += 1
+            following = _BLANK.match(text, position).end()
+            if depth > limit and not (following < end and text[following] == "]"):  # an empty one holds nothing
+                raise too_deep(match.start(), "an array")
+            in_key = False
+        elif token == "{":  # an inline table: its keys add their parts to its depth, as a table's do
+            stack.append((token, depth))
+            in_key, parts = True, 1
+        elif token in "]}":
+            if stack:
+                depth = stack.pop()[1]
+            in_key = False
+        elif token == "," and stack:
+            kind, outer = stack[-1]
+            in_key, parts = kind == "{", 1
+            depth = outer if kind == "{" else outer + 1
+
+
+def _header_end(text: str, position: int) -> tuple[str, int] | None:
+    """A table header from ``position`` (after its first '['): its name with quoted parts left out (a second
+    '[' kept first, for an array of tables), and the position after its closing bracket(s); None if the
+    line ends first."""
+    name: list[str] = []
+    while position < len(text):
+        char = text[position]
+        if char in "\"'":
+            closed = _STRING_END[char].match(text, position + 1)
+            if closed is None:
+                return None
+            position = closed.end()
+        elif char == "]":
+            position += 1
+            if position < len(text) and text[position] == "]":
+                position += 1
+            return "".join(name), position
+        elif char == "\n":
+            return None
+        else:
+            name.append(char)
+            position += 1
+    return None
+
+
 def parse_toml(text: str, label: str) -> dict[str, Any]:
-    """TOML ``text`` as a dict, nested at most `MAX_NESTING` deep; errors give positions, never content."""
+    """TOML ``text`` as a dict, nested at most `MAX_NESTING` deep; errors give positions, never content.
+
+    The text is first checked by `check_budget`, so no text makes the parser run long or use much memory."""
+    check_budget(text, label)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

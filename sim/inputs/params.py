@@ -47,6 +47,16 @@ GLOBAL_PARAMS: tuple[Param, ...] = (
         "until new lines are ordered (cell prices rose ~50% in the 2021-22 shortage)",
     ),
     Param(
+        "max_scarcity_multiple",
+        3.0,
+        "1",
+        1.0,
+        5.0,
+        "the shortage factor x^s is at most this: beyond it buyers go unserved (unmet demand) rather than pay "
+        "any price (cell prices rose ~50%, LFP fees about doubled, in the 2021-22 shortage); without a bound a "
+        "stage that lost most of its plants priced its output beyond any market",
+    ),
+    Param(
         "cost_learning_rate",
         0.05,
         "1/yr",
@@ -585,6 +595,13 @@ def read_param_file(path: str | Path) -> tuple[Any, dict[str, Any], files.TextFi
     """Read a parameter file: the parameters, every table of the file, and its text and hash."""
     resolved = files.resolve(path, what="parameter file")
     data, text = files.read_toml(resolved, what="parameter file")
+    if "extends" in data:  # a scenario's key; here it would be ignored, and the values it names lost
+        raise InputError(
+            "a parameter file cannot extend another (only scenarios extend): write every value it needs in its "
+            "[parameters] table, or give the other file with --params or with parameter_file in a scenario",
+            file=str(resolved),
+            key="extends",
+        )
     if "parameters" not in data or not isinstance(data["parameters"], dict):
         raise InputError("a parameter file needs a [parameters] table", file=str(resolved), key="parameters")
     return build_params(data["parameters"], str(resolved)), data, text

@@ -15,7 +15,7 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -508,11 +508,11 @@ def _policy_months(table: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _require(data: dict[str, Any], dotted: str, file: str) -> Any:
+def _require(data: dict[str, Any], dotted: str, file: str, why: str = "") -> Any:
     node: Any = data
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise InputError("is required", file=file, key=dotted)
+            raise InputError(f"is required{f' ({why})' if why else ''}", file=file, key=dotted)
         node = node[part]
     return node
 
@@ -564,6 +564,17 @@ def load_scenario(
     return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
 
 
+# how scenario text (not a file) is parsed: `files.parse_toml`, or, where the text comes from a browser, a parser
+# with a time and memory budget (`sim.app.budget.install`)
+_parse_text: Callable[[str, str], dict[str, Any]] = files.parse_toml
+
+
+def set_text_parser(parse: Callable[[str, str], dict[str, Any]] | None) -> None:
+    """Parse scenario text with ``parse(text, name)`` (None: `sim.inputs.files.parse_toml` again)."""
+    global _parse_text
+    _parse_text = parse if parse is not None else files.parse_toml
+
+
 def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as TOML text (e.g. uploaded to the workbench) rather than as a file.
 
@@ -587,7 +598,7 @@ def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file:
         )
     text = text.removeprefix("\ufeff")
     scenarios, calibration = library_dirs()
-    data = files.parse_toml(text, name)
+    data = _parse_text(text, name)
     _check_keys(data, SCHEMA, name, "")
     source = TextFile(scenarios / "<text>", text, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     chain: list[TextFile] = []
@@ -648,8 +659,8 @@ def _build(
     shocks_from = month_index(cp.get("shocks_from", month_label(points[-1][0] + 1)))
 
     demand = _require(data, "demand", file)
-    for series in ("battery", "lfp_share", "non_lfp_lithium"):
-        _require(data, f"demand.{series}.levels", file)
+    for series in ("battery", "lfp_share", "non_lfp_lithium", *demand):  # every series given needs its levels
+        _require(data, f"demand.{series}.levels", file, "a demand series gives its levels by year")
     for series, table in demand.items():
         if "levels" in table and int(next(iter(table["levels"]))) > MODEL_START[0]:
             raise InputError("levels must start at 2022 or earlier", file=file, key=f"demand.{series}.levels")
@@ -735,12 +746,14 @@ def _build(
 
 
 def _months_in_run(data: dict[str, Any], end: int, file: str) -> None:
-    """Every month a policy or market table names lies within the run."""
+    """Every month a policy or market table names lies within the run; a supply event may start after the run
+    ends (it then does nothing) or last beyond it (a scenario cut short keeps its parent's events)."""
     found = _policy_months(data.get("policy", {}))
     for i, event in enumerate(data.get("market", {}).get("events", [])):
-        found.extend((f"market.events[{i}].{k}", event[k]) for k in ("from", "until") if k in event)
+        found.extend((f"market.events[{i}].{k}", event[k]) for k in ("from",) if k in event)
     for dotted, month in found:
-        if not 0 <= month_index(month) <= end:
+        low, high = 0, end if not dotted.startswith("market.") else 10**6
+        if not low <= month_index(month) <= high:
             raise InputError(f"'{month}' is outside the run (2022-01 to {month_label(end)})", file=file, key=dotted)
 
 

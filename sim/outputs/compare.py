@@ -23,6 +23,7 @@ import pandas as pd
 
 from sim.inputs import files
 from sim.inputs.chain import DEFAULT_CHAIN
+from sim.inputs.clusters import cluster_keys
 from sim.inputs.errors import InputError
 from sim.outputs.charts import comparison_charts, scoreboard_comparison
 from sim.outputs.labels import metric_label, segment_label, text, unit_label
@@ -33,7 +34,7 @@ COMPARISON_COLUMNS = [*SUMMARY_COLUMNS, "diff_mean", "diff_pct"]
 COMPARISON_FILES = ("comparison.csv",)  # a directory holding these is a comparison directory
 MAX_LABEL = 200  # characters of a scenario label (a workbook cell, a chart legend)
 ROW_KEY = ["year", "region", "segment", "metric"]
-REGIONS = ("suining", "china", "world")
+REGIONS = (*cluster_keys(), "china", "world")  # the clusters (Suining first), the nation, the world market
 SEGMENT_KEYS = (*DEFAULT_CHAIN.keys, "all")
 STATISTICS = ("mean", "p05", "p50", "p95")
 FIRM_STAGES = tuple(s.key for s in DEFAULT_CHAIN.firm_stages)
@@ -96,6 +97,7 @@ def read_summary(path: str | Path) -> pd.DataFrame:
             file=file,
             key=missing[0],
         )
+    failed = summary["failed"] if "failed" in summary.columns else None  # replicates a numeric check stopped
     summary = summary[SUMMARY_COLUMNS]
     if summary.empty:
         raise InputError("has no rows", file=file)
@@ -107,11 +109,14 @@ def read_summary(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             kind = "whole years" if column == "year" else "numbers"
-            raise InputError(
-                f"column '{column}' must hold {kind}; line {row + 2} has {summary[column].iloc[row]!r}",
-                file=file,
-                key=column,
-            )
+            value = summary[column].iloc[row]
+            if pd.isna(value) and failed is not None and str(failed.iloc[row]) not in ("", "0"):
+                has = "no value: every replicate of that row failed (meta.json of that run says where and why)"
+            elif pd.isna(value):
+                has = "an empty cell"
+            else:
+                has = f"'{value}'" if isinstance(value, str) else f"{float(value):g}"
+            raise InputError(f"column '{column}' must hold {kind}; line {row + 2} has {has}", file=file, key=column)
         summary[column] = numbers.astype(int) if column == "year" else numbers.astype(float)
     for column, allowed in (("region", REGIONS), ("segment", SEGMENT_KEYS)):
         unknown = sorted(set(summary[column].fillna("(empty)")) - set(allowed))

@@ -182,7 +182,8 @@ def batch_metrics(
                 unit_name = {"value_added_real": REAL_UNIT, "value_added_fixed_2022": FIXED_UNIT}.get(name, "亿元")
                 out[(region, key, name)] = (unit_name, value)
                 totals[name] = totals.get(name, 0.0) + value
-            out[(region, key, "value_added_real_growth")] = ("%", growth)
+            if region in ("suining", "china"):  # a rival cluster may start from nothing: no growth rate then
+                out[(region, key, "value_added_real_growth")] = ("%", growth)
             if region in ("suining", "china"):  # listed makers' measure: undefined where a cluster sells nothing
                 out[(region, key, "gross_margin")] = ("%", gross_margin(reg, region, key))
             if region == "china":
@@ -208,7 +209,8 @@ def batch_metrics(
                 "value_added_fixed_2022": FIXED_UNIT,
             }.get(name, "亿元")
             out[(region, "all", name)] = (unit, value)
-        out[(region, "all", "value_added_real_growth")] = ("%", growth)
+        if region in ("suining", "china"):
+            out[(region, "all", "value_added_real_growth")] = ("%", growth)
         if region == "suining" and record.params is not None and record.city:
             out.update(scoreboard_metrics(reg, record.years, record.params, record.city, *record.city_growth, growth))
 
@@ -322,9 +324,15 @@ def metric_catalogue(
     clusters = cluster_keys()
     for stage in chain.firm_stages:
         for region in (*clusters, "china"):
-            out.update((region, stage.key, m) for m in STAGE_METRICS if m != "gross_margin")
+            out.update(
+                (region, stage.key, m) for m in STAGE_METRICS if m not in ("gross_margin", "value_added_real_growth")
+            )
             out.add((region, stage.key, "new_capacity"))
-        out.update((region, stage.key, "gross_margin") for region in ("suining", "china"))
+        out.update(
+            (region, stage.key, m)
+            for region in ("suining", "china")
+            for m in ("gross_margin", "value_added_real_growth")
+        )
         for region in clusters:
             out.add((region, stage.key, "national_share"))
             out.add((region, stage.key, "new_capacity_share"))
@@ -332,7 +340,8 @@ def metric_catalogue(
         out.add(("china", stage.key, "imports"))
         out.update(("china", stage.key, f"gross_margin_{t}") for t in tiers.get(stage.key, ()))
     for region in (*clusters, "china"):
-        out.update((region, "all", m) for m in ALL_METRICS)
+        out.update((region, "all", m) for m in ALL_METRICS if m != "value_added_real_growth")
+    out.update((region, "all", "value_added_real_growth") for region in ("suining", "china"))
     out.update(("suining", "all", m) for m in SCOREBOARD_METRICS)
     for segment, metrics in WORLD_METRICS.items():
         out.update(("world", segment, m) for m in metrics)

@@ -20,6 +20,7 @@ from sim.outputs.metrics import MetricTable
 
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
 KEY_COLUMNS = SUMMARY_COLUMNS[1:6]  # year, region, segment, metric, unit
+FAILED_COLUMN = "failed"  # after the statistics: replicates a numeric check stopped before that row's year
 FIRM_MONEY = ("output_value", "value_added", "profit", "support", "investment")
 MARKET_PREFIXES = ("price_", "gross_", "addressed_", "output_", "unmet_", "final_", "world_")
 
@@ -47,6 +48,7 @@ class BatchTables:
     market: pd.DataFrame
     supply: pd.DataFrame | None = None
     events: dict[str, np.ndarray] = field(default_factory=dict)
+    failures: dict[int, dict] = field(default_factory=dict)  # replicate -> where a check stopped it (meta.json)
 
 
 def batch_tables(record: BatchRecord, replicates: list[int], chain: Chain = DEFAULT_CHAIN) -> BatchTables:
@@ -123,17 +125,23 @@ def market_table(record: BatchRecord, replicates: list[int]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def summarise(keys: list[tuple], values: np.ndarray, scenario: str) -> pd.DataFrame:
-    """Mean and P5/P50/P95 across replicates (columns of ``values``); rows undefined for every replicate go.
+def summarise(keys: list[tuple], values: np.ndarray, scenario: str, failed: np.ndarray | None = None) -> pd.DataFrame:
+    """Mean and P5/P50/P95 across replicates (columns of ``values``), and column ``failed``: how many replicates
+    have no value in the row because a check stopped them (``failed``, a mask like ``values``).
 
-    Quantiles interpolate linearly, as pandas does; with one replicate (or identical values) all four equal.
+    A row undefined for every replicate by its definition (a growth rate in the first year) goes; a row where
+    replicates failed stays, its statistics over the others (empty if none is left). Quantiles interpolate
+    linearly, as pandas does; with one replicate (or identical values) all four equal.
     """
     finite = np.isfinite(values)
-    keep = finite.any(axis=1)
+    lost = np.zeros(values.shape, dtype=bool) if failed is None else np.asarray(failed, dtype=bool)
+    finite &= ~lost
+    keep = finite.any(axis=1) | lost.any(axis=1)
     values = values[keep]
     finite = finite[keep]
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(values, axis=1)
+    lost = lost[keep]
+    count = finite.sum(axis=1)  # the mean as np.nanmean sums it, over the values that count
+    mean = np.divide(np.where(finite, values, 0.0).sum(axis=1), count, out=np.full(len(count), np.nan), where=count > 0)
     q = _quantiles(values, finite, (0.05, 0.5, 0.95))
     lo = np.where(finite, values, np.inf).min(axis=1)
     hi = np.where(finite, values, -np.inf).max(axis=1)
@@ -143,7 +151,8 @@ def summarise(keys: list[tuple], values: np.ndarray, scenario: str) -> pd.DataFr
     frame["mean"] = np.where(same, lo, mean)
     for j, name in enumerate(("p05", "p50", "p95")):
         frame[name] = np.where(same, lo, q[j])
-    return frame[SUMMARY_COLUMNS]
+    frame[FAILED_COLUMN] = lost.sum(axis=1)
+    return frame[[*SUMMARY_COLUMNS, FAILED_COLUMN]]
 
 
 def _quantiles(values: np.ndarray, finite: np.ndarray, probs: tuple[float, ...]) -> np.ndarray:

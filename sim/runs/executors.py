@@ -22,10 +22,12 @@ import itertools
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 import traceback
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -34,6 +36,7 @@ import numpy as np
 from sim.inputs.errors import InputError
 
 PARENT_POLL_S = 0.5  # how often a worker checks that its parent is alive (where the kernel cannot tell it)
+CONNECT_TIMEOUT_S = 5  # a Dask scheduler that has not answered by then is not there (Dask's default waits 30 s)
 _PR_SET_PDEATHSIG = 1
 
 # simulator(scenario, params, seeds, replicates, firm_detail) -> BatchTables (sim.outputs.tables)
@@ -189,13 +192,33 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
             f"the scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}", key="scheduler"
         )
     try:
-        return Client(scheduler), True
-    except (OSError, ValueError, TypeError) as err:
+        _knock(scheduler)
+        return Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s"), True
+    except Exception as err:  # whatever the address gives back, it is not a scheduler this run can use
+        if isinstance(err, TimeoutError | socket.timeout):
+            reason = f"no answer within {CONNECT_TIMEOUT_S} s"
+        elif isinstance(err, ConnectionRefusedError):
+            reason = "nothing listens at that port: connection refused"
+        elif isinstance(err, OSError | ValueError | TypeError):
+            reason = str(err) or type(err).__name__
+        else:  # e.g. another server answered, and its bytes made no sense as Dask's protocol
+            reason = "something answered there, but not a Dask scheduler"
         raise InputError(
-            f"cannot connect to a Dask scheduler at '{scheduler}' ({err}); start one with `dask scheduler` "
-            "and give the address it prints (tcp://HOST:8786), or leave the option out to run locally",
-            key="scheduler",
+            f"cannot connect to a Dask scheduler at '{scheduler}' (--scheduler: {reason}); start one with `dask "
+            "scheduler` and give the address it prints (tcp://HOST:8786), or leave the option out to run on this "
+            "machine"
         ) from None
+
+
+def _knock(address: str) -> None:
+    """Open and close a TCP connection to a ``tcp://`` or ``tls://`` scheduler address: an address where
+    nothing listens fails at once (Dask's client would retry until its timeout); others are left to Dask."""
+    parts = urllib.parse.urlsplit(address)
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname:
+        return
+    port = parts.port or 8786  # Dask's default scheduler port
+    with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S):
+        pass
 
 
 def run_on_dask(work: Work, client: Any, on_result: Callable[..., None]) -> None:

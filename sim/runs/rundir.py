@@ -1,17 +1,28 @@
 """Output directories: claiming one, writing it atomically, and never deleting what the program did not write.
 
-Every directory the program writes (a run's ``--out``, a comparison's ``--out``, the calibration report)
-is written through `claim` and `Claim.write`. For a target directory ``T`` in folder ``P``:
+Every directory the program writes (a run's ``--out``, a comparison's ``--out``, an exploration, the
+calibration report) is written through `claim` and `Claim.write`. For a target directory ``T`` in folder ``P``:
 
+- ``P`` is held open by a descriptor for the whole claim (`Folder`), and every name beside ``T`` (the lock,
+  temporary, replaced and partial directories) is opened relative to it without following symbolic links
+  (``O_NOFOLLOW``, ``openat``). Whoever can write ``P`` (a shared ``/tmp/results``) cannot make the program
+  write through a link to another file: a link, or anything but a regular file, at the lock's name stops the
+  run with `InputError` naming it; a link or a file at a temporary or partial directory's name is refused
+  or left alone and reported. Path-based writers (pyarrow, numpy, matplotlib) are given the directory's
+  descriptor as a path (``/proc/self/fd/N`` on Linux), so what they write lands in the directory the program
+  made, even if its name is swapped meanwhile.
 - ``P/.T.lock`` is locked (``fcntl.flock``) by the one process writing ``T``; a second process that wants
   ``T`` stops at once with `InputError`. The lock file is removed when the claim ends.
-- ``T`` is built in ``P/.T.writing-PID-TOKEN`` and renamed into place, so ``T`` appears only complete.
-- An earlier ``T`` is replaced only if it is empty or an earlier output of the same kind that holds
-  nothing else (`DirKind`: the program's marker, and only files the program writes). On Linux the new and
-  the old directory swap names in one atomic step (``renameat2(RENAME_EXCHANGE)``); elsewhere the old one
-  is renamed to ``P/.T.old-PID-TOKEN`` and the new one renamed in. Then the old files are deleted one by
-  one, by name. Anything else in ``T`` refuses the write, unless ``force``: then ``T`` is renamed whole to
-  ``P/T.replaced-TIMESTAMP`` (visible, kept) and reported.
+- ``T`` is built in ``P/.T.writing-PID-TOKEN`` and renamed into place, so ``T`` appears only complete. Its
+  *manifest* (every file's size and SHA-256, `manifest_of`) is recorded in it (a run directory's in
+  ``meta.json``, under ``files``; other kinds' in ``.lithium-sim-files.json``).
+- An earlier ``T`` is replaced only if it is empty or an earlier output of the same kind holding nothing but
+  the files its manifest lists, unchanged (`DirKind`); directories written before manifests existed are
+  judged by the names the program writes there. On Linux the new and the old directory swap names in one
+  atomic step (``renameat2(RENAME_EXCHANGE)``); elsewhere the old one is renamed to ``P/.T.old-PID-TOKEN``
+  and the new one renamed in. Then the old files are deleted one by one, each only if its size and hash are
+  still those recorded. Anything else in ``T`` refuses the write, unless ``force``: then ``T`` is renamed
+  whole to ``P/T.replaced-TIMESTAMP`` (visible, kept) and reported.
 - Hidden siblings left by a process that died (``.T.writing-*``, ``.T.old-*``, ``.T.trash-*``) are found
   when ``T`` is next claimed: a ``.T.old-*`` is renamed back to ``T`` if ``T`` is missing (the replacement
   died between its two renames), else deleted like any replaced output; ``.T.writing-*`` and
@@ -28,17 +39,20 @@ import contextlib
 import datetime as dt
 import errno
 import fnmatch
+import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sim.inputs.errors import InputError
 from sim.inputs.files import MAX_NAME_BYTES, check_path_text, describe_os_error
@@ -57,6 +71,10 @@ _SIBLING = re.compile(
 )
 _SIBLING_ROOM = 40  # bytes a hidden sibling's name adds to the target's (".T.writing-PID-TOKEN")
 _SCAN_LIMIT = 10_000  # entries looked at when deciding whether a directory is an earlier output
+MANIFEST_FILE = ".lithium-sim-files.json"  # where kinds without a JSON file of their own keep their manifest
+MANIFEST_KEY = "files"  # the manifest's key: relative path -> {"bytes": size, "sha256": hex digest}
+MAX_LOCK_BYTES = 64  # a lock file holds a process id; a larger file at the lock's name is not a lock
+_MAX_JSON_BYTES = 64 * 1024 * 1024  # a meta.json or manifest read to judge a directory
 
 
 def report(message: str) -> None:
@@ -149,31 +167,290 @@ def uninterruptible() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# directories held by descriptor
+# ---------------------------------------------------------------------------------------------------------
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+_AT = {os.open, os.mkdir, os.rename, os.unlink, os.rmdir, os.stat} <= os.supports_dir_fd
+_LINK_ERRNOS = {errno.ELOOP, errno.EMLINK, errno.ENOTDIR}  # what O_NOFOLLOW (| O_DIRECTORY) gives on a link
+_PROC_FD = Path("/proc/self/fd")
+
+
+class Folder:
+    """A directory held open by a descriptor: names in it are looked up relative to the descriptor (``openat``)
+    and never through a symbolic link, so renaming the directory, or putting a link where it was, changes
+    nothing about which files are read, written or deleted.
+
+    Attributes:
+        path: where the directory was when opened (for messages).
+        fd: its descriptor (None once closed, or where the system cannot open directories relative to one).
+    """
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path = path
+        self.fd = fd
+
+    @classmethod
+    def open(cls, path: str | Path, follow: bool = False) -> Folder:
+        """Open the directory at ``path``; a link or a file at its last name raises OSError (ELOOP/ENOTDIR),
+        unless ``follow`` (a path the caller chose, e.g. an anchored ``/proc/self/fd/N``)."""
+        path = Path(path)
+        flags = _O_DIR & ~_NOFOLLOW if follow else _O_DIR
+        return cls(path, os.open(path, flags) if _AT else None)
+
+    def _name(self, name: str) -> str | Path:
+        return name if self.fd is not None else self.path / name
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        """The entry ``name`` itself (a link is a link), or None when there is none."""
+        try:
+            return os.stat(self._name(name), dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def subfolder(self, name: str, create: bool = False) -> Folder:
+        """The directory ``name`` in this one, opened without following a link; created first if ``create``."""
+        if create:
+            os.mkdir(self._name(name), 0o777, dir_fd=self.fd)
+        if self.fd is None:
+            return Folder(self.path / name, None)
+        return Folder(self.path / name, os.open(name, _O_DIR, dir_fd=self.fd))
+
+    def open_file(self, name: str, flags: int, mode: int = 0o644) -> int:
+        """``os.open`` of ``name`` in this directory, never through a link."""
+        return os.open(self._name(name), flags | _NOFOLLOW | _CLOEXEC, mode, dir_fd=self.fd)
+
+    def read_bytes(self, name: str, limit: int) -> bytes | None:
+        """At most ``limit`` bytes of the regular file ``name`` (None if it is not one, or is larger)."""
+        try:
+            fd = self.open_file(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                return None
+            return handle.read(limit + 1)
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Write ``name`` under a temporary name, then rename it into place (never through a link)."""
+        tmp = f".{name}.{secrets.token_hex(4)}.tmp"
+        fd = self.open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            self.rename(tmp, name)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.unlink(tmp)
+            raise
+
+    def rename(self, old: str, new: str) -> None:
+        os.rename(self._name(old), self._name(new), src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def unlink(self, name: str) -> None:
+        os.unlink(self._name(name), dir_fd=self.fd)
+
+    def rmdir(self, name: str) -> None:
+        os.rmdir(self._name(name), dir_fd=self.fd)
+
+    def rmtree(self, name: str) -> None:
+        """Delete the directory ``name`` and everything in it (never following links; errors ignored)."""
+        if self.fd is not None:
+            shutil.rmtree(name, ignore_errors=True, dir_fd=self.fd)
+        else:
+            info = self.lstat(name)
+            if info is not None and stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(self.path / name, ignore_errors=True)
+
+    def names(self) -> list[os.DirEntry]:
+        """The entries of this directory."""
+        with os.scandir(self.fd if self.fd is not None else self.path) as entries:
+            return list(entries)
+
+    def holds(self, name: str, child: Folder) -> bool:
+        """Whether the entry ``name`` here is still the directory ``child`` was opened on."""
+        if child.fd is None:
+            return True
+        info = self.lstat(name)
+        mine = os.fstat(child.fd)
+        return info is not None and (info.st_dev, info.st_ino) == (mine.st_dev, mine.st_ino)
+
+    @property
+    def anchored(self) -> Path:
+        """A path to this very directory for path-based writers: ``/proc/self/fd/N`` on Linux (it names the
+        descriptor's directory, wherever it is moved), else `path`."""
+        if self.fd is None:
+            return self.path
+        proc = _PROC_FD / str(self.fd)
+        try:
+            here, there = os.fstat(self.fd), os.stat(proc)
+        except OSError:
+            return self.path
+        if (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino):
+            _ANCHORS[str(proc)] = self.path
+            return proc
+        return self.path
+
+    def close(self) -> None:
+        if self.fd is not None:
+            _ANCHORS.pop(str(_PROC_FD / str(self.fd)), None)
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> Folder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_ANCHORS: dict[str, Path] = {}  # "/proc/self/fd/N" -> the directory it stands for, for messages
+
+
+def shown(path: str | os.PathLike | None) -> str:
+    """A path as the user knows it: an anchored ``/proc/self/fd/N/...`` becomes the directory's own path."""
+    if path is None:
+        return ""
+    text = os.fspath(path)
+    for anchor, real in list(_ANCHORS.items()):
+        if text == anchor or text.startswith(anchor + os.sep):
+            return str(real) + text[len(anchor) :]
+    return text
+
+
+def _kind_of_entry(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "not a regular file"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# manifests: what the program wrote, file by file
+# ---------------------------------------------------------------------------------------------------------
+def file_digest(folder: Folder, relative: str) -> tuple[int, str] | None:
+    """Size and SHA-256 of the regular file at ``relative`` (names joined by "/") under ``folder``, reached
+    without following any link; None when it is not a regular file there."""
+    *dirs, name = relative.split("/")
+    opened: list[Folder] = []
+    try:
+        here = folder
+        for part in dirs:
+            here = here.subfolder(part)
+            opened.append(here)
+        fd = here.open_file(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        for f in opened:
+            f.close()
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            return info.st_size, hashlib.file_digest(handle, "sha256").hexdigest()
+    finally:
+        for f in opened:
+            f.close()
+
+
+def walk(folder: Folder, limit: int = _SCAN_LIMIT) -> tuple[list[tuple[str, int]], bool]:
+    """Every entry under ``folder`` as (relative path, lstat mode), directories before what they hold, links
+    never followed; and whether the walk stopped at ``limit`` entries."""
+    out: list[tuple[str, int]] = []
+    stack: list[tuple[Folder, str]] = [(folder, "")]
+    try:
+        while stack:
+            here, prefix = stack.pop()
+            try:
+                for entry in sorted(here.names(), key=lambda e: e.name):
+                    mode = entry.stat(follow_symlinks=False).st_mode
+                    out.append((prefix + entry.name, mode))
+                    if len(out) > limit:
+                        return out, True
+                    if stat.S_ISDIR(mode):
+                        try:
+                            stack.append((here.subfolder(entry.name), f"{prefix}{entry.name}/"))
+                        except OSError:
+                            continue
+            finally:
+                if here is not folder:
+                    here.close()
+    finally:
+        for here, _ in stack:
+            if here is not folder:
+                here.close()
+    return out, False
+
+
+def manifest_of(folder: Folder, leave_out: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """The size and SHA-256 of every regular file under ``folder`` (but ``leave_out``), by relative path."""
+    skip = set(leave_out)
+    out: dict[str, dict[str, Any]] = {}
+    entries, _ = walk(folder, limit=10**9)
+    for relative, mode in entries:
+        if stat.S_ISREG(mode) and relative not in skip:
+            digest = file_digest(folder, relative)
+            if digest is not None:
+                out[relative] = {"bytes": digest[0], "sha256": digest[1]}
+    return out
+
+
+def _valid_manifest(files: Any) -> dict[str, dict[str, Any]] | None:
+    if not isinstance(files, dict):
+        return None
+    for name, entry in files.items():
+        if (
+            not isinstance(name, str)
+            or not name
+            or name.startswith("/")
+            or ".." in name.split("/")
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("bytes"), int)
+            or not isinstance(entry.get("sha256"), str)
+        ):
+            return None
+    return files
+
+
+# ---------------------------------------------------------------------------------------------------------
 # kinds of output directories
 # ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DirKind:
-    """A kind of output directory: how to recognise one, and which files the program writes into it.
+    """A kind of output directory: how to recognise one, and where the program records the files it wrote.
 
     Attributes:
         name: for messages ("run directory").
-        marker: True for a directory that holds the program's marker for this kind.
-        owned: glob patterns, relative with "/" between names, of every file the program writes here.
+        marker: True for a directory (given as a path) that holds the program's marker for this kind.
+        owned: glob patterns, relative with "/" between names, of the files the program writes here; they
+            judge only directories written before manifests were recorded.
         lacks: what the marker is, for messages.
+        manifest: the JSON file holding the manifest under the key ``files`` (the run directory's
+            ``meta.json``); default `MANIFEST_FILE`, a file of its own.
     """
 
     name: str
     marker: Callable[[Path], bool]
     owned: tuple[str, ...]
     lacks: str
+    manifest: str = MANIFEST_FILE
 
     def owns(self, relative: str) -> bool:
-        """A file (path relative to the directory) is one the program writes."""
+        """A file (path relative to the directory) is one the program writes (by name; see `owned`)."""
         parts = relative.split("/")
         return any(len(p) == len(parts) and _match(parts, p) for p in self._patterns)
 
     def owns_dir(self, relative: str) -> bool:
-        """A subdirectory that holds files the program writes (e.g. ``charts``)."""
+        """A subdirectory that holds files the program writes (e.g. ``charts``; by name)."""
         parts = relative.split("/")
         return any(len(p) > len(parts) and _match(parts, p[: len(parts)]) for p in self._patterns)
 
@@ -181,18 +458,51 @@ class DirKind:
     def _patterns(self) -> list[list[str]]:
         return [pattern.split("/") for pattern in self.owned]
 
+    def read_manifest(self, folder: Folder) -> dict[str, dict[str, Any]] | None:
+        """The files the program recorded writing into ``folder``, or None (no manifest, or not a valid one)."""
+        data = folder.read_bytes(self.manifest, _MAX_JSON_BYTES)
+        if data is None:
+            return None
+        try:
+            doc = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(doc, dict) or RUN_MARKER not in doc:
+            return None
+        return _valid_manifest(doc.get(MANIFEST_KEY))
+
+    def record(self, folder: Folder) -> None:
+        """Record every file in ``folder`` (but the manifest's own file) as the program's."""
+        files = manifest_of(folder, leave_out=(self.manifest,))
+        if self.manifest == MANIFEST_FILE:
+            doc: dict[str, Any] = {RUN_MARKER: {"kind": self.name, "format": 1}}
+        else:
+            data = folder.read_bytes(self.manifest, _MAX_JSON_BYTES)
+            doc = json.loads(data) if data is not None else None
+            if not isinstance(doc, dict):
+                raise RuntimeError(f"{self.manifest} was not written as a JSON object, so it cannot hold the manifest")
+            doc.setdefault(RUN_MARKER, {"kind": self.name, "format": 1})
+        doc[MANIFEST_KEY] = files
+        folder.write_bytes(self.manifest, json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8"))
+
 
 def _match(parts: list[str], pattern: list[str]) -> bool:
     return all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pattern, strict=True))
 
 
 def _is_run_dir(path: Path) -> bool:
-    if not all((path / name).is_file() for name in RUN_FILES):
+    try:
+        with Folder.open(path, follow=True) as folder:
+            if not all((info := folder.lstat(name)) is not None and stat.S_ISREG(info.st_mode) for name in RUN_FILES):
+                return False
+            data = folder.read_bytes("meta.json", _MAX_JSON_BYTES)
+    except OSError:
+        return False
+    if data is None:
         return False
     try:
-        with open(path / "meta.json", "rb") as handle:
-            meta = json.loads(handle.read(50_000_000))
-    except (OSError, ValueError, RecursionError):
+        meta = json.loads(data)
+    except (ValueError, RecursionError):
         return False
     return isinstance(meta, dict) and (RUN_MARKER in meta or _LEGACY_META_KEYS <= set(meta))
 
@@ -202,11 +512,23 @@ def has_files(*names: str) -> Callable[[Path], bool]:
     return lambda path: all((path / name).is_file() for name in names)
 
 
+# the charts of a run directory written before manifests were recorded (only those are judged by name)
+_RUN_CHARTS = (
+    "suining_output",
+    "suining_value_added",
+    "national_shares",
+    "prices",
+    "demand_output",
+    "scoreboard",
+    "world_market",
+    "cost_curve",
+)
 RUN = DirKind(
     "run directory",
     _is_run_dir,
-    ("summary.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", "charts/*.png"),
+    ("summary.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", *(f"charts/{c}.png" for c in _RUN_CHARTS)),
     "summary.csv and a meta.json written by lithium-sim",
+    manifest="meta.json",
 )
 
 
@@ -220,42 +542,71 @@ def kind_for(expected: Iterable[str], owned: Iterable[str] | None = None, name: 
 
 @dataclass(frozen=True)
 class Contents:
-    """What an existing target holds: ``state`` is "absent", "empty", "ours" or "foreign"."""
+    """What an existing target holds: ``state`` is "absent", "empty", "ours" or "foreign".
+
+    Attributes:
+        marked: it holds the kind's marker.
+        foreign: a few of the entries that make it foreign (changed files say so).
+        manifest: the files the program recorded writing there (None: written before manifests, or none).
+    """
 
     state: str
     marked: bool = False
     foreign: tuple[str, ...] = ()
+    manifest: dict[str, dict[str, Any]] | None = None
+
+
+def _judge(folder: Folder, kind: DirKind) -> Contents:
+    """`inspect` of an open directory."""
+    entries, cut = walk(folder)
+    if not entries:
+        return Contents("empty")
+    manifest = kind.read_manifest(folder)
+    foreign: list[str] = []
+    if manifest is not None:
+        dirs = {"/".join(name.split("/")[:i]) for name in manifest for i in range(1, name.count("/") + 1)}
+        for relative, mode in entries:
+            if relative == kind.manifest and stat.S_ISREG(mode):
+                continue
+            if stat.S_ISDIR(mode) and relative in dirs:
+                continue
+            recorded = manifest.get(relative)
+            if recorded is None or not stat.S_ISREG(mode):
+                foreign.append(relative + ("/" if stat.S_ISDIR(mode) else ""))
+            elif file_digest(folder, relative) != (recorded["bytes"], recorded["sha256"]):
+                foreign.append(f"{relative} (changed since lithium-sim wrote it)")
+            if len(foreign) >= 3:
+                break
+    else:
+        for relative, mode in entries:
+            if stat.S_ISDIR(mode):
+                if not kind.owns_dir(relative):
+                    foreign.append(relative + "/")
+            elif not stat.S_ISREG(mode) or not kind.owns(relative):
+                foreign.append(relative)
+            if len(foreign) >= 3:
+                break
+    marked = kind.marker(folder.anchored)
+    if marked and not foreign and not cut:
+        return Contents("ours", marked=True, manifest=manifest)
+    return Contents("foreign", marked=marked, foreign=tuple(foreign[:3]), manifest=manifest)
 
 
 def inspect(target: Path, kind: DirKind) -> Contents:
-    """Whether ``target`` may be replaced: absent, empty, or an earlier output of ``kind`` holding only its
-    own files ("ours"); anything else is "foreign", with a few of the files that make it so."""
+    """Whether ``target`` may be replaced: absent, empty, or an earlier output of ``kind`` holding only the
+    files its manifest lists, unchanged ("ours"); anything else is "foreign", with a few of the entries that
+    make it so."""
     try:
-        if not target.exists() and not target.is_symlink():
-            return Contents("absent")
-        if not target.is_dir() or target.is_symlink():
-            raise InputError("exists and is not a directory; choose another output directory", file=str(target))
-        foreign: list[str] = []
-        seen = 0
-        for top, dirs, names in os.walk(target):
-            rel_top = os.path.relpath(top, target).replace(os.sep, "/")
-            prefix = "" if rel_top == "." else rel_top + "/"
-            for name in names:
-                if not kind.owns(prefix + name):
-                    foreign.append(prefix + name)
-            for name in list(dirs):
-                if not kind.owns_dir(prefix + name) or os.path.islink(os.path.join(top, name)):
-                    foreign.append(prefix + name + "/")
-                    dirs.remove(name)
-            seen += len(names) + len(dirs)
-            if len(foreign) >= 3 or seen > _SCAN_LIMIT:
-                break
-        if seen == 0 and not foreign:
-            return Contents("empty")
-        marked = kind.marker(target)
-        if marked and not foreign and seen <= _SCAN_LIMIT:
-            return Contents("ours", marked=True)
-        return Contents("foreign", marked=marked, foreign=tuple(foreign[:3]))
+        info = os.stat(target, follow_symlinks=False)
+    except FileNotFoundError:
+        return Contents("absent")
+    except OSError as err:
+        raise InputError(f"cannot be inspected: {describe_os_error(err)}", file=str(target)) from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise InputError("exists and is not a directory; choose another output directory", file=str(target))
+    try:
+        with Folder.open(target) as folder:
+            return _judge(folder, kind)
     except OSError as err:
         raise InputError(f"cannot be inspected: {describe_os_error(err)}", file=str(target)) from None
 
@@ -266,9 +617,9 @@ def refusal(target: Path, kind: DirKind, contents: Contents, option: str | None)
     if contents.marked:
         files = ", ".join(contents.foreign)
         return InputError(
-            f"is an earlier {kind.name} but also holds files lithium-sim did not write ({files}); lithium-sim "
-            f"never deletes those: move them elsewhere, or add {force} to move the whole directory aside "
-            f"(to {target.name}.replaced-TIMESTAMP) and write a new one",
+            f"is an earlier {kind.name} but also holds files lithium-sim did not write, or that changed since "
+            f"it wrote them ({files}); lithium-sim never deletes those: move them elsewhere, or add {force} to "
+            f"move the whole directory aside (to {target.name}.replaced-TIMESTAMP) and write a new one",
             file=str(target),
         )
     return InputError(
@@ -339,6 +690,38 @@ def siblings(target: Path) -> list[tuple[Path, re.Match[str]]]:
     return sorted(found, key=lambda item: item[0].name)
 
 
+def private_dir(path: Path, create: bool = True) -> Folder:
+    """The program's own directory at ``path`` (a partial or temporary one), opened without following a link
+    and created if absent (when ``create``).
+
+    Raises:
+        InputError: something other than a directory is at ``path`` (a symbolic link, a file): it is not the
+            program's, and is left alone.
+        OSError: the directory cannot be created or opened.
+    """
+    with Folder.open(path.parent) as parent:
+        info = parent.lstat(path.name)
+        if info is not None and not stat.S_ISDIR(info.st_mode):
+            raise InputError(
+                f"is {_kind_of_entry(info.st_mode)}, not a folder lithium-sim made; lithium-sim never writes "
+                "through it: remove it (it may have been put there to make lithium-sim write elsewhere), or "
+                "choose another --out",
+                file=str(path),
+            )
+        try:
+            return parent.subfolder(path.name, create=create and info is None)
+        except FileExistsError:  # made meanwhile: open what is there, if it is a directory
+            return parent.subfolder(path.name)
+
+
+def is_private_dir(path: Path) -> bool:
+    """Whether ``path`` is a directory itself (not a link to one)."""
+    try:
+        return stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -373,6 +756,7 @@ class Claim:
     committed: bool = False
     partial: Path | None = None  # the run's part files (set by the runner), for messages after an interrupt
     _fd: int | None = field(default=None, repr=False)
+    _parent: Folder | None = field(default=None, repr=False)
     _created: list[Path] = field(default_factory=list, repr=False)
     _depth: int = 0
 
@@ -380,9 +764,22 @@ class Claim:
     def lock_path(self) -> Path:
         return hidden(self.target, "lock")
 
+    @property
+    def parent(self) -> Folder:
+        """The folder holding the target, open for the whole claim."""
+        assert self._parent is not None, "the claim is not held"
+        return self._parent
+
+    def _hidden_name(self, suffix: str) -> str:
+        return f".{self.target.name}.{suffix}"
+
     # -- acquiring ------------------------------------------------------------------------------------
     def _acquire(self) -> None:
         self._make_parent()
+        try:
+            self._parent = Folder.open(self.target.parent)
+        except OSError as err:
+            raise self._os_error(err, f"cannot be created: the folder {self.target.parent}") from None
         for _ in range(20):
             fd = self._open_lock()
             try:
@@ -400,23 +797,63 @@ class Claim:
             except OSError as err:
                 os.close(fd)
                 raise self._os_error(err, f"cannot be locked: its lock file {self.lock_path}") from None
-            try:  # the file we locked must still be the lock file: a releasing holder unlinks it
-                same = os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+            # the file we locked must still be the lock file: a releasing holder unlinks it
+            info = self.parent.lstat(self.lock_path.name)
+            mine = os.fstat(fd)
+            if info is not None and (info.st_dev, info.st_ino) == (mine.st_dev, mine.st_ino):
+                try:
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+                except OSError as err:  # a full disk
+                    os.close(fd)
+                    with contextlib.suppress(OSError):
+                        self.parent.unlink(self.lock_path.name)
+                    raise self._os_error(err, f"cannot be locked: its lock file {self.lock_path}") from None
                 self._fd = fd
                 return
             os.close(fd)
         raise InputError("the lock file beside it keeps changing; try again", file=str(self.target))
 
+    def _lock_refusal(self, mode: int, size: int = 0, links: int = 1) -> InputError:
+        path = self.lock_path
+        if stat.S_ISLNK(mode):
+            try:
+                where = f" (to {os.readlink(path)})"
+            except OSError:
+                where = ""
+            what = f"is a symbolic link{where}"
+        elif not stat.S_ISREG(mode):
+            what = f"is {_kind_of_entry(mode)}"
+        elif links > 1:
+            what = f"is a file with {links} names (hard links), so it may be someone's file under another name"
+        else:
+            what = f"is a file of {size:,} bytes, larger than a lock (a process id)"
+        return InputError(
+            f"its lock file {path} {what}, not a lock lithium-sim made; lithium-sim never writes through it "
+            "(it could overwrite another file): remove it, or choose another "
+            f"{self.option or 'output directory'}",
+            file=str(self.target),
+            key=self.option,
+        )
+
     def _open_lock(self) -> int:
+        name = self.lock_path.name
         try:
-            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            before = self.parent.lstat(name)
+            if before is not None and (
+                not stat.S_ISREG(before.st_mode) or before.st_nlink > 1 or before.st_size > MAX_LOCK_BYTES
+            ):
+                raise self._lock_refusal(before.st_mode, before.st_size, before.st_nlink)
+            fd = self.parent.open_file(name, os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0))
         except OSError as err:
+            if err.errno in _LINK_ERRNOS:  # a link put there between the look and the open
+                raise self._lock_refusal(stat.S_IFLNK) from None
             raise self._os_error(err, f"cannot be written: its lock file {self.lock_path}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1 or info.st_size > MAX_LOCK_BYTES:
+            os.close(fd)
+            raise self._lock_refusal(info.st_mode, info.st_size, info.st_nlink)
+        return fd
 
     def _make_parent(self) -> None:
         missing = []
@@ -447,18 +884,26 @@ class Claim:
             raise
 
     def _os_error(self, err: OSError, what: str) -> InputError:
-        return InputError(f"{what} {describe_os_error(err)}", file=str(self.target), key=self.option)
+        remedy = advice(err)
+        return InputError(
+            f"{what} {describe_os_error(err)}{f'; {remedy}' if remedy else ''}", file=str(self.target), key=self.option
+        )
 
     def _release(self) -> None:
         with uninterruptible():
             if self._fd is not None:
                 try:
-                    if os.stat(self.lock_path).st_ino == os.fstat(self._fd).st_ino:
-                        os.unlink(self.lock_path)
+                    info = self.parent.lstat(self.lock_path.name)
+                    mine = os.fstat(self._fd)
+                    if info is not None and (info.st_dev, info.st_ino) == (mine.st_dev, mine.st_ino):
+                        self.parent.unlink(self.lock_path.name)
                 except OSError:
                     pass
                 os.close(self._fd)
                 self._fd = None
+            if self._parent is not None:
+                self._parent.close()
+                self._parent = None
             if not self.committed:
                 self._remove_created()
 
@@ -481,10 +926,16 @@ class Claim:
             if pid == os.getpid() or pid_alive(pid):
                 report(f"{path} belongs to process {pid}, which is still running; it is left alone")
                 continue
+            info = self.parent.lstat(path.name)
+            if info is None:
+                continue
+            if not stat.S_ISDIR(info.st_mode):
+                report(f"{path} is {_kind_of_entry(info.st_mode)}, not a folder lithium-sim made; it is left alone")
+                continue
             with uninterruptible():
-                if what == "old" and not self.target.exists():
+                if what == "old" and self.parent.lstat(self.target.name) is None:
                     try:
-                        os.rename(path, self.target)
+                        self.parent.rename(path.name, self.target.name)
                     except OSError as err:
                         report(
                             f"could not restore {path} to {self.target} ({describe_os_error(err)}); "
@@ -496,10 +947,10 @@ class Claim:
                         f"(process {pid} died while replacing it)"
                     )
                 elif what == "old":
-                    self._dispose(path)
+                    self._dispose(path.name)
                     report(f"removed {path.name}, a {self.kind.name} that process {pid} had replaced before it died")
                 else:
-                    shutil.rmtree(path, ignore_errors=True)
+                    self.parent.rmtree(path.name)
                     state = "unfinished output" if what == "writing" else "files being deleted"
                     report(f"removed {path.name}, {state} of process {pid}, which is no longer running")
 
@@ -511,49 +962,65 @@ class Claim:
         return contents
 
     def write(self, fill: Callable[[Path], None]) -> Path:
-        """Build the directory with ``fill(tmp)`` in a hidden sibling, then put it in place of the target."""
+        """Build the directory with ``fill(tmp)`` in a hidden sibling, record its manifest, then put it in
+        place of the target."""
         self.check()
         # not mkdtemp: its 0700 mode would stay with the results; mkdir honours the umask like any directory
-        tmp = hidden(self.target, f"writing-{os.getpid()}-{secrets.token_hex(4)}")
+        name = self._hidden_name(f"writing-{os.getpid()}-{secrets.token_hex(4)}")
+        tmp_path = self.target.parent / name
         try:
-            tmp.mkdir()
+            tmp = self.parent.subfolder(name, create=True)
         except OSError as err:
-            raise self._os_error(err, f"cannot be written: the folder {tmp}") from None
+            raise self._os_error(err, f"cannot be written: the folder {tmp_path}") from None
         try:
-            fill(tmp)
-        except BaseException as err:
-            with uninterruptible():
-                shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(err, OSError) and err.errno in _ENVIRONMENT_ERRNOS:
-                raise self._os_error(err, f"cannot be written: {err.filename or tmp}") from None
-            raise
-        with uninterruptible():
             try:
-                self._commit(tmp)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
+                fill(tmp.anchored)
+                self.kind.record(tmp)
+                if not self.parent.holds(name, tmp):
+                    raise InputError(
+                        f"its temporary folder {tmp_path} was moved or replaced while the results were written "
+                        "into it; nothing was put in place: make sure no other program works in "
+                        f"{self.target.parent}, and run again",
+                        file=str(self.target),
+                    )
+            except BaseException as err:
+                with uninterruptible():
+                    self.parent.rmtree(name)
+                if isinstance(err, OSError) and err.errno in ENVIRONMENT_ERRNOS:
+                    raise self._os_error(err, f"cannot be written: {shown(err.filename) or tmp_path}") from None
+                if isinstance(err, OSError) and err.errno is None and "No space left" in str(err):  # pyarrow's
+                    raise self._os_error(OSError(errno.ENOSPC, str(err)), f"cannot be written: {tmp_path}") from None
                 raise
+            with uninterruptible():
+                try:
+                    self._commit(name)
+                except BaseException:
+                    self.parent.rmtree(name)
+                    raise
+        finally:
+            tmp.close()
         return self.target
 
-    def _commit(self, tmp: Path) -> None:
+    def _commit(self, name: str) -> None:
         contents = self.check()  # again: the target may have changed while the results were computed
+        parent, target = self.parent, self.target.name
         try:
             if contents.state == "absent":
-                os.rename(tmp, self.target)
+                parent.rename(name, target)
             elif contents.state == "foreign":  # only with force: keep it whole, in sight
                 aside = self._backup_name()
-                os.rename(self.target, aside)
-                os.rename(tmp, self.target)
+                parent.rename(target, aside.name)
+                parent.rename(name, target)
                 report(f"moved what was in {self.target} to {aside} (--force); nothing in it was deleted")
-            elif _exchange(tmp, self.target):  # one atomic step: the target is never missing
-                self._dispose(tmp)  # which now holds the earlier output
+            elif _exchange(parent, name, target):  # one atomic step: the target is never missing
+                self._dispose(name, contents.manifest)  # which now holds the earlier output
             else:
-                aside = hidden(self.target, f"old-{os.getpid()}-{secrets.token_hex(4)}")
-                os.rename(self.target, aside)
-                os.rename(tmp, self.target)
-                self._dispose(aside)
+                aside = self._hidden_name(f"old-{os.getpid()}-{secrets.token_hex(4)}")
+                parent.rename(target, aside)
+                parent.rename(name, target)
+                self._dispose(aside, contents.manifest)
         except OSError as err:
-            raise self._os_error(err, f"cannot be replaced: {err.filename or self.target}") from None
+            raise self._os_error(err, f"cannot be replaced: {shown(err.filename) or self.target}") from None
         self.committed = True
         _committed.append(self.target)
 
@@ -561,42 +1028,78 @@ class Claim:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         candidate = self.target.with_name(f"{self.target.name}.replaced-{stamp}")
         n = 1
-        while candidate.exists() or candidate.is_symlink():
+        while self.parent.lstat(candidate.name) is not None:
             n += 1
             candidate = self.target.with_name(f"{self.target.name}.replaced-{stamp}-{n}")
         return candidate
 
-    def _dispose(self, old: Path) -> None:
-        """Delete a replaced output file by file, by name; what is not the program's is kept in sight."""
-        for top, dirs, names in os.walk(old, topdown=False):
-            rel_top = os.path.relpath(top, old).replace(os.sep, "/")
-            prefix = "" if rel_top == "." else rel_top + "/"
-            for name in names:
-                if self.kind.owns(prefix + name):
-                    with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(top, name))
-            for name in dirs:
-                with contextlib.suppress(OSError):
-                    os.rmdir(os.path.join(top, name))
+    def _dispose(self, name: str, manifest: dict[str, dict[str, Any]] | None = None) -> None:
+        """Delete a replaced output, file by file: only the files its manifest lists, each only if its size and
+        hash are still those recorded (a directory written before manifests: by the names the program writes
+        there); the manifest itself goes last, once nothing else is left. Whatever remains is kept in sight."""
         try:
-            os.rmdir(old)
+            old = self.parent.subfolder(name)
+        except OSError:
+            return
+        with old:
+            if manifest is None:
+                manifest = self.kind.read_manifest(old)
+            entries, _ = walk(old, limit=10**9)
+            for relative, mode in reversed(entries):  # what a directory holds comes before the directory
+                if relative == self.kind.manifest and manifest is not None:
+                    continue
+                if stat.S_ISDIR(mode):
+                    mine = True  # removed only if empty
+                elif manifest is not None:
+                    recorded = manifest.get(relative)
+                    mine = recorded is not None and file_digest(old, relative) == (
+                        recorded["bytes"],
+                        recorded["sha256"],
+                    )
+                else:
+                    mine = stat.S_ISREG(mode) and self.kind.owns(relative)
+                if mine:
+                    _remove(old, relative, directory=stat.S_ISDIR(mode))
+            if manifest is not None and [e.name for e in old.names()] == [self.kind.manifest]:
+                _remove(old, self.kind.manifest, directory=False)
+        try:
+            self.parent.rmdir(name)
         except OSError:
             kept = self._backup_name()
             try:
-                os.rename(old, kept)
+                self.parent.rename(name, kept.name)
                 report(f"kept files lithium-sim did not write from the previous {self.target.name} in {kept}")
             except OSError:
-                report(f"kept files lithium-sim did not write from the previous {self.target.name} in {old}")
+                report(
+                    f"kept files lithium-sim did not write from the previous {self.target.name} in "
+                    f"{self.target.parent / name}"
+                )
+
+
+def _remove(folder: Folder, relative: str, directory: bool) -> None:
+    """Unlink a file (or remove an empty directory) at ``relative`` under ``folder``, through no link."""
+    *dirs, base = relative.split("/")
+    opened: list[Folder] = []
+    try:
+        here = folder
+        for part in dirs:
+            here = here.subfolder(part)
+            opened.append(here)
+        (here.rmdir if directory else here.unlink)(base)
+    except OSError:
+        pass
+    finally:
+        for f in opened:
+            f.close()
 
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
-_AT_FDCWD = -100
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where that is not
-    available (another system, an old kernel or C library, a file system without it)."""
-    if not sys.platform.startswith("linux"):
+def _exchange(parent: Folder, a: str, b: str) -> bool:
+    """Swap two directories of ``parent`` atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where that
+    is not available (another system, an old kernel or C library, a file system without it)."""
+    if not sys.platform.startswith("linux") or parent.fd is None:
         return False
     try:
         import ctypes
@@ -606,15 +1109,16 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+    if renameat2(parent.fd, os.fsencode(a), parent.fd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     code = ctypes.get_errno()
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
         return False
-    raise OSError(code, os.strerror(code), str(b))
+    raise OSError(code, os.strerror(code), str(parent.path / b))
 
 
-_ENVIRONMENT_ERRNOS = {
+# errors the environment raises while writing (a full disk, a read-only or unreachable file system, limits)
+ENVIRONMENT_ERRNOS = {
     errno.ENOSPC,
     errno.EDQUOT,
     errno.EROFS,
@@ -626,6 +1130,23 @@ _ENVIRONMENT_ERRNOS = {
     errno.ENFILE,
     errno.EFBIG,
 }
+_ENVIRONMENT_ERRNOS = ENVIRONMENT_ERRNOS
+
+
+def advice(err: OSError) -> str:
+    """What to do about an error the environment raised while writing results (empty if nothing to say)."""
+    code = err.errno
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "free space on that disk, or choose an output directory on another one"
+    if code == errno.EROFS:
+        return "choose an output directory on a disk that can be written"
+    if code in (errno.EACCES, errno.EPERM):
+        return "choose an output directory you may write to, or ask for permission to write there"
+    if code == errno.EIO:
+        return "the disk reported an input/output error: check it, or choose an output directory on another disk"
+    if code in (errno.EMFILE, errno.ENFILE):
+        return "too many files are open on this machine: close some programs and try again"
+    return ""
 
 
 def _read_pid(fd: int) -> int | None:
@@ -646,8 +1167,8 @@ def claim(
     `RunResult.save` claim it again).
 
     Raises:
-        InputError: another process holds it; it cannot be created or locked; it holds what the program
-            did not write (unless ``force``).
+        InputError: another process holds it; it cannot be created or locked; its lock's name is taken by a
+            link or anything but a lock file; it holds what the program did not write (unless ``force``).
     """
     path = target_path(target, option)
     with _claims_lock:
@@ -696,8 +1217,9 @@ def write_directory(
         target: the directory to write.
         fill: writes the files into the directory it is given.
         expected: files that mark an earlier output of the same kind.
-        owned: glob patterns of every file the program writes there (default: ``expected``); an earlier
-            output holding anything else is not replaced (unless ``force``).
+        owned: glob patterns of the files the program writes there (default: ``expected``), which judge
+            directories written before manifests were recorded; an earlier output holding anything else is
+            not replaced (unless ``force``).
         force: move a directory that is not a clean earlier output aside (kept, reported) instead of refusing.
     """
     kind = kind_for(expected, owned)

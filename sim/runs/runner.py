@@ -28,6 +28,7 @@ import math
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,9 @@ from sim.runs.rundir import (  # noqa: F401  (re-exported)
     RUN_MARKER,
     check_replaceable,
     claim,
+    is_private_dir,
     partial_dir,
+    private_dir,
     report,
     siblings,
     write_directory,
@@ -83,9 +86,14 @@ def simulate(
     seeds = list(seeds) if seeds is not None else replicate_seeds(scenario.seed, 1)
     replicates = list(replicates) if replicates is not None else list(range(len(seeds)))
     keep = sum(1 for r in replicates if r < firm_detail)
-    record = simulate_batch(scenario, params=params, seeds=seeds, firm_detail=keep)
-    tables = batch_tables(record, replicates)
-    tables.supply = supply_table(record, replicates) if record.price_mode == "market" else None
+    # a replicate that fails a numeric check alone keeps its years before the failure (sim.engine.guard)
+    record = simulate_batch(scenario, params=params, seeds=seeds, firm_detail=keep, partial=True)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        if record.failures:  # its later years are NaN: metrics of them are NaN, and say nothing more
+            warnings.simplefilter("ignore", RuntimeWarning)
+        tables = batch_tables(record, replicates)
+        tables.supply = supply_table(record, replicates) if record.price_mode == "market" else None
+    tables.failures = {replicates[j]: f.to_dict(replicates[j]) for j, f in record.failures.items()}
     return tables
 
 
@@ -329,6 +337,8 @@ def run_scenario(
         except BaseException:  # interrupted: part files beside a results directory stay for --resume
             if store.temporary or not store.replicates:
                 store.discard()
+            else:
+                store.close()
             raise
         finally:
             bar.close()
@@ -336,6 +346,8 @@ def run_scenario(
     if not store.replicates:
         store.discard()
         raise RuntimeError(f"every replicate failed; first error:\n{failures[min(failures)]}")
+    numeric = store.failures  # stopped by a numeric check: their years before it are in the summary
+    failures.update({replicate: failure["message"] for replicate, failure in numeric.items()})
     meta = {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -346,8 +358,9 @@ def run_scenario(
         "price_mode": scenario.price_mode,
         "seed": master,
         "replicates": n,
-        "replicates_ok": len(store.replicates),
+        "replicates_ok": len(store.replicates) - len(numeric),
         "replicates_resumed": resumed,
+        "numeric_failures": {str(replicate): failure for replicate, failure in numeric.items()},
         "events_per_replicate": {name: round(v, 3) for name, v in store.events().items()},
         "replicate_seeds": {
             "entropy": str(seeds[0].entropy),
@@ -381,16 +394,24 @@ def report_partials(own: Path) -> None:
     for path, m in siblings(target):
         if m.group("key") is None or path == own:
             continue
-        finished = sum(
-            int(p.stem.split("-")[2]) - int(p.stem.split("-")[1]) + 1 for p in (path / "parts").glob("summary-*.npz")
-        )
+        if not is_private_dir(path):
+            report(f"{path} is not a folder lithium-sim made (a link, or a file); it is left alone")
+            continue
+        finished = 0
         try:
-            about = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            with private_dir(path, create=False) as folder:
+                finished = sum(
+                    int(p.stem.split("-")[2]) - int(p.stem.split("-")[1]) + 1
+                    for p in (folder.anchored / "parts").glob("summary-*.npz")
+                )
+                about = json.loads(folder.read_bytes(MANIFEST, 1_000_000) or b"")
             what = (
                 f"scenario {about['scenario']}, seed {about['seed']}, {finished} of {about['replicates']} "
                 "replicates finished"
             )
-        except (OSError, ValueError, KeyError, TypeError):
+        except InputError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             what = f"{finished} replicate(s) finished"
         report(
             f"{path} holds an interrupted run bound for {target.name} ({what}); it is kept: run that command "

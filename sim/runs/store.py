@@ -17,10 +17,12 @@ same KEY starts afresh (and says so).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import weakref
 from pathlib import Path
@@ -33,7 +35,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from sim.outputs.tables import BatchTables, summarise
-from sim.runs.rundir import report, uninterruptible
+from sim.runs.rundir import Folder, private_dir, report, shown, uninterruptible
 
 MANIFEST = "run.json"  # what a partial directory is for: scenario, seed, replicates, version, key, pid
 TABLES = ("firms", "market", "supply")
@@ -44,22 +46,34 @@ class ReplicateStore:
     """The finished batches of one run.
 
     Args:
-        directory: where the part files go.
+        directory: where the part files go (for messages: where the finished replicates are kept).
         temporary: delete the directory when the store is garbage collected (runs not tied to a results
             directory, e.g. from the Python API).
+        folder: the directory held open (`sim.runs.rundir.private_dir`): every part is written relative to
+            its descriptor, never through a link put in its place.
     """
 
     TABLES = TABLES
 
-    def __init__(self, directory: Path, temporary: bool) -> None:
+    def __init__(self, directory: Path, temporary: bool, folder: Folder | None = None) -> None:
         self.directory = directory
-        self.parts = directory / "parts"
-        self.parts.mkdir(parents=True, exist_ok=True)
+        self._folder = folder
+        self.root = folder.anchored if folder is not None else directory
+        self.parts = self.root / "parts"
+        if folder is not None:
+            info = folder.lstat("parts")
+            if info is None:
+                folder.subfolder("parts", create=True).close()
+            elif not stat.S_ISDIR(info.st_mode):
+                raise RuntimeError(f"{directory}/parts is not a directory")
+        else:
+            self.parts.mkdir(parents=True, exist_ok=True)
         self.temporary = temporary
         self._keys: list[tuple] | None = None  # summary row keys (the same for every batch of a run)
         self._values: dict[int, np.ndarray] = {}  # replicate -> its summary values
         self._batches: dict[tuple[int, int], list[int]] = {}  # (first, last) -> replicates
         self._events: dict[int, dict[str, float]] = {}  # replicate -> its event counts
+        self._failures: dict[int, dict[str, Any]] = {}  # replicate -> where a numeric check stopped it
         self._cleanup = weakref.finalize(self, shutil.rmtree, directory, True) if temporary else None
 
     @classmethod
@@ -71,21 +85,25 @@ class ReplicateStore:
         """
         if directory is None:
             return cls(Path(tempfile.mkdtemp(prefix="lithium-sim-run-")), temporary=True)
-        if directory.exists() and not resume:
-            finished = _count_finished(directory)
+        if os.path.lexists(directory) and not resume:
+            with private_dir(directory, create=False) as earlier:  # a link or a file there is refused
+                finished = _count_finished(earlier.anchored)
             _trash(directory)
             if finished:
                 report(
                     f"discarded {finished} finished replicate(s) of an earlier, interrupted run of the same "
                     f"scenario, seed and replicate count (in {directory.name}); --resume would have reused them"
                 )
-        store = cls(directory, temporary=False)
-        manifest = {**manifest, "pid": os.getpid()}
-        tmp = directory / f"{MANIFEST}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        os.replace(tmp, directory / MANIFEST)
-        if resume:
-            store._load_finished()
+        folder = private_dir(directory)
+        try:
+            store = cls(directory, temporary=False, folder=folder)
+            manifest = {**manifest, "pid": os.getpid()}
+            folder.write_bytes(MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
+            if resume:
+                store._load_finished()
+        except BaseException:
+            folder.close()
+            raise
         return store
 
     def __contains__(self, replicate: int) -> bool:
@@ -102,7 +120,8 @@ class ReplicateStore:
     @staticmethod
     def _write(frame: pd.DataFrame, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
+        with _written(tmp):
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
         os.replace(tmp, path)
 
     def add(self, tables: BatchTables) -> None:
@@ -113,7 +132,7 @@ class ReplicateStore:
             if frame is not None and len(frame):
                 self._write(frame, self._part(name, first, last))
         tmp = self._part("summary", first, last, "npz.tmp")
-        with open(tmp, "wb") as fh:
+        with _written(tmp), open(tmp, "wb") as fh:
             np.savez(
                 fh,
                 values=tables.values,
@@ -123,12 +142,18 @@ class ReplicateStore:
                 events=np.asarray([tables.events[name] for name in tables.events], dtype=float).reshape(
                     len(tables.events), len(tables.replicates)
                 ),
+                failures=np.asarray(json.dumps({str(r): f for r, f in tables.failures.items()}, ensure_ascii=False)),
             )
         os.replace(tmp, self._part("summary", first, last, "npz"))
-        self._keep(tables.keys, tables.replicates, tables.values, tables.events)
+        self._keep(tables.keys, tables.replicates, tables.values, tables.events, tables.failures)
 
     def _keep(
-        self, keys: list[tuple], replicates: list[int], values: np.ndarray, events: dict[str, np.ndarray]
+        self,
+        keys: list[tuple],
+        replicates: list[int],
+        values: np.ndarray,
+        events: dict[str, np.ndarray],
+        failures: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         keys = [tuple(k) for k in keys]
         if self._keys is None:
@@ -139,6 +164,7 @@ class ReplicateStore:
             self._values[int(replicate)] = values[:, j].copy()
             self._events[int(replicate)] = {name: float(count[j]) for name, count in events.items()}
         self._batches[(int(replicates[0]), int(replicates[-1]))] = [int(r) for r in replicates]
+        self._failures.update({int(r): dict(f) for r, f in (failures or {}).items()})
 
     def _load_finished(self) -> None:
         for stale in self.parts.glob("*.tmp"):
@@ -148,13 +174,29 @@ class ReplicateStore:
                 keys = [tuple(k) for k in json.loads(str(data["keys"]))]
                 names = json.loads(str(data["event_names"])) if "event_names" in data else []
                 events = {name: data["events"][i] for i, name in enumerate(names)}
-                self._keep(keys, [int(r) for r in data["replicates"]], data["values"], events)
+                failures = json.loads(str(data["failures"])) if "failures" in data else {}
+                self._keep(keys, [int(r) for r in data["replicates"]], data["values"], events, failures)
+
+    @property
+    def failures(self) -> dict[int, dict[str, Any]]:
+        """Replicates a numeric check stopped (`sim.engine.guard.Failure.to_dict`): their years before the
+        failure count in the summary, the later ones are marked in its ``failed`` column."""
+        return dict(sorted(self._failures.items()))
 
     def summary(self, scenario: str) -> pd.DataFrame:
-        """The run's summary across every finished replicate, in replicate order."""
+        """The run's summary across every finished replicate, in replicate order: every row of the run, a
+        failed replicate's values from the year it failed in left out and counted in column ``failed``."""
         order = self.replicates
         values = np.stack([self._values[i] for i in order], axis=1)
-        return summarise(self._keys or [], values, scenario)
+        keys = self._keys or []
+        failed = np.zeros(values.shape, dtype=bool)
+        if self._failures:
+            years = np.array([int(k[0]) for k in keys])
+            for j, replicate in enumerate(order):
+                if replicate in self._failures:
+                    failed[:, j] = years >= int(self._failures[replicate]["year"])
+            values = np.where(failed, np.nan, values)
+        return summarise(keys, values, scenario, failed)
 
     def events(self) -> dict[str, float]:
         """Each event count's mean per finished replicate (entrants, exits, firm-months, ...)."""
@@ -202,7 +244,30 @@ class ReplicateStore:
         if self._cleanup is not None:
             self._cleanup()
         else:
+            if self._folder is not None:
+                self._folder.close()
+                self._folder = None
+            self.root, self.parts = self.directory, self.directory / "parts"
             _trash(self.directory)
+
+    def close(self) -> None:
+        """Let go of the directory (its files stay: finished replicates for ``--resume``)."""
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
+            self.root, self.parts = self.directory, self.directory / "parts"
+
+
+@contextlib.contextmanager
+def _written(tmp: Path):
+    """A part being written: if writing fails (a full disk), its unfinished file is removed, and the error
+    names the file as the user knows it."""
+    try:
+        yield
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OSError(err.errno, err.strerror or str(err), shown(tmp)) from None
 
 
 def _count_finished(directory: Path) -> int:
@@ -214,12 +279,21 @@ def _count_finished(directory: Path) -> int:
 
 
 def _trash(directory: Path) -> None:
-    """Delete a partial directory: rename it to a trash name first (one step), then delete that."""
+    """Delete a partial directory: rename it to a trash name first (one step), then delete that; by names
+    relative to its folder, never through a link (a link in its place is left alone)."""
     with uninterruptible():
         name = directory.name.rsplit(".partial-", 1)[0]
-        trash = directory.with_name(f"{name}.trash-{os.getpid()}-{secrets.token_hex(4)}")
+        trash = f"{name}.trash-{os.getpid()}-{secrets.token_hex(4)}"
         try:
-            os.rename(directory, trash)
+            parent = Folder.open(directory.parent)
         except OSError:
-            trash = directory
-        shutil.rmtree(trash, ignore_errors=True)
+            return
+        with parent:
+            info = parent.lstat(directory.name)
+            if info is None or not stat.S_ISDIR(info.st_mode):
+                return
+            try:
+                parent.rename(directory.name, trash)
+            except OSError:
+                trash = directory.name
+            parent.rmtree(trash)
