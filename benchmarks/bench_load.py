@@ -100,6 +100,18 @@ def http_post(port: int, path: str) -> int:
         connection.close()
 
 
+def sessions_alive(port: int) -> int | None:
+    """Solara's live sessions (kernels), from its /resourcez page; None if it does not say."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/resourcez", headers={"Host": f"127.0.0.1:{port}"})
+        return int(json.loads(connection.getresponse().read())["kernels"]["total"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    finally:
+        connection.close()
+
+
 def memory_mb(process: subprocess.Popen) -> float:
     """Resident memory of the server and its children (the parser worker), MB."""
     try:
@@ -171,8 +183,10 @@ async def hostile(port: int) -> str:
         return "" if err.response.status_code == 403 else f"a foreign Origin got HTTP {err.response.status_code}"
 
 
-async def client(port: int, deadline: float, times: list[float], errors: list[str], refused: list[int]) -> None:
-    rng = random.Random(id(times) + len(times))
+async def client(
+    port: int, index: int, deadline: float, times: list[float], errors: list[str], refused: list[int]
+) -> None:
+    rng = random.Random(index)  # each client its own sequence of views, hostile requests and pauses
     while time.monotonic() < deadline:
         try:
             if rng.random() < 0.1:
@@ -193,7 +207,7 @@ async def load(port: int, clients: int, seconds: float) -> tuple[list[float], li
     errors: list[str] = []
     refused = [0]
     deadline = time.monotonic() + seconds
-    await asyncio.gather(*(client(port, deadline, times, errors, refused) for _ in range(clients)))
+    await asyncio.gather(*(client(port, i, deadline, times, errors, refused) for i in range(clients)))
     return times, errors, refused[0]
 
 
@@ -212,9 +226,12 @@ def main() -> None:
         started = time.monotonic()
         times, errors, refused = asyncio.run(load(port, args.clients, args.seconds))
         wall = time.monotonic() - started
-        during = memory_mb(server)
-        time.sleep(150)  # closed sessions are freed within Solara's cull time (2 minutes)
-        after = memory_mb(server)
+        during, open_sessions = memory_mb(server), sessions_alive(port)
+        freed = time.monotonic() + 150  # closed sessions are freed within Solara's cull time (2 minutes)
+        while time.monotonic() < freed and sessions_alive(port) != 0:
+            time.sleep(5)
+        time.sleep(5)
+        after, left = memory_mb(server), sessions_alive(port)
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
@@ -234,7 +251,8 @@ def main() -> None:
     print(
         f"server memory (resident, with its parser worker): {before:.0f} MB after the first pages, "
         f"{during:.0f} MB at the end of the load ({during - before:+.0f} MB), "
-        f"{after:.0f} MB once the sessions were freed ({after - before:+.0f} MB)"
+        f"{after:.0f} MB once the sessions were freed ({after - before:+.0f} MB); sessions alive at the end of the "
+        f"load {open_sessions}, after {left}"
     )
     for problem in sorted(set(errors))[:10]:
         print(f"  error: {problem} (x{errors.count(problem)})")

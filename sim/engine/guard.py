@@ -16,8 +16,8 @@ Nothing downstream is allowed to turn such a number into a row that looks comple
   several replicates that trips raises, and the runner runs its replicates one by one, so the others are
   not touched (a replicate's figures do not depend on its batch).
 
-Checks run on whole arrays: the month's values stacked into one array and compared with the bounds at once,
-about 20 microseconds a month.
+Checks run on whole arrays: the month's values stacked into one array and compared with the bounds at once
+(about 0.1 ms a month, whatever the batch's size).
 """
 
 from __future__ import annotations
@@ -271,29 +271,21 @@ class Guard:
         flows: dict[str, Any],
     ) -> None:
         """Check month ``t``'s prices and quantities (raises `Tripped`)."""
-        labels: list[tuple[str, str]] = [("market", "carbonate_quote")]
-        values = [quote]
-        for stage, price in prices.items():
-            labels.append((stage, "price"))
-            values.append(price)
-        for name, value in drivers.items():
-            labels.append(("market", name))
-            values.append(value)
-        for flow in STAGE_FLOWS:
-            for stage, value in flows[flow].items():
-                labels.append((stage, flow))
-                values.append(value)
         supply = flows.get("supply")
+        values = [quote, *prices.values(), *drivers.values()]
+        for flow in STAGE_FLOWS:
+            values.extend(flows[flow].values())
         if supply is not None:
-            for name in (n for n in WORLD_SERIES if n != "marginal_cost"):
-                labels.append(("world", name))
-                values.append(getattr(supply, name))
-            for name in ("marginal_cost", "price"):
-                labels.append(("world", name))
-                values.append(getattr(supply, name))
-        if self._month is None or self._month.labels != labels:
+            values.extend(getattr(supply, name) for name in (*WORLD_SERIES, "price"))
+        if self._month is None or len(self._month.labels) != len(values):  # a model's checks never change
+            labels: list[tuple[str, str]] = [("market", "carbonate_quote")]
+            labels += [(stage, "price") for stage in prices]
+            labels += [("market", name) for name in drivers]
+            labels += [(stage, flow) for flow in STAGE_FLOWS for stage in flows[flow]]
+            if supply is not None:
+                labels += [("world", name) for name in (*WORLD_SERIES, "price")]
             self._month = _Checks(labels, [self._month_bound(stage, name) for stage, name in labels])
-        self._month.run([np.broadcast_to(np.asarray(v, dtype=float), quote.shape) for v in values], t)
+        self._month.run(values, t)
 
     @staticmethod
     def _month_bound(stage: str, name: str) -> Bound:

@@ -837,6 +837,10 @@ class Claim:
         )
 
     def _open_lock(self) -> int:
+        # Not the filelock library: its Unix lock refuses a final link too (O_NOFOLLOW since 3.20.1), but it opens
+        # by path from the current directory rather than relative to the held folder, truncates the file before
+        # locking it (a waiting process would erase the process id the "in use" message names), and does not
+        # check that the file it locked is still the one at the name (the holder removes it when done).
         name = self.lock_path.name
         try:
             before = self.parent.lstat(name)
