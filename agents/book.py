@@ -43,6 +43,7 @@ class Columns:
     # registry): {lag in months: weight} of market-linked parts, and the share paid at its group's mining cost
     accounts_linked: list[dict[int, float]] = field(default_factory=list)
     accounts_at_cost: np.ndarray | None = None  # (N,)
+    accounts_terms: list[int] = field(default_factory=list)  # the columns with such terms
 
     def __post_init__(self) -> None:
         n = len(self.firm_id)

@@ -124,6 +124,7 @@ class LithiumModel(mesa.Model):
         self._entrant_start: dict[str, int] = {}
         self._entrant_sites: dict[str, np.ndarray] = {}
         self._site_draws: dict[str, np.ndarray] = {}
+        self._agglomeration: dict[str, tuple[int, np.ndarray]] = {}  # stage -> (month, (R, K) weights)
         self._aggregate_col: dict[str, dict[tuple[int, str], int]] = {}
         self._group_cols: dict[str, list[list[np.ndarray]]] = {}
         self.sites: dict[str, Sites] = {}
@@ -821,6 +822,8 @@ class LithiumModel(mesa.Model):
                 book.own_feedstock_cost[:, j] = cost / share if share > 0 else 0.0
                 cols.accounts_linked[j] = {}
                 cols.accounts_at_cost[j] = 0.0
+                if j not in cols.accounts_terms:
+                    cols.accounts_terms.append(j)
                 for part in parts:
                     if part.market_linked:
                         linked = cols.accounts_linked[j]
@@ -842,7 +845,7 @@ class LithiumModel(mesa.Model):
         clearing) of the ``lag`` months before this one, less any discount, and whose parts at cost pay the mine's
         cost."""
         cols = book.columns
-        terms = [j for j, linked in enumerate(cols.accounts_linked) if linked or cols.accounts_at_cost[j] > 0]
+        terms = cols.accounts_terms
         if not terms:
             return decided
         out = decided.copy()
@@ -1095,8 +1098,12 @@ class LithiumModel(mesa.Model):
             + (relief if relief is not None else 0.0)
             + (grants if grants is not None else 0.0)
             + sum(
-                policy.energy_support_cost(pol, book, energy, quantity, code)
-                for code, pol in self.cluster_policies.items()
+                (
+                    policy.energy_support_cost(pol, book, energy, quantity, code)
+                    for code, pol in self.cluster_policies.items()
+                    if "energy_support" in pol.settings
+                ),
+                np.zeros(book.shape),
             )
         )
         self.recorder.add(
@@ -1327,7 +1334,11 @@ class LithiumModel(mesa.Model):
             if s.key != stage.key
             and (any(i.stage == s.key for i in stage.inputs) or any(i.stage == stage.key for i in s.inputs))
         ]
-        weight = location.agglomeration(capacity, clusters, stage.key, adjacent, len(site.keys))[rows]
+        cached = self._agglomeration.get(stage.key)
+        if cached is None or cached[0] != t:  # once a quarter per stage: expansions and entrants share it
+            cached = (t, location.agglomeration(capacity, clusters, stage.key, adjacent, len(site.keys)))
+            self._agglomeration[stage.key] = cached
+        weight = cached[1][rows]
         probabilities = location.choice_probabilities(cost, home, weight, self._lag_cuts(t), site.allowed, p)
         return location.draw(probabilities, uniforms)
 
