@@ -605,26 +605,26 @@ class LithiumModel(mesa.Model):
                 continue
             book = self.books[event.stage]
             stage = self.chain[event.stage]
+            # a firm that exited before its plant was finished abandons it: nothing arrives, no spending starts
+            alive = book.active[event.rows, event.cols]
+            rows, cols, amount = event.rows[alive], event.cols[alive], event.amount[alive]
             if event.kind == "spend":
                 for name, rate in (
-                    ("capex_rate", event.amount),
-                    ("subsidy_rate", event.subsidy),
-                    ("funded_rate", event.funded),
+                    ("capex_rate", amount),
+                    ("subsidy_rate", None if event.subsidy is None else event.subsidy[alive]),
+                    ("funded_rate", None if event.funded is None else event.funded[alive]),
                 ):
                     if rate is None or not rate.any():
                         continue
                     target = getattr(book, name)
-                    np.add.at(target, (event.rows, event.cols), rate)
-                    # rates go up and down by the same amounts; clear the rounding left when they end, judged in
-                    # each replicate by its own rates (a batch-wide threshold would make a replicate's numbers
-                    # depend on its batch)
-                    scale = np.zeros(self.replicates)
-                    np.maximum.at(scale, event.rows, np.abs(rate))
-                    target[target < 1e-6 * scale[:, None]] = 0.0
+                    np.add.at(target, (rows, cols), rate)
+                    # rates go up and down by the same amounts; clear the rounding left when they end, judged at
+                    # each plant by its own change (another plant's rate, however small, is not rounding; and a
+                    # replicate's numbers do not depend on its batch)
+                    change = np.zeros(book.shape)
+                    np.add.at(change, (rows, cols), np.abs(rate))
+                    target[(change > 0) & (target < 1e-6 * change)] = 0.0
                 continue
-            # a firm that exited before its plant was finished abandons it
-            alive = book.active[event.rows, event.cols]
-            rows, cols, amount = event.rows[alive], event.cols[alive], event.amount[alive]
             book.add_capacity(rows, cols, amount, p.ramp_up_months)
             value = amount * p.of(stage, "capex") * book.columns.capex_location[cols]
             np.add.at(book.capital, (rows, cols), value)
@@ -748,7 +748,9 @@ class LithiumModel(mesa.Model):
         """The least markup at which the stage's firms offer what is addressed to it, or all they can, (R,)."""
         raises, lowers, cap = terms
         book = self.books[stage.key]
-        full = np.where(book.active, book.available(), 0.0).sum(axis=-1) / 12.0
+        # all they can, summed as their offers are (each plant's available / 12): a stage short of capacity then
+        # clears exactly where every plant offers all, not a rounding away from it
+        full = np.where(book.active, book.available() / 12.0, 0.0).sum(axis=-1)
         need = np.minimum(addressed, full)
         slope = raises + lowers
         gap = np.where(book.active & (slope > 0), (costs["unit"] - received) / np.maximum(slope, 1e-12), 0.0)
