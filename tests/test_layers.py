@@ -1,7 +1,8 @@
 """The layout is the architecture: imports flow one way and never in a circle (README, "Layout").
 
 Layers, lowest first: ``sim.inputs`` (declarations, scenario files, data) < ``agents`` (firm and producer agents,
-their state and rules) < ``sim.engine`` (the model) < ``sim.outputs`` (metrics, tables, charts, comparison)
+their state and rules) < ``sim.engine`` (the model) < ``sim.reference`` (the same rules one agent per plant, which
+starts from the engine's set-up) < ``sim.outputs`` (metrics, tables, charts, comparison)
 < ``sim.runs`` (batches, executors, run directories) < ``sim.api`` (the public door) < ``calibration`` and
 ``sim.discovery`` < the front ends (``sim.cli``, ``sim.app``, ``sim``'s package module). A module may import its
 own layer or lower ones; calibration and discovery reach the simulator through ``sim.api`` only.
@@ -18,6 +19,7 @@ LAYERS = [
     ("sim.inputs",),
     ("agents",),
     ("sim.engine",),
+    ("sim.reference",),
     ("sim.outputs",),
     ("sim.runs",),
     ("sim.api",),
@@ -111,6 +113,15 @@ def test_there_is_no_import_circle():
 
 
 def test_every_room_says_what_it_owns():
-    for room in ("sim.inputs", "sim.engine", "sim.outputs", "sim.runs", "sim.discovery", "agents", "calibration"):
+    for room in (
+        "sim.inputs",
+        "sim.engine",
+        "sim.reference",
+        "sim.outputs",
+        "sim.runs",
+        "sim.discovery",
+        "agents",
+        "calibration",
+    ):
         doc = ast.get_docstring(ast.parse(modules()[room].read_text(encoding="utf-8")))
         assert doc and len(doc) > 80, f"{room}/__init__.py needs a docstring saying what it owns and may import"
