@@ -241,9 +241,10 @@ def test_cost_beside_benefit_from_the_summary(start):
     assert money["net"] == pytest.approx(gain - money["support_extra"])
     net_rows = wb.with_net_fiscal(scen.summary).query("metric == 'net_fiscal'").sort_values("year")
     yearly = scen.summary.query("region == 'suining' and segment == 'all'")
-    by_year = yearly[yearly.metric == "local_fiscal_revenue"].set_index("year")["mean"] - yearly[
-        yearly.metric == "support"
-    ].set_index("year")["mean"]
+    by_year = (
+        yearly[yearly.metric == "local_fiscal_revenue"].set_index("year")["mean"]
+        - yearly[yearly.metric == "support"].set_index("year")["mean"]
+    )
     assert net_rows["mean"].to_numpy() == pytest.approx(by_year.sort_index().cumsum().to_numpy())
     diff = wb.differences(wb.comparison(base, scen), [2025])
     assert {"support", "local_fiscal_revenue", "net_fiscal"} <= set(diff.metric)
