@@ -57,9 +57,20 @@ TITLES = {
 use_bundled_font()
 
 
-def _rows(summary: pd.DataFrame, region: str, segment: str, metric: str) -> pd.DataFrame:
+def _rows(summary: pd.DataFrame | dict, region: str, segment: str, metric: str) -> pd.DataFrame:
+    """A summary's rows of one figure by year; ``summary`` may be `indexed` (a lookup instead of a scan)."""
+    if isinstance(summary, dict):
+        return summary.get((region, segment, metric), _EMPTY)
     sel = summary[(summary.region == region) & (summary.segment == segment) & (summary.metric == metric)]
     return sel.sort_values("year")
+
+
+_EMPTY = pd.DataFrame(columns=["year", "unit", "mean", "p05", "p50", "p95"])
+
+
+def indexed(summary: pd.DataFrame) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """A summary's rows by (region, segment, metric), each sorted by year: charts look figures up once."""
+    return {key: rows.sort_values("year") for key, rows in summary.groupby(["region", "segment", "metric"])}
 
 
 def _draw(ax, rows: pd.DataFrame, colour: str, label: str, style: str = "-", band: bool = True) -> None:
@@ -138,8 +149,8 @@ def _series_values(rows: pd.DataFrame, column: str, years: list[int]) -> list[fl
 
 def echarts_option(
     name: str,
-    base: pd.DataFrame,
-    scenario: pd.DataFrame,
+    base: pd.DataFrame | dict,
+    scenario: pd.DataFrame | dict,
     labels: Sequence[str],
     lang: str = "en",
     metric_names: dict[str, str] | None = None,

@@ -27,6 +27,7 @@ import math
 import os
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,7 @@ from sim.app.words import metric_name, words
 from sim.discovery.explore import Exploration, explore
 from sim.discovery.targets import NAMED_TARGETS, parse_target
 from sim.outputs.labels import segment_label, unit_label
+from sim.runs.executors import process_pool
 
 WORKERS = max(1, int(os.environ.get("LITHIUM_SIM_APP_WORKERS", "1") or 1))
 COLD = os.environ.get("LITHIUM_SIM_APP_COLD", "") == "1"  # the page as it answered before (benchmarks only)
@@ -86,6 +88,8 @@ def _drawn(fn: Callable[..., Any], *args: Any) -> Any:
 
 if COLD:
     wb.CACHE.size = 0  # every run made again, as before the cache and the warm start
+else:
+    wb.CACHE.firm_detail = 0  # the page shows summaries; the zip's run directories are made apart (_run_files)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -94,33 +98,42 @@ if COLD:
 def _warm_start() -> None:
     """Run the first view's scenarios (the baselines of both price modes and the default scenario) into the cache,
     and their run directories' files, so the first page and the first downloads do not wait for them."""
+    started = time.perf_counter()
     try:
         start = wb.load_library(wb.DEFAULT_SCENARIO)
         base, _ = wb.run_pair(start, wb.DEFAULT_REPLICATES, WORKERS)
         wb.run_pair(wb.load_library(wb.BASELINES["market"]), wb.DEFAULT_REPLICATES, WORKERS)
-        _DRAWING.submit(_run_files, base, "en")
+        _DRAWING.submit(_run_files, base, "en").result()
+        print(f"lithium-sim app: warm ({time.perf_counter() - started:.1f} s)", flush=True)
     except Exception as err:  # a failed warm start leaves the page to run on demand, as it would anyway
         print(f"lithium-sim app: warm start failed ({err}); runs are made on demand", flush=True)
 
 
 _RUN_FILES: dict[tuple, dict[str, bytes]] = {}
+_WORKER: concurrent.futures.ProcessPoolExecutor | None = None
 _DOWNLOADS: dict[tuple, concurrent.futures.Future] = {}
 _PREPARED_LOCK = threading.Lock()
 
 
+def _in_worker(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in the worker process (drawing and workbooks hold the interpreter for seconds: there they
+    leave the server free to answer the next slider)."""
+    global _WORKER
+    with _PREPARED_LOCK:
+        if _WORKER is None:
+            _WORKER = process_pool(1)
+            _WORKER.submit(os.nice, 10)  # it works while the planner reads; a slider's run goes first
+    return _WORKER.submit(fn, *args).result()
+
+
 def _run_files(result, lang: str) -> dict[str, bytes]:
-    """A run directory's files (as ``lithium-sim run`` writes them, charts included), by relative path; cached by
-    the run and the language (on the drawing thread)."""
+    """A run directory's files (as ``lithium-sim run`` writes them: per-firm tables and charts included), by
+    relative path, made in the worker process; cached by the run and the language."""
     key = (*wb.RunCache.key(result.scenario, result.meta["replicates"]), lang)
     with _PREPARED_LOCK:
         if key in _RUN_FILES:
             return _RUN_FILES[key]
-    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-", dir=_TMP.name) as tmp:
-        directory = Path(tmp) / "run"
-        result.save(directory, lang=lang)
-        files = {
-            p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
-        }
+    files = _in_worker(wb.run_directory_files, result.scenario, result.meta["replicates"], lang)
     with _PREPARED_LOCK:
         _RUN_FILES[key] = files
         while len(_RUN_FILES) > 8:
@@ -148,7 +161,14 @@ def _prepared(kind: str, base, scen, lang: str, toml: str) -> concurrent.futures
     with _PREPARED_LOCK:
         future = _DOWNLOADS.get(key)
         if future is None:
-            work = (lambda: _zip(base, scen, lang, toml)) if kind == "zip" else (lambda: wb.workbook(base, scen, lang))
+            for older in _DOWNLOADS.values():  # a newer run shows: what was not started for older ones waits
+                older.cancel()
+            if kind == "zip":
+                work = lambda: _zip(base, scen, lang, toml)  # noqa: E731
+            else:
+                projects = {r.scenario.name: len(r.scenario.policy.projects) for r in (base, scen)}
+                table = wb.comparison(base, scen)
+                work = lambda: _in_worker(wb.workbook_bytes, table, lang, projects)  # noqa: E731
             future = _DOWNLOADS[key] = _DRAWING.submit(work)
             while len(_DOWNLOADS) > 16:
                 _DOWNLOADS.pop(next(iter(_DOWNLOADS)))
@@ -160,7 +180,12 @@ def _download(kind: str, base, scen, lang: str, toml: str) -> bytes:
         if kind == "zip":
             return _drawn(wb.runs_zip, base, scen, lang, toml)
         return _drawn(wb.workbook_with_charts, base, scen, lang)
-    return _prepared(kind, base, scen, lang, toml).result()
+    future = _prepared(kind, base, scen, lang, toml)
+    if future.cancelled():  # put aside for a newer run in another tab: made now
+        with _PREPARED_LOCK:
+            _DOWNLOADS.pop(next(k for k, v in _DOWNLOADS.items() if v is future), None)
+        future = _prepared(kind, base, scen, lang, toml)
+    return future.result()
 
 
 if not COLD:
@@ -244,8 +269,9 @@ def ControlInput(
                     dense=True,
                 )
             solara.Text(control.explain(lang), classes=["lsim-muted"])
-            if error:
-                solara.Error(error, dense=True)
+            with solara.Div():
+                if error:
+                    solara.Error(error, dense=True)
         return
     scale = 100.0 if control.percent else 1.0
     typed = f"{float(value) * scale:.6g}" if not control.integer else str(int(value))
@@ -365,9 +391,9 @@ def _against(base, lang: str) -> str:
 
 
 @solara.component
-def Headline(base, scen, lang: str, last: int):
+def Headline(key: tuple, base, scen, lang: str, last: int):
     w = words(lang)
-    b, s = wb.headline(base, last), wb.headline(scen, last)
+    b, s = solara.use_memo(lambda: (wb.headline(base, last), wb.headline(scen, last)), [key])
     solara.Text(w["headline"].format(year=last), style={"font-weight": "500"})
     with solara.Div(classes=["lsim-headline"]):
         for name, field, unit in (
@@ -389,7 +415,7 @@ def Headline(base, scen, lang: str, last: int):
                     f"{html.escape(_number(s[field], unit, integer=whole))}</span>"
                     f'<div class="lsim-delta">{change}</div>',
                 )
-    money = wb.fiscal(base, scen, last)
+    money = solara.use_memo(lambda: wb.fiscal(base, scen, last), [key])
     first = int(scen.summary["year"].min())
     solara.Text(w["fiscal_headline"].format(first=first, last=last), style={"font-weight": "500"})
     with solara.Div(classes=["lsim-headline", "lsim-fiscal"]):
@@ -423,9 +449,12 @@ def Charts(key: tuple, base, scen, lang: str):
                 solara.Image(image, format="png")
         return
     names = {"net_fiscal": metric_name(lang, "net_fiscal")}
-    options = solara.use_memo(
-        lambda: {n: app_charts.echarts_option(n, b, s, labels, lang, names) for n in app_charts.CHARTS}, [key, lang]
-    )
+
+    def options_of() -> dict[str, dict]:
+        bi, si = app_charts.indexed(b), app_charts.indexed(s)
+        return {n: app_charts.echarts_option(n, bi, si, labels, lang, names) for n in app_charts.CHARTS}
+
+    options = solara.use_memo(options_of, [key, lang])  # noqa: SH101 (COLD is fixed for the server's life)
     for name, option in options.items():
         solara.Text(
             f"{app_charts.TITLES[lang][name]} ({w['band']})", classes=["lsim-chart-title", f"chart-title-{name}"]
@@ -449,18 +478,21 @@ def Results(result, lang: str, stale: bool):
     toml_text = solara.use_memo(
         lambda: scenario_toml(scenario, header="Written by the Suining lithium workbench."), [key]
     )
-    if not COLD:  # the downloads start now, on the drawing thread; a click finds them ready
+    if not COLD and not os.environ.get(
+        "H21A_NOPREP"
+    ):  # the downloads start now, on the drawing thread; a click finds them ready
         _prepared("xlsx", base, scen, lang, toml_text)
         _prepared("zip", base, scen, lang, toml_text)
-    if stale:
-        solara.Info(w["stale"], dense=True)
+    with solara.Div():
+        if stale:
+            solara.Info(w["stale"], dense=True)
     solara.HTML(
         tag="div",
         unsafe_innerHTML=html.escape(_against(base, lang)),
         classes=["lsim-against"],
         attributes={"data-version": _version(key, lang)},
     )
-    Headline(base, scen, lang, last)
+    Headline(key, base, scen, lang, last)
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         solara.Text(w["downloads"] + ":")
         solara.FileDownload(
@@ -482,10 +514,52 @@ def Results(result, lang: str, stale: bool):
     Charts(key, base, scen, lang)
     _heading(w["differences"])
     solara.SelectMultiple(w["years"], values=chosen_years, all_values=years, on_value=set_years, dense=True)
-    frame = _differences_frame(table, sorted(chosen_years), lang)
-    solara.HTML(tag="div", unsafe_innerHTML=_table_html(frame), classes=["lsim-differences"])
+    Tables(key, table, base, scen, lang, tuple(sorted(chosen_years)))
+
+
+@solara.component
+def Tables(key: tuple, table, base, scen, lang: str, years: tuple):
+    """The differences and the scoreboard, made in a thread after the headline and charts are on screen."""
+    w = words(lang)
+
+    def make() -> tuple[str, str]:
+        return _table_html(_differences_frame(table, list(years), lang)), _table_html(
+            _scoreboard_frame(base, scen, lang)
+        )
+
+    task = solara.lab.use_task(make, dependencies=[key, lang, years])
+    made = task.value if task.finished and task.value is not None else task.latest
+    differences, scores = made if made is not None else ("", "")
+    solara.HTML(tag="div", unsafe_innerHTML=differences, classes=["lsim-differences"])
     _heading(w["scoreboard"])
-    solara.HTML(tag="div", unsafe_innerHTML=_table_html(_scoreboard_frame(base, scen, lang)), classes=["lsim-scores"])
+    solara.HTML(tag="div", unsafe_innerHTML=scores, classes=["lsim-scores"])
+
+
+@solara.component
+def ResultsPane(wanted, replicates: int, lang: str):
+    """The run of the scenario the controls describe, beside its baseline: made at once when they change (the
+    baseline from the cache). Its own component, so that a run starting and finishing redraws the results only,
+    never the controls."""
+    w = words(lang)
+    wanted_key = (wb.fingerprint(wanted) if wanted is not None else "", replicates)
+
+    def work():
+        if wanted is None:
+            return None
+        base, scen = wb.run_pair(wanted, replicates, WORKERS)
+        return wanted, base, scen, wb.comparison(base, scen)
+
+    task = solara.lab.use_task(work, dependencies=[wanted_key])
+    with solara.Div():
+        if task.error:
+            solara.Error(f"{w['error']}: {task.exception}")
+    result = task.value if task.finished and task.value is not None else task.latest
+    if result is None:
+        solara.Info(w["no_run"])
+        solara.ProgressLinear(True, classes=["run-progress"])
+        return
+    stale = wanted is not None and wb.fingerprint(wanted) != wb.fingerprint(result[0])
+    Results(result, lang, stale)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -647,22 +721,6 @@ def Page():
         build_error = ""
     except InputError as err:
         wanted, build_error = None, err.message
-    wanted_key = (wb.fingerprint(wanted) if wanted is not None else "", int(replicates.value))
-
-    def work():
-        if wanted is None:
-            return None
-        scenario = wanted
-
-        def progress(share: float) -> None:
-            task.progress = 100.0 * share
-
-        base, scen = wb.run_pair(scenario, int(replicates.value), WORKERS, progress=progress)
-        table = wb.comparison(base, scen)
-        return scenario, base, scen, table
-
-    # a change of the controls runs the scenario at once (the baseline comes from the cache)
-    task = solara.lab.use_task(work, dependencies=[wanted_key])
 
     def sync_url():
         view = wb.View(
@@ -734,10 +792,13 @@ def Page():
             dense=True,
         )
         TomlUpload(label=w["upload_button"], event_upload=on_upload)
-        if uploaded.value[0] is not None:
-            solara.Text(w["uploaded"].format(name=uploaded.value[1]), classes=["uploaded-name"])
-        if upload_error.value:
-            solara.Error(upload_error.value, classes=["upload-error"])
+        # what appears and goes sits in a container that is always there, so the controls below keep their
+        # widgets (a child appearing before them would make every control be built again)
+        with solara.Div():
+            if uploaded.value[0] is not None:
+                solara.Text(w["uploaded"].format(name=uploaded.value[1]), classes=["uploaded-name"])
+            if upload_error.value:
+                solara.Error(upload_error.value, classes=["upload-error"])
         solara.InputInt(
             w["replicates"],
             value=int(replicates.value),
@@ -745,27 +806,19 @@ def Page():
             dense=True,
             continuous_update=False,
         )
-        if task.pending:
-            solara.ProgressLinear(task.progress if task.progress is not None else True, classes=["run-progress"])
         n_changed = len(wb.changes(start, values.value)) if wanted is not None else len(values.value)
         solara.Text(w["changed"].format(n=n_changed) if n_changed else w["unchanged"], classes=["lsim-muted"])
         solara.Button(w["reset"], on_click=lambda: (values.set({}), errors.set({})), text=True, dense=True)
-        if build_error:
-            solara.Error(build_error)
+        with solara.Div():
+            if build_error:
+                solara.Error(build_error)
         Controls(ctrls, current_values, lang.value, on_change, errors.value, wanted)
     with solara.Column():
         for problem in problems0:
             solara.Warning(f"{w['ignored']}: {problem}", dense=True)
         with solara.lab.Tabs(value=tab.value, on_value=tab.set):
             with solara.lab.Tab(w["tab_results"]):
-                if task.error:
-                    solara.Error(f"{w['error']}: {task.exception}")
-                result = task.value if task.finished and task.value is not None else task.latest
-                if result is None:
-                    solara.Info(w["no_run"])
-                else:
-                    stale = wanted is not None and wb.fingerprint(wanted) != wb.fingerprint(result[0])
-                    Results(result, lang.value, stale)
+                ResultsPane(wanted, int(replicates.value), lang.value)
             with solara.lab.Tab(w["tab_discovery"]):
                 with solara.Div(classes=["discovery"]):
                     Discovery(lang.value, current_scenario)

@@ -606,10 +606,11 @@ class RunCache:
     Shared by every browser tab of the server: the same inputs are never run twice.
     """
 
-    def __init__(self, size: int = MAX_CACHED_RUNS) -> None:
+    def __init__(self, size: int = MAX_CACHED_RUNS, firm_detail: int | None = None) -> None:
         self._runs: collections.OrderedDict[tuple[str, int, int], RunResult] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.size = size
+        self.firm_detail = firm_detail  # replicates whose per-firm tables are kept (None: the runner's default)
         self.runs_made = 0
 
     @staticmethod
@@ -637,7 +638,8 @@ class RunCache:
             if progress is not None:
                 progress(replicates, replicates)
             return cached
-        result = run_scenario(scenario, replicates=replicates, workers=workers, progress=progress or False)
+        options = {} if self.firm_detail is None else {"firm_detail": self.firm_detail}
+        result = run_scenario(scenario, replicates=replicates, workers=workers, progress=progress or False, **options)
         with self._lock:
             self._runs[self.key(scenario, replicates)] = result
             self.runs_made += 1
@@ -821,6 +823,30 @@ def workbook(base: RunResult, scenario: RunResult, lang: str = "en") -> bytes:
         path = Path(tmp) / "comparison.xlsx"
         write_workbook(table, path, lang, scoreboard_table(table, load_city(), projects))
         return path.read_bytes()
+
+
+def workbook_bytes(table: pd.DataFrame, lang: str, projects: Mapping[str, int]) -> bytes:
+    """The comparison workbook of a comparison table (`comparison`), as bytes: `workbook`'s work, from data
+    alone, so that a worker process can make it (``projects``: each scenario's count of pipeline projects)."""
+    from sim.outputs.compare import write_workbook
+    from sim.outputs.scoreboard import scoreboard_table
+
+    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
+        path = Path(tmp) / "comparison.xlsx"
+        write_workbook(table, path, lang, scoreboard_table(table, load_city(), dict(projects)))
+        return path.read_bytes()
+
+
+def run_directory_files(scenario: Scenario, replicates: int, lang: str) -> dict[str, bytes]:
+    """The run directory of ``scenario`` (as ``lithium-sim run`` writes it: every table, the per-firm rows of
+    the first replicates, the charts), by relative path. It runs the scenario again with the same seeds (the
+    same figures: a replicate's results do not depend on how it is run), so that the page's own runs can leave
+    the per-firm tables out and a worker process can make this one."""
+    result = run_scenario(scenario, replicates=replicates)
+    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
+        directory = Path(tmp) / "run"
+        result.save(directory, lang=lang)
+        return {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
 def workbook_with_charts(base: RunResult, scenario: RunResult, lang: str = "en") -> bytes:
