@@ -269,7 +269,7 @@ def test_24_draws_warn_in_the_result_the_summary_and_the_console(tmp_path, capsy
     summary = (out / "SUMMARY.md").read_text(encoding="utf-8")
     assert "**Warning.** Only 24 draws" in summary and "How sure" in summary
     meta = json.loads((out / "explore.json").read_text(encoding="utf-8"))
-    assert [c["key"] for c in meta["caveats"]] == ["few_samples"]
+    assert {c["key"] for c in meta["caveats"]} == {"few_samples", "few_replicates"}
     confidence = meta["holds_box"]["confidence"]
     assert confidence["resamples"] > 0 and set(confidence["coverage"]) == {"median", "p05", "p95"}
     for row in confidence["p_values"]:  # only limits that passed stay in the box

@@ -405,3 +405,8 @@ def test_resamples_are_reproducible_from_the_seed():
     first, second = sure_box(x, y, seed=9, resamples=8), sure_box(x, y, seed=9, resamples=8)
     pd.testing.assert_frame_equal(first.resamples, second.resamples)
     assert not first.resamples.equals(sure_box(x, y, seed=10, resamples=8).resamples)
+
+
+def test_few_replicates_per_draw_are_flagged():
+    assert "few_replicates" in {c.key for c in sample_caveats(500, 12, 250, replicates=2)}
+    assert not sample_caveats(500, 12, 250, replicates=10)

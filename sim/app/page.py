@@ -591,7 +591,7 @@ def Discovery(lang: str, current: Callable[[], Any]):
     w = words(lang)
     question, set_question = solara.use_state(DEFAULT_QUESTION)
     samples, set_samples = solara.use_state(120)
-    replicates, set_replicates = solara.use_state(4)
+    replicates, set_replicates = solara.use_state(10)
     use_current, set_use_current = solara.use_state(False)
 
     def work():

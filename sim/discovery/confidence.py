@@ -44,6 +44,7 @@ ALPHA = 0.05  # a limit stays in the reported box when its quasi-p value is belo
 DRAWS_PER_INPUT = 10  # minimum draws per uncertain input
 MIN_SAMPLES = 50  # and never fewer than this
 MIN_MINORITY = 10  # fewer cases than this on one side (holds or fails): too few to find a box around
+MIN_REPLICATES = 10  # replicates per draw: every draw shares the same replicate seeds, so few of them shift all
 RESAMPLES = 50  # bootstrap resamples of the draws
 
 
@@ -68,10 +69,23 @@ class Caveat:
         return self.zh if lang == "zh" else self.en
 
 
-def sample_caveats(samples: int, inputs: int, holds: int) -> list[Caveat]:
+def sample_caveats(samples: int, inputs: int, holds: int, replicates: int | None = None) -> list[Caveat]:
     """What is wrong with a sample of ``samples`` draws over ``inputs`` inputs where the target holds in
-    ``holds``: too few draws; a target that holds in nearly none or nearly all of them."""
+    ``holds``: too few draws; a target that holds in nearly none or nearly all of them; too few ``replicates``
+    per draw (every draw shares the same replicate seeds, so a few lucky or unlucky replicates move every draw's
+    figure the same way: on the plan-capacity scenario, revenue_1000 holds in 72% of 120 draws with 2
+    replicates each and in 13% of 1,000 draws with 10)."""
     out = []
+    if replicates is not None and replicates < MIN_REPLICATES:
+        out.append(
+            Caveat(
+                "few_replicates",
+                f"Each draw's figures are the mean of only {replicates} replicate(s), the same replicate seeds for "
+                f"every draw: their luck moves every draw the same way. Use at least {MIN_REPLICATES}.",
+                f"每个情景的结果仅为 {replicates} 次模拟的平均值，且各情景使用同一组随机种子：这几次模拟的偶然性"
+                f"会使所有情景同向偏移。请至少使用 {MIN_REPLICATES} 次。",
+            )
+        )
     needed = minimum_samples(inputs)
     if samples < needed:
         out.append(

@@ -638,7 +638,7 @@ def explore(
         failed,
         holds_sure,
         fails_sure,
-        sample_caveats(int(ok.sum()), len(inputs), int(y_ok.sum())),
+        sample_caveats(int(ok.sum()), len(inputs), int(y_ok.sum()), replicates),
         replicates,
         seed,
         time.perf_counter() - started,
