@@ -11,7 +11,8 @@ What makes it answer in about a second (docs/workbench.md, "Speed"):
 - a control sends its value when the slider is let go, and the scenario runs at once (no Run button): a run of
   20 replicates takes about half a second, the baseline comes from the cache;
 - charts are drawn in the browser (ECharts, `chart.vue`): the server sends their numbers, not pictures;
-- the downloads are prepared on the drawing thread as soon as a run is shown, so a click finds them ready.
+- the downloads are prepared by a worker process at low priority as soon as a run is shown, so a click finds
+  them ready and the next slider does not wait for them.
 
 ``LITHIUM_SIM_APP_COLD=1`` serves the page the way it answered before (no warm start, every run made again,
 charts drawn on the server as PNG images, downloads made on the click): the benchmark's "before" figures
@@ -155,7 +156,7 @@ def _zip(base, scen, lang: str, toml: str) -> bytes:
     return buffer.getvalue()
 
 
-def _prepared(kind: str, base, scen, lang: str, toml: str) -> concurrent.futures.Future:
+def _prepared(kind: str, base, scen, lang: str, toml: str, table: pd.DataFrame) -> concurrent.futures.Future:
     """The download ``kind`` ("zip" or "xlsx") of a pair of runs, started on the drawing thread once."""
     key = (kind, *wb.RunCache.key(base.scenario, base.meta["replicates"]), *wb.RunCache.key(scen.scenario, 0), lang)
     with _PREPARED_LOCK:
@@ -167,7 +168,6 @@ def _prepared(kind: str, base, scen, lang: str, toml: str) -> concurrent.futures
                 work = lambda: _zip(base, scen, lang, toml)  # noqa: E731
             else:
                 projects = {r.scenario.name: len(r.scenario.policy.projects) for r in (base, scen)}
-                table = wb.comparison(base, scen)
                 work = lambda: _in_worker(wb.workbook_bytes, table, lang, projects)  # noqa: E731
             future = _DOWNLOADS[key] = _DRAWING.submit(work)
             while len(_DOWNLOADS) > 16:
@@ -175,16 +175,16 @@ def _prepared(kind: str, base, scen, lang: str, toml: str) -> concurrent.futures
     return future
 
 
-def _download(kind: str, base, scen, lang: str, toml: str) -> bytes:
+def _download(kind: str, base, scen, lang: str, toml: str, table: pd.DataFrame) -> bytes:
     if COLD:  # as before: made on the click, the comparison's charts and both runs' charts drawn then
         if kind == "zip":
             return _drawn(wb.runs_zip, base, scen, lang, toml)
         return _drawn(wb.workbook_with_charts, base, scen, lang)
-    future = _prepared(kind, base, scen, lang, toml)
+    future = _prepared(kind, base, scen, lang, toml, table)
     if future.cancelled():  # put aside for a newer run in another tab: made now
         with _PREPARED_LOCK:
             _DOWNLOADS.pop(next(k for k, v in _DOWNLOADS.items() if v is future), None)
-        future = _prepared(kind, base, scen, lang, toml)
+        future = _prepared(kind, base, scen, lang, toml, table)
     return future.result()
 
 
@@ -481,8 +481,8 @@ def Results(result, lang: str, stale: bool):
     if not COLD and not os.environ.get(
         "H21A_NOPREP"
     ):  # the downloads start now, on the drawing thread; a click finds them ready
-        _prepared("xlsx", base, scen, lang, toml_text)
-        _prepared("zip", base, scen, lang, toml_text)
+        _prepared("xlsx", base, scen, lang, toml_text, table)
+        _prepared("zip", base, scen, lang, toml_text, table)
     with solara.Div():
         if stale:
             solara.Info(w["stale"], dense=True)
@@ -496,13 +496,13 @@ def Results(result, lang: str, stale: bool):
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         solara.Text(w["downloads"] + ":")
         solara.FileDownload(
-            lambda: _download("zip", base, scen, lang, toml_text),
+            lambda: _download("zip", base, scen, lang, toml_text, table),
             filename=f"{scenario.name}-runs.zip",
             label=w["download_zip"],
             mime_type="application/zip",
         )
         solara.FileDownload(
-            lambda: _download("xlsx", base, scen, lang, toml_text),
+            lambda: _download("xlsx", base, scen, lang, toml_text, table),
             filename=f"{scenario.name}-comparison.xlsx",
             label=w["download_xlsx"],
             mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
