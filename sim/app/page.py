@@ -783,7 +783,7 @@ def Page():
             classes=["language-switch"],
         )
     with solara.Sidebar():
-        solara.Text(w["start"], style={"font-weight": "500"})
+        solara.Text(w["start"], style={"font-weight": "500", "display": "block", "margin-bottom": "14px"})
         solara.Select(
             w["library"],
             values=wb.library(),
