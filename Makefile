@@ -47,8 +47,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(VENV)/.installed
+# the workbench's figures are measured in chromium (Playwright, from the test extra)
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_workbench.py
+	$(BIN)/python benchmarks/bench_explore.py
 
 # the workbench under load: 30 concurrent clients for 60 s, then 150 s for the sessions to be freed (about 5 minutes)
 bench-load: $(VENV)/.installed-test

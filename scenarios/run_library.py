@@ -24,7 +24,7 @@ LIBRARY = [
     "demand_slowdown",
     "policy_package",
     "project_attraction",
-    "thousand_billion",
+    "plan_capacity",
     "baseline_market",
     "oversupply",
     "supply_discipline",

@@ -235,13 +235,7 @@ def _explore(args: argparse.Namespace) -> int:
                 progress=progress,
             )
         result.save(out, lang=args.lang, force=args.force)
-    holds, total = int(result.holds.sum()), int(result.ok.sum())
-    print(f"{target.question('en')}: holds in {holds} of {total} scenarios drawn")
-    for side in ("holds", "fails"):
-        box = result.holds_box if side == "holds" else result.fails_box
-        if box is not None:
-            s = box.chosen_stats
-            print(f"  {side}: {result.box_words(side)} (coverage {s['coverage']:.0%}, density {s['density']:.0%})")
+    print("\n".join(result.console_lines()))
     print(f"wrote {out}/ (SUMMARY.md, samples.csv, holds/, fails/; {result.wall_time_s:.0f} s)")
     if result.failed:
         print(f"{len(result.failed)} scenario(s) failed; their errors are in {out}/explore.json", file=sys.stderr)
