@@ -204,7 +204,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "assume.seed": ("master seed", "主随机种子"),
     "assume.replicates": ("replicates", "模拟次数"),
     "assume.replicates_ok": ("replicates finished", "完成的模拟次数"),
-    "assume.history": ("history years (data)", "历史年份（有数据）"),
+    "assume.history_years": ("history years (data)", "历史年份（有数据）"),
     "assume.parameter_file": ("parameter file", "参数文件"),
     "assume.parameter_file_sha256": ("parameter file SHA-256", "参数文件 SHA-256"),
     "assume.scenario_file": ("scenario file", "情景文件"),
@@ -224,9 +224,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "cli.resumed": (", {count} resumed", "，其中 {count} 次为续算"),
     "cli.compare_done": (
-        "wrote {out}/ (comparison.csv, comparison.xlsx, charts/): {others} compared with the baseline {baseline} "
-        "({wall:.1f} s)",
-        "已写入 {out}/（comparison.csv、comparison.xlsx、charts/）：{others} 与基准{baseline}比较"
+        "wrote {out}/ (comparison.csv, comparison.xlsx, charts/): {others} compared with the first run given, "
+        "{baseline} ({wall:.1f} s)",
+        "已写入 {out}/（comparison.csv、comparison.xlsx、charts/）：{others} 与基准（第一个运行）“{baseline}”比较"
         "（用时 {wall:.1f} 秒）",
     ),
     "cli.compare_alone": (
@@ -234,8 +234,8 @@ _TABLE: dict[str, tuple[str, str]] = {
         "已写入 {out}/（comparison.csv、comparison.xlsx、charts/）：仅{baseline}一个情景（用时 {wall:.1f} 秒）",
     ),
     "cli.mixed": (
-        "warning: mixed comparison ({what}); every chart title and sheet says so",
-        "注意：混合比较（{what}）；每张图的标题和每个工作表均已注明",
+        "warning: {what}; every chart title and sheet says so",
+        "注意：{what}；每张图的标题和每个工作表均已注明",
     ),
     "cli.noise": (
         "warning: {scenario} and the baseline {baseline} have different {what} ({value} and {base_value}): their "

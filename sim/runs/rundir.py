@@ -205,7 +205,7 @@ def has_files(*names: str) -> Callable[[Path], bool]:
 RUN = DirKind(
     "run directory",
     _is_run_dir,
-    ("summary.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", "charts/*.png"),
+    ("summary.csv", "replicates.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", "charts/*.png"),
     "summary.csv and a meta.json written by lithium-sim",
 )
 
