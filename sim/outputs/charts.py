@@ -102,7 +102,7 @@ def _width(text: str) -> int:
 
 def wrap(text: str, figure_width: float, fontsize: float = 12.0) -> str:
     """A title broken into lines that fit a figure ``figure_width`` inches wide (CJK characters count double)."""
-    limit = max(int(figure_width * 72.0 / (fontsize * 0.62)), 20)
+    limit = max(int((figure_width - 0.3) * 72.0 / (fontsize * 0.68)), 20)
     lines = []
     for paragraph in text.split("\n"):
         if _width(paragraph) <= limit:
@@ -218,7 +218,7 @@ def _bars(ax, x, mean, low, high, colours, number: str, label: str | None = None
     ax.bar(x, mean, width=0.7, color=colours, alpha=0.85, label=label, zorder=2)
     if np.any(high - low > 0):
         ax.errorbar(
-            x, mean, yerr=[mean - low, high - mean], fmt="none", ecolor="#222222", elinewidth=1, capsize=3,
+            x, mean, yerr=[np.maximum(mean - low, 0), np.maximum(high - mean, 0)], fmt="none", ecolor="#222222", elinewidth=1, capsize=3,
             label=band_label, zorder=3,
         )  # fmt: skip
     for xi, m, lo, hi in zip(x, mean, low, high, strict=True):
@@ -257,9 +257,15 @@ def _years(ax, years) -> None:
     ax.set_xlim(years[0] - 0.6, years[-1] + 0.6)
 
 
+def _ylabel(ax, text: str) -> None:
+    """An axis label broken into lines that fit the panel's height."""
+    height = ax.get_position().height * ax.get_figure().get_figheight()
+    ax.set_ylabel(wrap(text, height, 10.0))
+
+
 def _axes(ax, lab: dict, ylabel: str, years=None) -> None:
     ax.set_xlabel(lab["year"])
-    ax.set_ylabel(ylabel)
+    _ylabel(ax, ylabel)
     if years is not None:
         _years(ax, years)
     ax.yaxis.set_major_formatter(mticker.FuncFormatter(_thousands))
@@ -275,12 +281,16 @@ def _legend(ax, fontsize: float = 7, title: str | None = None, extra: Sequence =
         ax.legend(handles, names, loc="best", fontsize=fontsize, title=title, title_fontsize=fontsize)
 
 
-def save(fig: Figure, path: Path) -> Path:
-    """Lay the figure out to fit its text (titles, labels, legends; once, so it is drawn once) and write it as
-    PNG."""
+def layout(fig: Figure) -> None:
+    """Fit the panels to their text (labels, legends) below the figure's title."""
     lines = getattr(fig, "_title_lines", 0)
     top = 1.0 - (0.12 + 0.24 * lines) / fig.get_figheight() if lines else 1.0
     fig.tight_layout(pad=0.6, rect=(0.0, 0.0, 1.0, top))
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """Lay the figure out (once, so it is drawn once) and write it as PNG."""
+    layout(fig)
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -650,7 +660,7 @@ def _cost_curve(s: pd.DataFrame, supply: pd.DataFrame, path: Path, *, scenario, 
             ax.set_ylim(0, max(top, float(price.get(year, 0)) / vat * 1.1) * y_factor)
             _panel_title(ax, str(year))
             ax.set_xlabel(lab["with_unit"].format(name=lab["curve_x"], unit=x_unit))
-            ax.set_ylabel(lab["with_unit"].format(name=lab["curve_y"], unit=y_unit))
+            _ylabel(ax, lab["with_unit"].format(name=lab["curve_y"], unit=y_unit))
             ax.yaxis.set_major_formatter(mticker.FuncFormatter(_thousands))
             ax.grid(alpha=0.3)
             _legend(ax, extra=[Patch(color=col, alpha=0.6, label=res) for res, col in colours.items()])
@@ -817,7 +827,7 @@ def _comparison_final(rows, scenarios, year, title, path, *, lang, names, histor
             ax.set_xticks(x, [names[n] for n in others], rotation=30 if slant else 0, ha="right" if slant else "center")
             _panel_title(ax, _panel_name(lang, segment, metric))
             ax.set_xlabel(lab["scenario"])
-            ax.set_ylabel(lab["with_unit"].format(name=lab["difference"], unit=_difference_unit(lab, unit)))
+            _ylabel(ax, lab["with_unit"].format(name=lab["difference"], unit=_difference_unit(lab, unit)))
             ax.yaxis.set_major_formatter(mticker.FuncFormatter(_thousands))
             ax.grid(alpha=0.3, axis="y")
             _legend(ax, extra=[Line2D([], [], color="#222222", lw=1, label=lab["band"])])
