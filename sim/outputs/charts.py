@@ -217,9 +217,10 @@ def _bars(ax, x, mean, low, high, colours, number: str, label: str | None = None
     high = np.where(np.isfinite(high), high, mean)
     ax.bar(x, mean, width=0.7, color=colours, alpha=0.85, label=label, zorder=2)
     if np.any(high - low > 0):
+        below, above = np.maximum(mean - low, 0), np.maximum(high - mean, 0)  # a mean outside its band: no whisker
         ax.errorbar(
-            x, mean, yerr=[np.maximum(mean - low, 0), np.maximum(high - mean, 0)], fmt="none", ecolor="#222222", elinewidth=1, capsize=3,
-            label=band_label, zorder=3,
+            x, mean, yerr=[below, above], fmt="none", ecolor="#222222", elinewidth=1, capsize=3, label=band_label,
+            zorder=3,
         )  # fmt: skip
     for xi, m, lo, hi in zip(x, mean, low, high, strict=True):
         if not np.isfinite(m):
