@@ -74,10 +74,12 @@ def _is_result(run: Any) -> bool:
 @contextlib.contextmanager
 def chart_pool() -> Iterator[Executor | None]:
     """One worker process that draws charts beside this one (`sim.outputs.charts.draw_all`), warmed up at once
-    (it imports matplotlib and loads the fonts while this process does other work); None on a single core.
+    (it imports matplotlib and loads the fonts while this process does other work); None on a single core or
+    when the machine has no core to spare (load average above the cores less one).
     It dies with this process and leaves SIGINT to it, as the replicates' workers do."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if cores < 2:
+    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if cores < 2 or busy > cores - 1:  # no core to spare: a second process would only add its own start-up
         yield None
         return
     from sim.outputs.charts import warm
