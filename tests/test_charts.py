@@ -111,7 +111,8 @@ def test_chinese_workbook_holds_no_english(drawn):
             for row in sheet.iter_rows(values_only=True):
                 # the assumptions sheet quotes each run's own records beside its Chinese item names: English
                 # descriptions, file names, hashes and versions are data there, not words of the workbook
-                cells = row[:1] if sheet.title == "假设与来源" else row
+                # and the full table's first column is the scenario's key, as in comparison.csv
+                cells = row[:1] if sheet.title == "假设与来源" else row[1:] if sheet.title == "完整对比表" else row
                 for value in cells:
                     if isinstance(value, str) and english_words(value):
                         english.setdefault(sheet.title, set()).update(english_words(value))
@@ -119,6 +120,12 @@ def test_chinese_workbook_holds_no_english(drawn):
 
 
 def test_command_line_messages_in_chinese(runs, tmp_path, capsys):
+    from tests.conftest import BASELINE
+
+    out = tmp_path / "run"
+    assert main(["run", str(BASELINE), "--replicates", "1", "--out", str(out), "--no-charts", "--lang", "zh"]) == 0
+    said = capsys.readouterr().out
+    assert "已写入" in said and not english_words(said.replace(str(out), ""))
     dirs = [str(runs[n][1]) for n in ("baseline", "low_price")]
     assert main(["compare", *dirs, "--out", str(tmp_path / "cmp"), "--lang", "zh"]) == 0
     out = capsys.readouterr().out

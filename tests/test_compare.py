@@ -112,10 +112,10 @@ def test_workbook_has_headline_difference_and_full_sheets(comparison):
     assert row[2].number_format == "#,##0.00"
     assert sheet.freeze_panes == "C5" and sheet.auto_filter.ref.startswith("A4:")
     full = list(book["Comparison"].iter_rows(values_only=True))
-    assert full[0][:2] == ("Scenario", "Year") and "Difference from baseline" in full[0][10]
-    assert full[0][12:14] == ("Difference from baseline, P5", "Difference from baseline, P95")
+    assert full[0][:3] == ("Scenario", "Scenario name", "Year") and "Difference from baseline" in full[0][11]
+    assert full[0][13:15] == ("Difference from baseline, P5", "Difference from baseline, P95")
     assert len(full) == len(table) + 1
-    assert book["Comparison"].freeze_panes == "A2" and book["Comparison"].auto_filter.ref == f"A1:N{len(table) + 1}"
+    assert book["Comparison"].freeze_panes == "A2" and book["Comparison"].auto_filter.ref == f"A1:O{len(table) + 1}"
 
 
 def test_assumptions_sheet_says_what_was_compared(runs, comparison):
@@ -181,7 +181,7 @@ def test_workbook_and_charts_in_chinese(runs, tmp_path):
     assert book.sheetnames == ["主要指标", "与基准差值", "记分牌", "假设与来源", "完整对比表"]
     headline = [row[0] for row in book["主要指标"].iter_rows(min_row=5, values_only=True) if row[0]]
     assert "增加值（现价）（亿元）" in headline and "产量 — 基础锂盐（万吨 LCE）" in headline
-    assert next(book["完整对比表"].iter_rows(values_only=True))[:3] == ("情景", "年份", "地区")
+    assert next(book["完整对比表"].iter_rows(values_only=True))[:4] == ("情景", "情景名称", "年份", "地区")
     assert len(list((out / "charts").glob("*.png"))) == 3 * len(COMPARISON_CHARTS) + 1  # and the scoreboard
 
 

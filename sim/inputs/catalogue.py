@@ -178,6 +178,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "stat.p05": ("P5", "P5"),
     "stat.p95": ("P95", "P95"),
     "columns.scenario": ("Scenario", "情景"),
+    "columns.scenario_name": ("Scenario name", "情景名称"),
     "columns.year": ("Year", "年份"),
     "columns.region": ("Region", "地区"),
     "columns.segment": ("Segment", "环节"),

@@ -456,11 +456,11 @@ def headline_tables(
 
 
 def readable_table(table: pd.DataFrame, lang: str = "en", names: dict[str, str] | None = None) -> pd.DataFrame:
-    """The comparison table with names and headers a reader understands (for the workbook)."""
+    """The comparison table with names and headers a reader understands (for the workbook): the scenario's key,
+    as in ``comparison.csv``, then the name a reader sees."""
     lab = cat.words(lang)
     out = table.copy()
-    if names:
-        out["scenario"] = out["scenario"].map(lambda key: names.get(key, key))
+    out.insert(1, "scenario_name", out["scenario"].map(lambda key: (names or {}).get(key, key)))
     out["region"] = out["region"].map(lambda key: cat.region(lang, key))
     out["segment"] = out["segment"].map(lambda key: cat.segment(lang, key))
     out["metric"] = out["metric"].map(lambda key: cat.metric(lang, key))
