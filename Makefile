@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
 	$(BIN)/python benchmarks/bench_workbench.py
 	$(BIN)/python benchmarks/bench_explore.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 # the workbench under load: 30 concurrent clients for 60 s, then 150 s for the sessions to be freed (about 5 minutes)
 bench-load: $(VENV)/.installed-test
