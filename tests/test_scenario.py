@@ -206,8 +206,6 @@ def test_a_misspelt_key_gets_a_suggestion(tmp_path, edit, key, suggestion):
     [
         ('extends = "m.toml"\nname = "x"\n[carbonate_price]\nvolatility = 0.1\n', "carbonate_price.volatility"),
         ('extends = "m.toml"\nname = "x"\n[carbonate_price]\nrevert_level = 80000\n', "carbonate_price.revert_level"),
-        ('extends = "baseline.toml"\nname = "x"\n[market.project_probability]\nspodumene = 0.5\n',
-         "market.project_probability"),
     ],
 )  # fmt: skip
 def test_a_key_that_does_nothing_in_the_price_mode_is_refused(tmp_path, child, key):
@@ -217,6 +215,14 @@ def test_a_key_that_does_nothing_in_the_price_mode_is_refused(tmp_path, child, k
     path = _write(tmp_path, child, "x.toml")
     err = _error(path)
     assert err.key == key and "does nothing in" in err.message and str(path) in err.message
+
+
+def test_the_world_market_acts_in_both_price_modes(tmp_path):
+    """One world: supply events and project probabilities move world supply, stocks and the supply gap at the
+    pinned price too, so a path-mode child may set them."""
+    _write(tmp_path, TEXT, "baseline.toml")
+    path = _write(tmp_path, 'extends = "baseline.toml"\nname = "x"\n[market.project_probability]\nspodumene = 0.5\n')
+    assert load_scenario(path).project_probability == {"spodumene": 0.5}
 
 
 def test_a_childs_price_points_replace_the_parents_path_and_the_message_says_so(tmp_path):

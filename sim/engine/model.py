@@ -225,7 +225,7 @@ class LithiumModel(mesa.Model):
             if projects.any():
                 quarters = self._site_draws[key].shape[1]
                 self._site_draws[key][:, :, projects] = np.stack(
-                    [s.location.random((quarters, int(projects.sum()))) for s in self.streams]
+                    [s.location.random((quarters, int(projects.sum()), 2)) for s in self.streams]
                 )
 
     def _initial_state(self, stage: Stage, capacity: np.ndarray) -> dict[str, np.ndarray]:
@@ -440,11 +440,11 @@ class LithiumModel(mesa.Model):
         # where each potential entrant, and each plant's next expansion, would go: drawn now, so a replicate's draws
         # never depend on its batch; the scenario's pipeline projects draw last (`_draw_project_sites`), so adding a
         # project leaves every other column's draws as they were (common random numbers across scenarios)
-        self._entrant_sites[stage.key] = np.stack([s.location.random((quarters, most)) for s in self.streams])
+        self._entrant_sites[stage.key] = np.stack([s.location.random((quarters, most, 2)) for s in self.streams])
         fixed = np.array([role != "project" for role in columns.role])
-        self._site_draws[stage.key] = np.zeros((R, quarters, len(columns)))
+        self._site_draws[stage.key] = np.zeros((R, quarters, len(columns), 2))
         self._site_draws[stage.key][:, :, fixed] = np.stack(
-            [s.location.random((quarters, int(fixed.sum()))) for s in self.streams]
+            [s.location.random((quarters, int(fixed.sum()), 2)) for s in self.streams]
         )
         self._next_entrant[stage.key] = np.zeros(R, dtype=int)
         self._entrant_start[stage.key] = first_aggregate + len(aggregates)
@@ -806,6 +806,7 @@ class LithiumModel(mesa.Model):
         their accounts pay for each part (a lagged market price less a discount, or the mine's cost)."""
         if self.world is None:
             return
+        withheld = None
         for stage in self.chain.firm_stages:
             book = self.books[stage.key]
             registry = [f for f in self.data.registry if f.segment == stage.key]
@@ -814,9 +815,15 @@ class LithiumModel(mesa.Model):
                 parts = firm.feedstock_at(t)
                 if not parts:
                     continue
+                # a mine that events withhold (a licence suspended, exports banned) cannot feed its owner: that
+                # part is bought on the market instead
+                if withheld is None:
+                    withheld = self.world.withheld_fraction(t)
+                cohort_index = self.world.book.index
                 own = [part for part in parts if part.source == "own_mine"]
-                share = sum(part.share for part in own)
-                cost = sum(part.share * self._mine_cash_cost(part.cohort) for part in own)
+                running = {id(part): 1.0 - withheld[cohort_index(part.cohort)] for part in own}
+                share = sum(part.share * running[id(part)] for part in own)
+                cost = sum(part.share * running[id(part)] * self._mine_cash_cost(part.cohort) for part in own)
                 book.own_share[:, j] = share
                 book.owns_feedstock[:, j] = share > 0
                 book.own_feedstock_cost[:, j] = cost / share if share > 0 else 0.0
@@ -824,12 +831,17 @@ class LithiumModel(mesa.Model):
                 cols.accounts_at_cost[j] = 0.0
                 if j not in cols.accounts_terms:
                     cols.accounts_terms.append(j)
+                linked = cols.accounts_linked[j]
                 for part in parts:
+                    kept = running.get(id(part), 1.0)
                     if part.market_linked:
-                        linked = cols.accounts_linked[j]
-                        linked[part.lag_months] = linked.get(part.lag_months, 0.0) + part.share * (1.0 - part.discount)
+                        linked[part.lag_months] = linked.get(part.lag_months, 0.0) + part.share * kept * (
+                            1.0 - part.discount
+                        )
                     else:
-                        cols.accounts_at_cost[j] += part.share
+                        cols.accounts_at_cost[j] += part.share * kept
+                    if kept < 1.0:  # bought at this month's market price
+                        linked[0] = linked.get(0, 0.0) + part.share * (1.0 - kept)
 
     def _mine_cash_cost(self, cohort: str) -> float:
         """A cohort's mid cash cost this month, excl. the conversion its costs include: what one t LCE of its
@@ -1298,7 +1310,7 @@ class LithiumModel(mesa.Model):
                 taken out: it applies to any plant in Suining).
             labour: (E,) workers per unit/yr.
             home: (E, K) the clusters where the decider's group has a plant.
-            uniforms: (E,) uniform draws.
+            uniforms: (E, 2) uniform draws (home or elsewhere; which elsewhere: `sim.engine.location.draw`).
         """
         p = self.params
         site = self.sites[stage.key]

@@ -24,6 +24,7 @@ import numpy as np
 
 from sim.inputs import files
 from sim.inputs.chain import DEFAULT_CHAIN
+from sim.inputs.clusters import cluster_keys
 from sim.inputs.declare import Param
 from sim.inputs.errors import InputError, did_you_mean
 from sim.inputs.files import Roots, TextFile, library_dirs
@@ -132,7 +133,16 @@ def _lever_schema() -> dict[str, Any]:
         },
         required=("name", "segment", "capacity", "online"),
     )
+    # each rival cluster's levers, as Suining's: [policy.<cluster>.<lever>] and [[policy.<cluster>.projects]]
+    levers = dict(out)
+    for key in rival_clusters():
+        out[key] = dict(levers)
     return out
+
+
+def rival_clusters() -> tuple[str, ...]:
+    """The clusters whose levers a scenario may set beside Suining's (`sim.inputs.clusters`)."""
+    return tuple(k for k in cluster_keys() if k != "suining")
 
 
 EVENT_KINDS = ("suspension", "export_restriction", "restart", "hold_curtailment", "stockpile_release")
@@ -142,6 +152,9 @@ SCHEMA: dict[str, Any] = {
     "name_zh": Leaf(STR, help="the scenario's name in Chinese, for titles, legends and sheets"),
     "description": Leaf(STR),
     "description_zh": Leaf(STR, help="the description in Chinese"),
+    "market_twin_reason": Leaf(
+        STR, help="why a path-mode scenario of the library has no market-mode twin (<name>_market.toml)"
+    ),
     "extends": Leaf(STR, help="path of a parent scenario, relative to this file"),
     "start": Leaf(MONTH, help="must be 2022-01 (runs start in the base year)"),
     "end": Leaf(MONTH, help=f"the last month, from 2023-12 to {MAX_END_YEAR}-12"),
@@ -451,14 +464,14 @@ _REPLACE_WHOLE = {"points", "levels", "growth", "projects"}
 # keys that do nothing in a price mode: an error in a file that extends another and writes them (there it can
 # only be a mistake: the file changes nothing by it; its parents' keys were meant for their own mode, and a
 # complete file, as the workbench writes one, may carry the whole price block). In market mode the price clears
-# the world market after January 2022 (docs/model.md), so the path's continuation and its shocks are unused; in
-# path mode there is no world market to act on.
+# the world market after January 2022 (docs/model.md), so the path's continuation and its shocks are unused. The
+# world market runs in both modes (one world: in path mode its events and projects move supply, stocks and the
+# supply gap at the pinned price), so [market] tables act in both.
 INERT = {
     "market": {
         "carbonate_price": ("after", "growth_rate", "revert_level", "revert_half_life_months", "volatility",
                             "persistence", "shocks_from"),
     },
-    "path": {"market": ("project_probability", "events")},
 }  # fmt: skip
 
 
@@ -581,14 +594,16 @@ def _check_table(value: Any, rule: YearTable | MonthTable, file: str, key: str) 
             )
 
 
-def _policy_months(table: dict[str, Any]) -> list[tuple[str, str]]:
-    """(dotted key, month) of every month a policy table names."""
+def _policy_months(table: dict[str, Any], prefix: str = "policy") -> list[tuple[str, str]]:
+    """(dotted key, month) of every month a policy table names (a rival cluster's levers included)."""
     out = []
     for lever, sub in table.items():
-        if isinstance(sub, dict) and "from" in sub:
-            out.append((f"policy.{lever}.from", sub["from"]))
+        if isinstance(sub, dict) and lever in rival_clusters():
+            out.extend(_policy_months(sub, f"{prefix}.{lever}"))
+        elif isinstance(sub, dict) and "from" in sub:
+            out.append((f"{prefix}.{lever}.from", sub["from"]))
         elif isinstance(sub, list):
-            out.extend((f"policy.{lever}[{i}].online", item["online"]) for i, item in enumerate(sub))
+            out.extend((f"{prefix}.{lever}[{i}].online", item["online"]) for i, item in enumerate(sub))
     return out
 
 
@@ -782,19 +797,19 @@ def _build(
 
     _months_in_run(data, end, file)
     policy_table = data.get("policy", {})
-    project_names = [p["name"] for p in policy_table.get("projects", [])]
-    for i, project in enumerate(project_names):
+    # every pipeline project, Suining's and the rival clusters', has a name of its own: names identify plants
+    named = [(f"policy.projects[{i}].name", p["name"]) for i, p in enumerate(policy_table.get("projects", []))]
+    for key in rival_clusters():
+        sub = policy_table.get(key, {})
+        named += [(f"policy.{key}.projects[{i}].name", p["name"]) for i, p in enumerate(sub.get("projects", []))]
+    seen: set[str] = set()
+    for dotted, project in named:
         if not project.strip() or not project.isprintable():
-            raise InputError(
-                "a project needs a name: printable text, not empty", file=file, key=f"policy.projects[{i}].name"
-            )
-        if project in project_names[:i]:
-            raise InputError(
-                f"project name '{project}' is used twice; names identify plants",
-                file=file,
-                key=f"policy.projects[{i}].name",
-            )
-    policy = parse_policy(policy_table, month_index)
+            raise InputError("a project needs a name: printable text, not empty", file=file, key=dotted)
+        if project in seen:
+            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file, key=dotted)
+        seen.add(project)
+    policy = parse_policy(policy_table, month_index, rival_clusters())
     events = _supply_events(data, end, file)
 
     pfile = given_parameter_file
@@ -887,7 +902,7 @@ def override_policy(scenario: Scenario, changes: dict[str, Any], source: str = "
             table[lever] = fields
     _check_keys({"policy": table}, SCHEMA, source, "")
     _months_in_run({"policy": table}, scenario.end_month, source)
-    return parse_policy(table, month_index)
+    return parse_policy(table, month_index, rival_clusters())
 
 
 def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEvent, ...]:
