@@ -33,6 +33,7 @@ import numpy as np
 from scipy import stats
 
 from agents.book import Columns, FirmBook
+from agents.decisions import offer_share
 from agents.firm import Firm, firm_type
 from agents.producer import Producer
 from sim.engine import guard, location, market, policy
@@ -745,19 +746,42 @@ class LithiumModel(mesa.Model):
     def _clearing_markup(
         self, stage: Stage, received: np.ndarray, costs: dict, addressed: np.ndarray, terms: tuple
     ) -> np.ndarray:
-        """The least markup at which the stage's firms offer what is addressed to it, or all they can, (R,)."""
+        """The least markup at which the stage's firms offer what is addressed to it, or all they can, (R,).
+
+        Only the replicates whose firms would offer too little without a markup are searched, each on its own row
+        (so a replicate's markup does not depend on its batch)."""
         raises, lowers, cap = terms
         book = self.books[stage.key]
-        full = np.where(book.active, book.available(), 0.0).sum(axis=-1) / 12.0
+        available = book.available()
+        full = np.where(book.active, available, 0.0).sum(axis=-1) / 12.0
         need = np.minimum(addressed, full)
-        slope = raises + lowers
-        gap = np.where(book.active & (slope > 0), (costs["unit"] - received) / np.maximum(slope, 1e-12), 0.0)
-        upper = np.minimum(np.maximum(gap.max(axis=-1), 0.0) * 1.001 + 1e-6, cap)
-        markup = market.clearing_markup(need, lambda x: self._offer_total(stage, received, costs, x, terms), upper)
+        zero = np.zeros(self.replicates)
+        short = self._offer_total(stage, received, costs, zero, terms) < need
+        if not short.any():
+            return zero
+        rows = np.flatnonzero(short)
+        p = self.params
+        sub_received, sub_unit = received[rows], costs["unit"][rows]
+        sub_lowers = lowers[rows] if np.ndim(lowers) == 2 else lowers
+        sub_available, sub_active, sub_idle = available[rows], book.active[rows], book.idle[rows]
+
+        def offers_at(x: np.ndarray) -> np.ndarray:
+            price = sub_received + raises * x[:, None]
+            margin = (price - (sub_unit - sub_lowers * x[:, None])) / price
+            share = offer_share(margin, sub_idle, p.min_utilization, p.cut_margin)
+            return np.where(sub_active, sub_available / 12.0 * share, 0.0).sum(axis=-1)
+
+        slope = raises + sub_lowers
+        gap = np.where(sub_active & (slope > 0), (sub_unit - sub_received) / np.maximum(slope, 1e-12), 0.0)
+        upper = np.minimum(np.maximum(gap.max(axis=-1), 0.0) * 1.001 + 1e-6, cap[rows])
+        found = market.clearing_markup(need[rows], offers_at, upper)
         # a hair above the bracket, so that prices recomputed from the markup keep a firm that breaks even at it
         # offering (an idle plant restarts only at a positive margin)
-        scale = np.abs(received).max(axis=-1)
-        return np.where(markup > 0, np.minimum(markup + 1e-9 * scale, np.maximum(cap, markup)), 0.0)
+        scale = np.abs(sub_received).max(axis=-1)
+        found = np.where(found > 0, np.minimum(found + 1e-9 * scale, np.maximum(cap[rows], found)), 0.0)
+        out = zero.copy()
+        out[rows] = found
+        return out
 
     def _offer_total(
         self, stage: Stage, received: np.ndarray, costs: dict, markup: np.ndarray, terms: tuple
@@ -1422,19 +1446,21 @@ class LithiumModel(mesa.Model):
         self._order(stage, rows, target, amount, self._lag(stage, t)[target], t)
 
     def _take_slots(self, stage: Stage, rows: np.ndarray) -> np.ndarray:
-        """Free entrant slots for new firms in the rest of China, one per row given (-1 when none is left)."""
+        """Free entrant slots for new firms in the rest of China, one per row given (-1 when none is left); the
+        rows' own order decides who gets a slot first in each replicate."""
         book = self.books[stage.key]
         start = self._entrant_start[stage.key]
         free = len(book.columns) - start
+        nxt = self._next_entrant[stage.key]
+        order = np.argsort(rows, kind="stable")
+        ranked = rows[order]
+        rank = np.arange(len(ranked)) - np.searchsorted(ranked, ranked, side="left")
+        slot = nxt[ranked] + rank
+        ok = slot < free
         out = np.full(len(rows), -1)
-        for r in np.unique(rows):
-            idx = np.flatnonzero(rows == r)
-            n = self._next_entrant[stage.key][r]
-            take = min(len(idx), free - n)
-            if take > 0:
-                out[idx[:take]] = start + n + np.arange(take)
-                self._next_entrant[stage.key][r] = n + take
-            self.recorder.events[f"entry_blocked_{stage.key}"][r] += len(idx) - max(take, 0)
+        out[order[ok]] = start + slot[ok]
+        nxt += np.bincount(ranked[ok], minlength=self.replicates)
+        self.recorder.count(f"entry_blocked_{stage.key}", np.bincount(ranked[~ok], minlength=self.replicates))
         return out
 
     def _start_firm(self, book: FirmBook, rows: np.ndarray, cols: np.ndarray, expected: np.ndarray) -> None:
