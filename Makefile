@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/baseline.toml
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-fast app lint bench clean
+.PHONY: run test test-fast app lint bench readme clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
@@ -49,6 +49,11 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_model.py
+
+# rerun the documented runs and rewrite the README's generated figures (docs/readme_tables.py; tests/test_readme.py
+# fails when they drift from what the code gives)
+readme: $(VENV)/.installed
+	$(BIN)/python docs/readme_tables.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

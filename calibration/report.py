@@ -326,6 +326,8 @@ def validate(result: CalibrationResult, executor: Executor) -> tuple[pd.DataFram
             row[f"{run_name}_z"] = tgt.z(mean)
             row[f"{run_name}_inside"] = tgt.inside(mean)
         row["passes_in_sample_fails_out_of_sample"] = row["in_sample_inside"] and not row["out_of_sample_inside"]
+        row["in_sample_seeds"] = len(setup.seeds)
+        row["out_of_sample_seeds"] = len(fresh)
         hand = float(figures["hand_set"]["mean"][k])
         row["hand_set_mean"] = hand
         row["hand_set_inside"] = tgt.inside(hand)
@@ -549,6 +551,13 @@ def write_report(
         if analysis.backtest:
             backtest_table(analysis.backtest).to_csv(tmp / "backtest.csv", index=False)
         analysis.convergence().to_csv(tmp / "convergence.csv", index=False)
+        timings = {"search": analysis.result.wall_time_s, **analysis.timings}
+        if wall_time_s is not None:
+            timings["total"] = wall_time_s
+        workers = analysis.result.setup.config.workers
+        pd.DataFrame(
+            [{"step": k, "seconds": round(v, 1), "workers": workers or "cpu count"} for k, v in timings.items()]
+        ).to_csv(tmp / "timings.csv", index=False)
         (tmp / "REPORT.md").write_text(markdown(analysis, parameter_file, wall_time_s), encoding="utf-8")
 
     # an earlier report is replaced if it holds only what a report holds (anything else is never deleted)

@@ -22,14 +22,15 @@ from matplotlib import ticker as mticker  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from sim.inputs.chain import DEFAULT_CHAIN, Chain  # noqa: E402
+from sim.inputs.reported import reported_figures  # noqa: E402
 from sim.outputs.labels import metric_label, segment_label, stage_unit, text, unit_label  # noqa: E402
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 BASELINE_COLOUR = "#222222"
-# the report's 2023 figures (2024 work report, line 21): share of national output and real growth
-REPORTED_SHARES = {"lithium_salt": 7.0, "lfp_cathode": 18.0}
-REPORTED_GROWTH_2023 = 21.8
+# the report's 2023 figures (2024 work report, line 21), shares of national output and real growth, are read from
+# the calibration targets when a chart marks them (sim.inputs.reported)
+REPORTED_SHARE_STAGES = ("lithium_salt", "lfp_cathode")
 
 
 def stage_colours(chain: Chain = DEFAULT_CHAIN) -> dict[str, str]:
@@ -189,15 +190,16 @@ def run_charts(
     if not growth.empty:
         _bars(right, growth, metric_label(lang, "value_added_real_growth"), lab["band"], ".1f", alpha=0.8)
     right.axhline(0.0, color="#888888", lw=1)
+    reported_growth = reported_figures("value_added_real_growth", "suining", ("all",), 2023)["all"]
     right.scatter(
         [2023],
-        [REPORTED_GROWTH_2023],
+        [reported_growth],
         marker="D",
         s=55,
         color="#ffd92f",
         edgecolor="black",
         zorder=5,
-        label=f"+{REPORTED_GROWTH_2023}%: {lab['report']}",
+        label=f"{reported_growth:+g}%: {lab['report']}",
     )
     right.set_title(metric_label(lang, "value_added_real_growth"))
     _axes_style(right, lab, lab["va_growth"], years)
@@ -207,19 +209,20 @@ def run_charts(
 
     # 3. national shares, with the report's 2023 figures
     fig, ax = plt.subplots(figsize=(8.5, 4.6))
+    reported_shares = reported_figures("national_share", "suining", REPORTED_SHARE_STAGES, 2023)
     for stage in stages:
         rows = _series(s, "suining", stage.key, "national_share")
         _band(ax, rows, colours[stage.key], segment_label(lang, stage.key, chain), None)
-        if stage.key in REPORTED_SHARES:
+        if stage.key in reported_shares:
             ax.scatter(
                 [2023],
-                [REPORTED_SHARES[stage.key]],
+                [reported_shares[stage.key]],
                 color=colours[stage.key],
                 marker="D",
                 s=55,
                 zorder=5,
                 edgecolor="black",
-                label=f"{segment_label(lang, stage.key, chain)} {REPORTED_SHARES[stage.key]:.0f}%: {lab['report']}",
+                label=f"{segment_label(lang, stage.key, chain)} {reported_shares[stage.key]:g}%: {lab['report']}",
             )
     ax.set_title(lab["share_title"].format(scenario=scenario))
     _axes_style(ax, lab, lab["share_axis"], years)
