@@ -168,12 +168,12 @@ class RecoveryResult:
         return (hi - lo) / (self.high - self.low)[None, :]
 
     def status(self, k: int) -> str:
-        """``not identified``, ``intervals too narrow`` or ``recovered`` for parameter ``k``."""
+        """``not identified``, ``intervals too narrow`` or ``intervals hold`` for parameter ``k``."""
         if float(np.median(self.width_share[:, k])) >= NOT_IDENTIFIED:
             return "not identified"
         if float(self.covered[:, k].mean()) < MIN_COVERAGE:
             return "intervals too narrow"
-        return "recovered"
+        return "intervals hold"
 
     @property
     def passed(self) -> bool:

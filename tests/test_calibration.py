@@ -652,7 +652,7 @@ def test_parameter_recovery_in_quick_mode(quick_run):
     assert tuple(table.parameter) == QUICK_RECOVERY
     assert (table.replications == fit.QUICK.recovery_replications).all()
     assert table.coverage90.between(0, 1).all() and (table.spread >= 0).all()
-    assert set(table.status) <= {"recovered", "not identified", "intervals too narrow"}
+    assert set(table.status) <= {"intervals hold", "not identified", "intervals too narrow"}
     each = pd.read_csv(quick_run / "report" / "recovery_replications.csv")
     covers = (each.low90 <= each.truth) & (each.truth <= each.high90)
     assert (covers == each.covers_truth).all()
@@ -672,7 +672,7 @@ def test_the_recovery_check_fails_when_intervals_miss_the_truth():
     assert narrow.status(0) == "intervals too narrow" and not narrow.passed
     assert narrow.rows()[0]["bias"] == pytest.approx(1.0) and narrow.rows()[0]["coverage90"] == 0.0
     good = _recovery([4.0, 5.5] * 5, [3.0, 4.5] * 5, [5.5, 6.5] * 5)
-    assert good.status(0) == "recovered" and good.passed and good.rows()[0]["coverage90"] == 1.0
+    assert good.status(0) == "intervals hold" and good.passed and good.rows()[0]["coverage90"] == 1.0
     # an interval over the whole range always holds the truth, and says nothing: not identified
     flat = _recovery([9.0] * 10, [0.0] * 10, [10.0] * 10)
     assert flat.status(0) == "not identified" and flat.passed
