@@ -291,8 +291,8 @@ def fit_summary(report: Path = REPORT) -> str:
         )
     workers = pd.read_csv(report / "timings.csv").workers.iloc[0]
     out.append(
-        f"The calibration took {timings.get('total', float('nan')):.0f} s on {workers} worker"
-        f"{'' if str(workers) == '1' else 's'} (search "
+        f"The committed calibration took {timings.get('total', float('nan')):.0f} s on {workers} worker"
+        f"{'' if str(workers) == '1' else 's'} of the machine that ran it (search "
         f"{timings['search']:.0f} s, backtest {timings.get('backtest', 0):.0f} s, recovery "
         f"{timings.get('parameter recovery', 0):.0f} s)."
     )
