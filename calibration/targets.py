@@ -237,7 +237,13 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
                     key=f"{dotted}.{key}",
                 )
         metric = _string(table, "metric", file, dotted)
-        region = _string(table, "region", file, dotted, choices=REGIONS)
+        region = _string(table, "region", file, dotted)
+        if region not in REGIONS and not region.startswith("plant:"):
+            raise InputError(
+                f"region must be one of {', '.join(REGIONS)}, or plant:<firm_id> (several joined by +)",
+                file=file,
+                key=f"{dotted}.region",
+            )
         segment = _string(table, "segment", file, dotted)
         year = int(_number(table, "year", file, dotted, low=2022, high=2050))
         if isinstance(table["year"], float):

@@ -195,6 +195,9 @@ def batch_metrics(
             if region == "china":
                 for tier in tiers.get(key, ()):
                     out[(region, key, f"gross_margin_{tier}")] = ("%", gross_margin(reg, f"tier:{tier}", key))
+                    # the tier's share of national output (Hunan Yuneng, the LFP leader, sold 29-31% of China's LFP)
+                    share = 100.0 * _div(reg[(f"tier:{tier}", key, "output")], output)
+                    out[(region, key, f"output_share_{tier}")] = ("%", share)
             out[(region, key, "employment")] = ("persons", g("employment"))
             # plant-months of negative operating cash flow: distress (hedging is meant to lower it)
             out[(region, key, "loss_months")] = ("plant-months", g("loss_months"))
@@ -370,6 +373,7 @@ def metric_catalogue(
         out.add(("china", stage.key, "demand"))
         out.add(("china", stage.key, "imports"))
         out.update(("china", stage.key, f"gross_margin_{t}") for t in tiers.get(stage.key, ()))
+        out.update(("china", stage.key, f"output_share_{t}") for t in tiers.get(stage.key, ()))
     for region in (*clusters, "china"):
         out.update((region, "all", m) for m in ALL_METRICS if m != "value_added_real_growth")
     out.update((region, "all", "value_added_real_growth") for region in ("suining", "china"))
