@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/baseline.toml
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-fast app lint bench bench-load clean
+.PHONY: run test test-fast app lint bench bench-load readme clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
@@ -47,12 +47,21 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(VENV)/.installed
+# the workbench's figures are measured in chromium (Playwright, from the test extra)
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_workbench.py
+	$(BIN)/python benchmarks/bench_explore.py
+	$(BIN)/python benchmarks/bench_cli.py
 
 # the workbench under load: 30 concurrent clients for 60 s, then 150 s for the sessions to be freed (about 5 minutes)
 bench-load: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_load.py --clients 30 --seconds 60
+
+# rerun the documented runs and rewrite the README's generated figures (docs/readme_tables.py; tests/test_readme.py
+# fails when they drift from what the code gives)
+readme: $(VENV)/.installed
+	$(BIN)/python docs/readme_tables.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

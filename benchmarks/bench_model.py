@@ -1,16 +1,20 @@
-"""Speed of the lithium model: replicates per second, against Mesa's Boltzmann wealth example in the same process.
+"""Speed of the lithium model, like for like: the same model, one replicate at a time against batched.
 
 What it measures, on the baseline scenario:
-  1. 1, 20, 100 and 1,000 replicates with `sim.api.run`, as a planner's script runs them (batches of
-     replicates through the monthly step, summary across replicates, firm tables kept for the first 100):
-     in this process, and on 2 local worker processes (started by the run, as from the command line);
-  2. the same batches mapped over 2 workers that are already running (`sim.api.Executor`, as calibration and
-     the workbench hold them);
-  3. replicate-firm-months per second: firms alive in a month, summed over months and replicates (the run's
-     ``firm_months_*`` event counts), divided by the wall time;
-  4. Mesa's shipped Boltzmann wealth example with as many agents as the 1,000-replicate run has firms alive on
-     average, stepped a few times: agent-steps per second, and the ratio;
-  5. a full default calibration's wall time (``lithium-sim calibrate``), unless ``--no-calibration``.
+  1. **like for like at 1,000 replicates**: `sim.api.run` with one replicate per batch (``batch_size=1``) against
+     the default batches (up to 100 replicates), in this process and on 2 local worker processes (started by the
+     run, as from the command line), each including what a user waits for: the run, the summary across
+     replicates, the part files, and the run directory written (``summary.csv``, ``firms.csv``, ``market.csv``,
+     ``meta.json``; no charts, which cost the same either way). Median of ``--repeats`` runs (at least 3) of each;
+     it prints ``like-for-like at 1000 replicates: batched Xx faster than one at a time`` (the fastest batched
+     configuration against the fastest one at a time) and the ratio in each configuration;
+  2. the batched run's scaling: 1, 20 and 100 replicates in this process and mapped over 2 workers that are
+     already running (`sim.api.Executor`, as the calibration and the workbench hold them; batches only, no
+     summary or files); replicate-firm-months per second (firms alive in a month, summed over months and
+     replicates, from the run's ``firm_months_*`` counts, over the wall time);
+  3. context only, a different model: Mesa's shipped Boltzmann wealth example with as many agents as the
+     1,000-replicate run has firms alive on average, stepped a few times (agent-steps per second);
+  4. a full default calibration's wall time (``lithium-sim calibrate``), unless ``--no-calibration``.
 
 It prints figures and never fails on them: the machine is shared, so compare medians from one run.
 
@@ -73,10 +77,12 @@ def boltzmann_rate(n_agents: int, steps: int, seed: int = 0) -> float:
     return n_agents * steps / elapsed
 
 
-def timed_run(scenario, n: int, workers: int) -> tuple[float, float]:
-    """(wall seconds, replicate-firm-months) of one `sim.api.run`."""
+def timed_run(scenario, n: int, workers: int, batch_size: int | None = None) -> tuple[float, float]:
+    """(wall seconds, replicate-firm-months) of one `sim.api.run` and its run directory (no charts)."""
     started = time.perf_counter()
-    result = api.run(scenario, replicates=n, seed=1, workers=workers)
+    result = api.run(scenario, replicates=n, seed=1, workers=workers, batch_size=batch_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        result.save(Path(tmp) / "run", charts=False)
     wall = time.perf_counter() - started
     months = n * sum(v for k, v in result.meta["events_per_replicate"].items() if k.startswith("firm_months_"))
     result.store.discard()
@@ -106,57 +112,79 @@ def median_of(repeats: int, fn) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
+def like_for_like(scenario, n: int, repeats: int) -> dict[tuple[str, int], tuple[float, float]]:
+    """Median (wall s, replicate-firm-months) of ``n`` replicates, one per batch and batched, on 1 and 2 workers.
+    The configurations take turns within each repeat, so a change in the machine's load falls on all of them."""
+    configs = [(mode, workers) for workers in (1, WORKERS) for mode in ("one at a time", "batched")]
+    runs: dict[tuple[str, int], list[tuple[float, float]]] = {c: [] for c in configs}
+    for repeat in range(repeats):
+        for mode, workers in configs:
+            wall, months = timed_run(scenario, n, workers, 1 if mode == "one at a time" else None)
+            runs[(mode, workers)].append((wall, months))
+            print(f"  [{repeat + 1}/{repeats}] {n} replicates {mode}, {workers} worker(s): {wall:.1f} s", flush=True)
+    return {c: (statistics.median(w for w, _ in r), statistics.median(m for _, m in r)) for c, r in runs.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=5, help="timed runs per size below 1,000 replicates (5)")
-    ap.add_argument("--quick", action="store_true", help="1 repeat, no 1,000-replicate rows, no calibration")
-    ap.add_argument("--no-calibration", action="store_true", help="skip the full calibration (about 3 minutes)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs of each configuration (at least 3)")
+    ap.add_argument("--replicates", type=int, default=1000, help="replicates of the like-for-like comparison")
+    ap.add_argument("--quick", action="store_true", help="like for like at 100 replicates, no calibration")
+    ap.add_argument("--no-calibration", action="store_true", help="skip the full calibration (about 2 minutes)")
     args = ap.parse_args()
-    sizes = SIZES[:-1] if args.quick else SIZES
-    repeats = 1 if args.quick else max(1, args.repeats)
+    repeats = max(3, args.repeats)
+    n = 100 if args.quick else args.replicates
 
     print(f"python {platform.python_version()} on {platform.platform()}; os.cpu_count()={os.cpu_count()}")
     print(f"numpy {np.__version__}, mesa {mesa.__version__}; scenario {SCENARIO.relative_to(ROOT)}")
     scenario = api.load_scenario(SCENARIO)
     api.run(scenario, replicates=2, seed=1).store.discard()  # warm-up: imports, data files, caches
 
+    print(f"like for like: {n} replicates, run + summary + run directory, median of {repeats}")
+    same = like_for_like(scenario, n, repeats)
+    print()
+    print(
+        f"{'replicates':>10}  {'batches':<16}{'workers':>8}{'wall s':>10}{'ms/replicate':>14}{'rep-firm-months/s':>20}"
+    )
+    for (mode, workers), (wall, months) in same.items():
+        print(f"{n:>10}  {mode:<16}{workers:>8}{wall:>10.2f}{1e3 * wall / n:>14.1f}{months / wall:>20,.0f}")
+    for workers in (1, WORKERS):
+        ratio = same[("one at a time", workers)][0] / same[("batched", workers)][0]
+        print(f"  {workers} worker(s): batched {ratio:.1f}x faster than one at a time")
+    slowest_way = min(same[("one at a time", w)][0] for w in (1, WORKERS))
+    fastest_way = min(same[("batched", w)][0] for w in (1, WORKERS))
+    print(f"like-for-like at {n} replicates: batched {slowest_way / fastest_way:.1f}x faster than one at a time")
+
+    print()
+    print("the batched run's scaling (median of the repeats):")
     rows = []
-    for n in sizes:
-        reps = repeats if n < 1000 else 1
-        wall, months = median_of(reps, lambda n=n: timed_run(scenario, n, 1))
-        rows.append((n, "1 (this process)", wall, months))
-        print(f"  {n} replicates in this process: {wall:.3f} s", flush=True)
-        if n > 1:
-            wall2, months2 = median_of(1 if n >= 100 else reps, lambda n=n: timed_run(scenario, n, WORKERS))
-            rows.append((n, f"{WORKERS} (started by the run)", wall2, months2))
-            print(f"  {n} replicates on {WORKERS} new workers: {wall2:.3f} s", flush=True)
+    for size in SIZES[:-1]:
+        wall, months = median_of(repeats, lambda size=size: timed_run(scenario, size, 1))
+        rows.append((size, "1 (this process, with files)", wall, months))
     with api.Executor(workers=WORKERS) as executor:
         timed_warm(scenario, 2 * WORKERS, executor)  # start the workers
-        for n in sizes[1:]:
-            reps = repeats if n < 1000 else 1
-            wall = statistics.median(timed_warm(scenario, n, executor) for _ in range(reps))
-            months = next(m for k, _, _, m in rows if k == n)
-            rows.append((n, f"{WORKERS} (already running)", wall, months))
-            print(f"  {n} replicates on {WORKERS} running workers: {wall:.3f} s", flush=True)
+        for size in SIZES[1:-1]:
+            wall = statistics.median(timed_warm(scenario, size, executor) for _ in range(repeats))
+            months = next(m for k, _, _, m in rows if k == size)
+            rows.append((size, f"{WORKERS} (already running, batches only)", wall, months))
+    print(f"{'replicates':>10}  {'workers':<36}{'wall s':>9}{'ms/replicate':>14}{'rep-firm-months/s':>20}")
+    for size, workers, wall, months in sorted(rows, key=lambda r: (r[0], r[1])):
+        print(f"{size:>10}  {workers:<36}{wall:>9.3f}{1e3 * wall / size:>14.1f}{months / wall:>20,.0f}")
 
-    largest = max(sizes)
-    alive = next(m for k, _, _, m in rows if k == largest) / (largest * 108)
-    agents = max(1, round(alive * largest))
+    months = same[("batched", 1)][1]
+    alive = months / (n * 108)
+    agents = max(1, round(alive * n))
     steps = 3 if agents > 50_000 else 20
     boltzmann = boltzmann_rate(agents, steps)
-
+    best = min((same[("batched", w)] for w in (1, WORKERS)), key=lambda r: r[0])
     print()
-    print(f"{'replicates':>10}  {'workers':<22}{'wall s':>9}{'ms/replicate':>14}{'replicate-firm-months/s':>26}")
-    for n, workers, wall, months in sorted(rows, key=lambda r: (r[0], r[1])):
-        print(f"{n:>10}  {workers:<22}{wall:>9.3f}{1e3 * wall / n:>14.1f}{months / wall:>26,.0f}")
-    print()
-    print(f"firms alive per replicate and month, mean: {alive:.1f}")
+    print("context only, a different model (not like for like):")
+    print(f"  firms alive per replicate and month, mean: {alive:.1f}")
     print(
-        f"Boltzmann wealth (Mesa {mesa.__version__}, as shipped) with {agents:,} agents: {boltzmann:,.0f} agent-steps/s"
+        f"  Mesa's Boltzmann wealth example (Mesa {mesa.__version__}, as shipped; {agents:,} agents on a grid, "
+        f"one process): {boltzmann:,.0f} agent-steps/s; this model's fastest batched run: "
+        f"{best[1] / best[0]:,.0f} replicate-firm-months/s"
     )
-    best = min((r for r in rows if r[0] == largest), key=lambda r: r[2])
-    print(f"fastest at {largest} replicates: {best[1]}, {best[2]:.2f} s")
-    print(f"ratio at {largest} replicates: {best[3] / best[2] / boltzmann:.1f}")
 
     if not (args.quick or args.no_calibration):
         with tempfile.TemporaryDirectory() as tmp:

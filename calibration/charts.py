@@ -32,7 +32,7 @@ def write_charts(a: Analysis, out: Path) -> list[Path]:
         written.append(sensitivity_chart(a, out / "sensitivity.png"))
     if a.recovery is not None:
         written.append(recovery_chart(a, out / "recovery.png"))
-    if a.backtest is not None and len(a.backtest.table):
+    if a.backtest:
         written.append(backtest_chart(a, out / "backtest.png"))
     return written
 
@@ -50,31 +50,35 @@ def _z(value: np.ndarray, target: np.ndarray, low: np.ndarray, high: np.ndarray)
 
 
 def fit_chart(a: Analysis, path: Path) -> Path:
-    """Each target's band as [-1, 1] in tolerance units; the model's mean and P5-P95 band against it."""
+    """Each target's band as [-1, 1] in tolerance units; the model's out-of-sample mean and P5-P95 band against
+    it, its in-sample mean, and the hand-set mean."""
     f = a.fit
     n = len(f)
     target, low, high = f.value.to_numpy(), f.band_low.to_numpy(), f.band_high.to_numpy()
-    mean = _z(f.model_mean.to_numpy(), target, low, high)
-    p05 = _z(f.model_p05.to_numpy(), target, low, high)
-    p95 = _z(f.model_p95.to_numpy(), target, low, high)
+    mean = _z(f.out_of_sample_mean.to_numpy(), target, low, high)
+    p05 = _z(f.out_of_sample_p05.to_numpy(), target, low, high)
+    p95 = _z(f.out_of_sample_p95.to_numpy(), target, low, high)
+    inside = _z(f.in_sample_mean.to_numpy(), target, low, high)
     hand = _z(f.hand_set_mean.to_numpy(), target, low, high)
     y = np.arange(n)[::-1]
-    fig, ax = plt.subplots(figsize=(8.5, 0.45 * n + 1.6))
+    fig, ax = plt.subplots(figsize=(8.5, 0.45 * n + 1.8))
     ax.axvspan(-1, 1, color="#d9ead3", label="target band (tolerance)")
     ax.axvline(0, color="#6aa84f", lw=1)
-    ax.hlines(y, p05, p95, color="#3c78d8", lw=2, label="calibrated: P5-P95 of replicates")
-    ax.plot(mean, y, "o", color="#1c4587", label="calibrated: mean")
-    ax.plot(hand, y, "o", mfc="none", color="#999999", label="hand-set: mean")
+    ax.hlines(y, p05, p95, color="#3c78d8", lw=2, label="out of sample: P5-P95 of replicates")
+    ax.plot(mean, y, "o", color="#1c4587", label="out of sample: mean")
+    ax.plot(inside, y, "x", color="#cc0000", label="in sample (the fit's seeds): mean")
+    ax.plot(hand, y, "o", mfc="none", color="#999999", label="hand-set: mean (out of sample)")
+    marks = {"fitted": "", "held_out": " (held out)", "input": " (input)", "identity": " (identity)"}
     labels = [
-        t + (" [market]" if s != "baseline" else "") + ("" if fitted else " *")
-        for t, s, fitted in zip(f.target, f.scenario, f.fitted, strict=True)
+        t + (" [market]" if s != "baseline" else "") + marks.get(k, "")
+        for t, s, k in zip(f.target, f.scenario, f.kind, strict=True)
     ]
     ax.set_yticks(y, labels, fontsize=8)
-    lim = max(3.0, float(np.nanmax(np.abs(np.concatenate([p05, p95, hand, mean])))) * 1.05)
+    lim = max(3.0, float(np.nanmax(np.abs(np.concatenate([p05, p95, hand, mean, inside])))) * 1.05)
     ax.set_xlim(-min(lim, 8), min(lim, 8))
-    ax.set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8; * not fitted)")
-    ax.set_title("Calibration fit: validation runs with the calibrated parameters")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=8, frameon=False)
+    ax.set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8)")
+    ax.set_title("Calibration fit: calibrated parameters, in sample and out of sample")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)
 
 
@@ -199,40 +203,66 @@ def convergence_chart(a: Analysis, path: Path) -> Path:
 
 
 def backtest_chart(a: Analysis, path: Path) -> Path:
-    """Each target's z at the full fit and at the fit through the year before the last."""
-    t = a.backtest.table
-    n = len(t)
-    full = _z(t.full_fit_mean.to_numpy(), t.value.to_numpy(), t.band_low.to_numpy(), t.band_high.to_numpy())
-    back = t.backtest_z.to_numpy()
-    y = np.arange(n)[::-1]
-    fig, ax = plt.subplots(figsize=(8.5, 0.42 * n + 1.6))
-    ax.axvspan(-1, 1, color="#d9ead3", label="target band")
-    ax.axvline(0, color="#6aa84f", lw=1)
-    ax.plot(np.clip(full, -8, 8), y, "o", color="#1c4587", label="full fit")
-    ax.plot(np.clip(back, -8, 8), y, "D", mfc="none", color="#cc0000", label=f"fit through {a.backtest.through}")
-    labels = [r.target + ("" if r.in_backtest_fit else "  (scored only)") for r in t.itertuples()]
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlim(-8.5, 8.5)
-    ax.set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8)")
-    ax.set_title(f"Rolling-origin backtest: fitted through {a.backtest.through}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=3, fontsize=8, frameon=False)
+    """For each origin, each scored target's z: the model fitted through the year before, and persistence (last
+    year's value carried forward) where there is one."""
+    origins = a.backtest
+    heights = [max(1, len(o.table)) for o in origins]
+    fig, axes = plt.subplots(
+        len(origins),
+        1,
+        figsize=(8.5, 0.42 * sum(heights) + 1.4 * len(origins) + 0.6),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for ax, origin in zip(axes[:, 0], origins, strict=True):
+        t = origin.table
+        y = np.arange(len(t))[::-1]
+        ax.axvspan(-1, 1, color="#d9ead3", label="target band")
+        ax.axvline(0, color="#6aa84f", lw=1)
+        ax.plot(np.clip(t.model_z.to_numpy(dtype=float), -8, 8), y, "o", color="#1c4587", label="model")
+        ax.plot(
+            np.clip(t.persistence_z.to_numpy(dtype=float), -8, 8),
+            y,
+            "s",
+            mfc="none",
+            color="#b45f06",
+            label=f"persistence ({origin.scored - 1} value carried forward)",
+        )
+        labels = [
+            r.target + ("  (no earlier value)" if not np.isfinite(r.persistence_z) else "") for r in t.itertuples()
+        ]
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_xlim(-8.5, 8.5)
+        ax.set_title(f"Fitted through {origin.through}, scored on {origin.scored}", fontsize=10)
+        ax.legend(loc="lower right", fontsize=7)
+    axes[-1, 0].set_xlabel("gap from target, in tolerance units (band = [-1, 1]; clipped at +-8)")
+    fig.suptitle("Rolling-origin backtest: the model against persistence")
     return _save(fig, path)
 
 
 def recovery_chart(a: Analysis, path: Path) -> Path:
-    """Truth and estimate of each recovered parameter, scaled to its bounds, with the accepted band."""
+    """Each refit's estimate and 90% interval, scaled to the search bounds, against the truth."""
     rec = a.recovery
     span = rec.high - rec.low
     truth = (rec.truth - rec.low) / span
-    est = (rec.estimate - rec.low) / span
-    y = np.arange(len(rec.names))[::-1]
-    fig, ax = plt.subplots(figsize=(7.0, 0.6 * len(y) + 1.6))
-    ax.hlines(y, truth - rec.tolerance, truth + rec.tolerance, color="#d9ead3", lw=10, label="accepted band")
-    ax.plot(truth, y, "|", color="#38761d", ms=18, mew=2, label="truth")
-    ax.plot(est, y, "o", color="#1c4587", label="estimate")
-    ax.set_yticks(y, rec.names)
+    n = len(rec.replications)
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 * len(rec.names) + 1.8))
+    for k in range(len(rec.names)):
+        base = len(rec.names) - 1 - k
+        offsets = base + np.linspace(-0.3, 0.3, n) if n > 1 else np.array([float(base)])
+        for r, rep in enumerate(rec.replications):
+            lo, hi = (rep.low90[k] - rec.low[k]) / span[k], (rep.high90[k] - rec.low[k]) / span[k]
+            covered = rep.low90[k] <= rec.truth[k] <= rep.high90[k]
+            colour = "#3c78d8" if covered else "#cc0000"
+            ax.hlines(offsets[r], lo, hi, color=colour, lw=1.5)
+            ax.plot((rep.estimate[k] - rec.low[k]) / span[k], offsets[r], "o", color=colour, ms=3)
+        ax.vlines(truth[k], base - 0.42, base + 0.42, color="#38761d", lw=2)
+    ax.plot([], [], "o-", color="#3c78d8", label="estimate and 90% interval (holds the truth)")
+    ax.plot([], [], "o-", color="#cc0000", label="estimate and 90% interval (misses it)")
+    ax.plot([], [], "|", color="#38761d", ms=12, mew=2, label="truth")
+    ax.set_yticks(np.arange(len(rec.names))[::-1], rec.names)
     ax.set_xlim(-0.05, 1.05)
     ax.set_xlabel("position in the search bounds (0 = low, 1 = high)")
-    ax.set_title("Parameter recovery from model-generated targets")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8, frameon=False)
+    ax.set_title(f"Parameter recovery: {n} refits on noisy pseudo-data from fresh seeds")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=8, frameon=False)
     return _save(fig, path)

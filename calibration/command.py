@@ -53,7 +53,7 @@ def run(config: CalibrationConfig) -> CalibrationRun:
         if config.progress:
             groups = ", ".join(f"{g} {sum(1 for p in setup.fitted if p.group == g)}" for g in GROUPS)
             print(
-                f"calibrate: {len(setup.fitted)} free parameters ({groups}), {len(setup.used_targets)} targets"
+                f"calibrate: {len(setup.fitted)} free parameters ({groups}), {len(setup.fitted_targets)} fitted targets"
                 f"{f' through {config.through}' if config.through else ''}, {len(setup.seeds)} seeds per "
                 f"candidate, {config.budget.name} budget, on {executor.description}",
                 file=sys.stderr,
@@ -126,13 +126,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
     """The ``calibrate`` verb: 0 on success. Bad input raises `InputError` (the CLI turns it into exit 2)."""
     config = config_from_args(args)
     done = run(config)
-    rows = done.analysis.fit_rows()
-    fitted = [r for r in rows if r["fitted"]]
-    inside = sum(1 for r in fitted if r["inside"])
+    n = done.analysis.counts()
     state = "converged" if done.result.converged else "stopped at its generation cap (not converged)"
     print(
         f"wrote {_relative(done.parameter_file)} (objective {done.result.evaluation.energy:.4g}, {state}; "
-        f"{inside}/{len(fitted)} fitted targets inside their band in the validation runs)"
+        f"{n['out_of_sample_inside']}/{n['informative']} informative targets inside their band out of sample, "
+        f"{n['in_sample_inside']}/{n['informative']} in sample)"
     )
     if done.report_dir is not None:
         print(f"wrote {_relative(done.report_dir)}/REPORT.md ({done.wall_time_s:.0f} s in all)")

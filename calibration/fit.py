@@ -10,10 +10,12 @@ Simulated method of moments with common random numbers (docs/model.md and calibr
    firms' fitted values held.
 
 Every candidate runs the group's scenario once, as one batch of the same replicate seeds
-(``SeedSequence(seed).spawn(n)`` with the scenario's master seed: the first replicates of a default run),
-through December of the group's last target year; the objective (`calibration.objective`) is minimised by
-differential evolution (`calibration.optimise`, ``polish=False``), checkpointed every generation, one
-checkpoint per group. ``through`` fits only the targets up to that year (a backtest scores the later ones).
+(``SeedSequence(seed, spawn_key=(CALIBRATION_KEY,)).spawn(n)`` with the scenario's master seed: seeds of
+their own, never a run's replicates, `calibration.seeds`), through December of the group's last target year;
+the objective (`calibration.objective`) is minimised by differential evolution (`calibration.optimise`,
+``polish=False``), checkpointed every generation, one checkpoint per group. Only targets of kind ``fitted``
+enter the objective (``kind`` in ``targets.toml``: inputs and identities are reported, never fitted).
+``through`` fits only the targets up to that year (a backtest scores the later ones).
 The result is written atomically to ``calibration/calibrated.toml``, which every scenario then uses by
 default, and the fit report to ``calibration/report/`` (`calibration.report`).
 
@@ -46,10 +48,12 @@ from calibration.optimise import (
     progress_bar,
     search,
 )
+from calibration.seeds import SPAWN_KEYS, calibration_seeds, describe
 from calibration.targets import (
     CALIBRATION_DIR,
     FREE_PARAMETERS_FILE,
     GROUPS,
+    KINDS,
     TARGETS_FILE,
     FreeParameter,
     Target,
@@ -102,12 +106,13 @@ class Budget:
             year: full runs) or ``targets`` (the last target year: shorter runs, for the quick budget).
         jacobian: compute the moments' Jacobian (identification and parameter uncertainty).
         recovery: run the parameter-recovery check.
-        recovery_seeds: replicates per candidate in the recovery check.
-        recovery_popsize: its population per parameter.
-        recovery_maxiter: its generations.
-        validation_replicates: replicates of the validation runs in the fit table (None: the scenario's).
-        out_of_sample: replicates on seeds the fit never saw.
-        backtest: run the rolling-origin backtest (fit through the year before the last target year).
+        recovery_seeds: calibration seeds per candidate in the recovery's refits.
+        recovery_popsize: their population per parameter.
+        recovery_maxiter: their generations.
+        recovery_replications: refits, each on its own pseudo-data (fresh seeds and noise).
+        out_of_sample: replicates on seeds the fit never saw (the fit table's out-of-sample columns, the
+            backtest's scores).
+        backtest: run the rolling-origin backtest (fit through each year with data but the last, score the next).
         backtest_popsize: its population per parameter.
         backtest_maxiter: its generations per group.
     """
@@ -127,7 +132,7 @@ class Budget:
     recovery_seeds: int
     recovery_popsize: int
     recovery_maxiter: int
-    validation_replicates: int | None
+    recovery_replications: int
     out_of_sample: int
     backtest: bool
     backtest_popsize: int
@@ -148,10 +153,10 @@ QUICK = Budget(
     jacobian=True,
     recovery=True,
     recovery_seeds=2,
-    recovery_popsize=4,
-    recovery_maxiter=5,
-    validation_replicates=3,
-    out_of_sample=2,
+    recovery_popsize=1,
+    recovery_maxiter=1,
+    recovery_replications=2,
+    out_of_sample=3,
     backtest=True,
     backtest_popsize=1,
     backtest_maxiter=1,
@@ -169,14 +174,14 @@ DEFAULT = Budget(
     headline_year="end",
     jacobian=True,
     recovery=True,
-    recovery_seeds=3,
-    recovery_popsize=4,
-    recovery_maxiter=8,
-    validation_replicates=None,
-    out_of_sample=10,
+    recovery_seeds=10,
+    recovery_popsize=1,
+    recovery_maxiter=5,
+    recovery_replications=10,
+    out_of_sample=20,
     backtest=True,
     backtest_popsize=2,
-    backtest_maxiter=15,
+    backtest_maxiter=10,
 )
 
 
@@ -195,7 +200,8 @@ class CalibrationConfig:
         checkpoint: the optimiser's checkpoint; each group's is named after it (default:
             ``.<out stem>.checkpoint.<group>.json`` beside ``out``).
         budget: how much work.
-        seed: master seed of the replicate seeds (None: the baseline scenario's).
+        seed: master seed of the calibration's seed sets (None: the baseline scenario's); each set has its own
+            spawn key (`calibration.seeds`).
         de_seed: the optimiser's seed.
         workers: local worker processes (None: the CPU count; 1: this process).
         scheduler: a Dask scheduler address (overrides ``workers``).
@@ -242,8 +248,8 @@ class Setup:
         base_table: the base file's ``[parameters]`` table.
         targets: every target on record.
         free: every declared free parameter.
-        seeds: the common replicate seeds.
-        problem: all fitted parameters against every used target up to ``through`` (the objective reported).
+        seeds: the common replicate seeds (`calibration.seeds.calibration_seeds`).
+        problem: all fitted parameters against every fitted target up to ``through`` (the objective reported).
         space: its search box.
         units: (scenario, region, segment, metric) -> the summary's unit, from a short run of each scenario.
     """
@@ -268,14 +274,20 @@ class Setup:
         return [p for p in self.free if p.fit]
 
     @property
-    def used_targets(self) -> list[Target]:
-        """The targets fitted: used, and up to ``through``."""
+    def master(self) -> int:
+        """The master seed of the calibration's seed sets."""
+        return int(self.seeds[0].entropy)
+
+    @property
+    def fitted_targets(self) -> list[Target]:
+        """The targets in the objective: used, of kind ``fitted``, and up to ``through``."""
         through = self.config.through
-        return [t for t in self.targets if t.used and (through is None or t.spec.year <= through)]
+        return [t for t in self.targets if t.fitted and (through is None or t.spec.year <= through)]
 
     @property
     def scored_targets(self) -> list[Target]:
-        """Every used target, fitted or not (the report scores them all)."""
+        """Every used target, whatever its kind (the report scores them all, and counts the informative
+        ones)."""
         return [t for t in self.targets if t.used]
 
 
@@ -444,15 +456,15 @@ def load_setup(config: CalibrationConfig) -> Setup:
     units = summary_units(scenarios)
     check_units(targets, units, str(config.targets))
     through = config.through
-    if through is not None and not any(t.used and t.spec.year <= through for t in targets):
-        raise InputError(f"no used target is of {through} or earlier", file=str(config.targets), key="--through")
+    if through is not None and not any(t.fitted and t.spec.year <= through for t in targets):
+        raise InputError(f"no fitted target is of {through} or earlier", file=str(config.targets), key="--through")
     for name, path in (("baseline", config.scenario), ("baseline_market", config.market_scenario)):
         years = [t.spec.year for t in targets if t.used and t.spec.scenario == name]
         if years and scenarios[name].n_months < (max(years) - BASE_YEAR + 1) * 12:
             raise InputError(f"the scenario ends before the last target year {max(years)}", file=str(path), key="end")
     master = scenarios["baseline"].seed if config.seed is None else config.seed
-    seeds = np.random.SeedSequence(master).spawn(config.budget.seeds)
-    used = [t for t in targets if t.used and (through is None or t.spec.year <= through)]
+    seeds = calibration_seeds(master, config.budget.seeds)
+    used = [t for t in targets if t.fitted and (through is None or t.spec.year <= through)]
     problem = Problem.build(scenarios["baseline"], base, free, used, seeds, scenarios=scenarios)
     space = search_space([p for p in free if p.fit])
     return Setup(
@@ -471,13 +483,13 @@ def search_space(params: list[FreeParameter]) -> SearchSpace:
 def group_problem(
     setup: Setup, group: str, base: ModelParams, through: int | None, seeds: list[np.random.SeedSequence]
 ) -> tuple[Problem, SearchSpace, list[FreeParameter], list[Target]]:
-    """The problem of one group: its fitted parameters against the used targets of its scenario up to
+    """The problem of one group: its fitted parameters against the fitted targets of its scenario up to
     ``through``, every other parameter at ``base``."""
     params = [p for p in setup.free if p.fit and p.group == group]
     targets = [
         t
         for t in setup.targets
-        if t.used and t.spec.scenario == GROUPS[group] and (through is None or t.spec.year <= through)
+        if t.fitted and t.spec.scenario == GROUPS[group] and (through is None or t.spec.year <= through)
     ]
     problem = Problem.build(setup.scenario, base, params, targets, seeds, scenarios=setup.scenarios)
     return problem, search_space(params), params, targets
@@ -495,6 +507,7 @@ def checkpoint_config(setup: Setup, problem: Problem, group: str, through: int |
         "base": {k: float(v) for k, v in problem.base.to_dict().items()},  # the earlier groups' fitted values
         "source": source_fingerprint(),
         "seed_entropy": str(problem.seeds[0].entropy),
+        "seed_spawn_key": list(problem.seeds[0].spawn_key[:-1]),
         "seeds": len(problem.seeds),
         "popsize": popsize,
         "de_seed": c.de_seed,
@@ -531,7 +544,7 @@ def fit_groups(
         problem, space, free, targets = group_problem(setup, group, params, through, seeds)
         checkpoint = config.checkpoint_path(f"{tag}{group}")
         if not problem.names or not targets:
-            why = "no free parameter to fit" if not problem.names else f"no used target of scenario {scenario}"
+            why = "no free parameter to fit" if not problem.names else f"no fitted target of scenario {scenario}"
             if through is not None and problem.names:
                 why += f" up to {through}"
             results.append(GroupResult(group, scenario, problem.names, (), None, np.array([]), f"skipped: {why}"))
@@ -638,10 +651,15 @@ def parameter_file_text(
         "objective": float(result.evaluation.energy),
         "objective_formula": "sum over fitted targets of weight x ((mean model - target) / tolerance)^2",
         "budget": c.budget.name,
-        "through": c.through if c.through is not None else max(t.spec.year for t in setup.used_targets),
-        "seed_master": int(setup.seeds[0].entropy),
+        "through": c.through if c.through is not None else max(t.spec.year for t in setup.fitted_targets),
+        "targets_by_kind": {k: sum(1 for t in setup.scored_targets if t.kind == k) for k in KINDS},
+        "targets_not_scored": sum(1 for t in setup.targets if not t.used),
+        "seed_master": setup.master,
         "seeds": len(setup.seeds),
-        "seed_spawn": "numpy.random.SeedSequence(seed_master).spawn(seeds)",
+        "seed_spawn": describe("calibration", n="seeds"),
+        "seed_spawn_keys": dict(SPAWN_KEYS),
+        "seed_note": "each seed set has its own spawn key, far above any run's replicate index (at most 100,000): "
+        "no calibration, out-of-sample or recovery seed is ever a run's replicate seed (calibration/seeds.py)",
         "de_seed": c.de_seed,
         "popsize": c.budget.popsize,
         "tol": c.budget.tol,

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.api import BASE_YEAR, metric_catalogue, simulate_metrics
+from sim.api import BASE_YEAR, cluster_keys, default_data, metric_catalogue, simulate_metrics
 
-REGIONS = ("suining", "china", "world")
+REGIONS = (*cluster_keys(), "china", "world")  # and "plant:<firm_id>[+<firm_id>...]" for named plants
+PLANT_METRICS = ("output", "output_value", "value_added", "capacity")  # a named plant's figures
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,15 @@ class MomentSpec:
 
     def problem(self) -> str:
         """Why the model cannot compute this figure, or '' when it can."""
+        if self.region.startswith("plant:"):  # named plants of the registry, summed when joined by "+"
+            known = {f.firm_id: f.segment for f in default_data().registry}
+            ids = self.region.split(":", 1)[1].split("+")
+            unknown = [i for i in ids if i not in known]
+            if unknown:
+                return f"no plant {', '.join(unknown)} in the registry (sim/inputs/data/suining_firms.csv)"
+            if any(known[i] != self.segment for i in ids) or self.metric not in PLANT_METRICS:
+                return f"plants give {', '.join(PLANT_METRICS)} of their own segment"
+            return ""
         catalogue = metric_catalogue()
         if (self.region, self.segment, self.metric) not in catalogue:
             known = sorted({m for _, _, m in catalogue})
@@ -66,7 +76,12 @@ def simulate_moments(scenario, params, seeds, specs, months: int | None = None) 
     years = scenario.years
     out = np.full((len(seeds), len(specs)), np.nan)
     for k, spec in enumerate(specs):
-        key = (spec.region, spec.segment, spec.metric)
-        if key in metrics and spec.year in years:
-            out[:, k] = metrics[key][1][:, years.index(spec.year)]
+        if spec.year not in years:
+            continue
+        regions = [spec.region]
+        if spec.region.startswith("plant:"):  # a sum of named plants
+            regions = [f"plant:{i}" for i in spec.region.split(":", 1)[1].split("+")]
+        keys = [(region, spec.segment, spec.metric) for region in regions]
+        if all(key in metrics for key in keys):
+            out[:, k] = sum(metrics[key][1][:, years.index(spec.year)] for key in keys)
     return out

@@ -71,12 +71,13 @@ class Problem:
         seeds: list[np.random.SeedSequence],
         scenarios: dict | None = None,
     ) -> Problem:
-        """The problem of fitting the ``fit`` parameters of ``free`` to the used ``targets``.
+        """The problem of fitting the ``fit`` parameters of ``free`` to the fitted ``targets`` (used, kind
+        ``fitted``; inputs, identities and held-out targets never enter the objective).
 
         ``scenarios`` maps the other scenario names targets use (e.g. ``baseline_market``) to scenarios.
         """
         fitted = [p for p in free if p.fit]
-        used = [t for t in targets if t.used]
+        used = [t for t in targets if t.fitted]
         specs = tuple(t.spec for t in used)
         return cls(
             scenario=scenario,

@@ -19,7 +19,18 @@ TARGETS_FILE = CALIBRATION_DIR / "targets.toml"
 FREE_PARAMETERS_FILE = CALIBRATION_DIR / "free_parameters.toml"
 
 SCENARIOS = ("baseline", "baseline_market")  # calibration scenarios: scenarios/<name>.toml
+# What a target is to the fit (docs/model.md, "What is fitted, what is an input, what is predicted"):
+KINDS = {
+    "fitted": "enters the objective",
+    "held_out": "scored, never fitted: a check the fit did not aim at",
+    "input": "equals, or is fixed by, a scenario input: reported, never fitted or counted",
+    "identity": "follows from the scenario's inputs given the parameters named in `given`: reported, never fitted "
+    "or counted",
+}
+INFORMATIVE = ("fitted", "held_out")  # the kinds a count of targets met counts
 _TARGET_KEYS = {
+    "kind",
+    "given",
     "scenario",
     "metric",
     "region",
@@ -53,10 +64,12 @@ class Target:
         tolerance_low: the band reaches ``value - tolerance_low``.
         tolerance_high: the band reaches ``value + tolerance_high``.
         weight: relative weight in the objective.
-        used: False keeps the target on record without fitting it.
-        reason: why an unused target is not used.
+        used: False keeps the target on record without scoring it (the model cannot compute the figure).
+        reason: why a target is not used, or not fitted (every kind but ``fitted``).
         source: where the figure comes from.
         note: how it relates to the model figure and why the tolerance.
+        kind: ``fitted``, ``held_out``, ``input`` or ``identity`` (`KINDS`).
+        given: for an identity, the parameters it follows from given the inputs.
     """
 
     name: str
@@ -70,6 +83,19 @@ class Target:
     reason: str
     source: str
     note: str
+    kind: str = "fitted"
+    given: tuple[str, ...] = ()
+
+    @property
+    def fitted(self) -> bool:
+        """Enters the objective (a used target of kind ``fitted``)."""
+        return self.used and self.kind == "fitted"
+
+    @property
+    def informative(self) -> bool:
+        """Says something the inputs do not (kind ``fitted`` or ``held_out``): the targets a count of met
+        targets counts."""
+        return self.kind in INFORMATIVE
 
     def inside(self, model_value: float) -> bool:
         """Whether a model figure lies in the band ``[value - tolerance_low, value + tolerance_high]``."""
@@ -211,7 +237,13 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
                     key=f"{dotted}.{key}",
                 )
         metric = _string(table, "metric", file, dotted)
-        region = _string(table, "region", file, dotted, choices=REGIONS)
+        region = _string(table, "region", file, dotted)
+        if region not in REGIONS and not region.startswith("plant:"):
+            raise InputError(
+                f"region must be one of {', '.join(REGIONS)}, or plant:<firm_id> (several joined by +)",
+                file=file,
+                key=f"{dotted}.region",
+            )
         segment = _string(table, "segment", file, dotted)
         year = int(_number(table, "year", file, dotted, low=2022, high=2050))
         if isinstance(table["year"], float):
@@ -248,16 +280,45 @@ def load_targets(path: str | Path | None = None) -> list[Target]:
                 file=file,
                 key=f"{dotted}.tolerance",
             )
+        if "kind" not in table:
+            raise InputError(
+                f"is required: one of {', '.join(KINDS)} (what the target is to the fit)",
+                file=file,
+                key=f"{dotted}.kind",
+            )
+        kind = _string(table, "kind", file, dotted, choices=tuple(KINDS))
+        given = _given(table, kind, file, dotted)
         weight = _number(table, "weight", file, dotted, low=0.0, high=1e3, default=1.0)
-        if used and weight <= 0.0:
-            raise InputError("a used target needs a weight above zero", file=file, key=f"{dotted}.weight")
-        reason = _string(table, "reason", file, dotted, required=not used)
+        if used and kind == "fitted" and weight <= 0.0:
+            raise InputError("a fitted target needs a weight above zero", file=file, key=f"{dotted}.weight")
+        reason = _string(table, "reason", file, dotted, required=not used or kind != "fitted")
         source = _string(table, "source", file, dotted)
         note = _string(table, "note", file, dotted, required=False)
-        out.append(Target(name, spec, value, unit, low, high, weight, used, reason, source, note))
-    if not any(t.used for t in out):
-        raise InputError("no target has used = true", file=file, key="targets")
+        out.append(Target(name, spec, value, unit, low, high, weight, used, reason, source, note, kind, given))
+    if not any(t.fitted for t in out):
+        raise InputError("no target is used and of kind fitted", file=file, key="targets")
     return out
+
+
+def _given(table: dict[str, Any], kind: str, file: str, dotted: str) -> tuple[str, ...]:
+    """The parameters an identity follows from: a model parameter's name or a list of them (identities only)."""
+    key = f"{dotted}.given"
+    if kind != "identity":
+        if "given" in table:
+            raise InputError("only a target of kind identity names the parameters it follows from", file=file, key=key)
+        return ()
+    value = table.get("given")
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise InputError(
+            "an identity names the model parameter(s) it follows from given the inputs (a name or a list)",
+            file=file,
+            key=key,
+        )
+    for n in names:
+        if n not in PARAMETERS:
+            raise InputError(f"'{n}' is not a model parameter (docs/model.md lists them)", file=file, key=key)
+    return tuple(names)
 
 
 def load_free_parameters(path: str | Path | None = None) -> list[FreeParameter]:

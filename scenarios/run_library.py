@@ -1,12 +1,15 @@
-"""The planners' workflow: run the scenario library and compare it with the baseline.
+"""The planners' workflow: run the scenario library and compare each scenario with its own baseline.
 
     .venv/bin/python scenarios/run_library.py                 # 20 replicates each, in this process
     .venv/bin/python scenarios/run_library.py --replicates 50 --workers 2 --lang zh
     .venv/bin/python scenarios/run_library.py --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
 
-Each scenario's run directory goes to results/<name>/; the comparison (comparison.csv, comparison.xlsx and
-charts) to results/library_comparison/. The headline printed at the end is Suining's lithium value added in
-the final year under each scenario, with its P5-P95 band across replicates.
+Each scenario's run directory goes to results/<name>/. Scenarios are compared like with like: those whose
+carbonate price follows a path with `baseline` (results/library_comparison/), those whose price clears the world
+market with `baseline_market` (results/library_comparison_market/); a scenario is never set against a baseline
+of the other price mode. The headline printed at the end is Suining's lithium value added in the final year
+under each scenario, with its P5-P95 band across replicates and its difference from its own baseline, then what
+the city pays and gets back.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ LIBRARY = [
     "demand_slowdown",
     "policy_package",
     "project_attraction",
-    "thousand_billion",
+    "plan_capacity",
     "baseline_market",
     "oversupply",
     "supply_discipline",
     "storage_boom",
-]  # the baseline first: differences are taken from it
+]
+# each price mode's baseline: a scenario is compared with the baseline of its own mode (and parameter file)
+BASELINES = {"path": "baseline", "market": "baseline_market"}
+COMPARISONS = {"path": "library_comparison", "market": "library_comparison_market"}
 
 
 def main() -> None:
@@ -42,7 +48,7 @@ def main() -> None:
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
     args = parser.parse_args()
 
-    runs = []
+    runs = {}
     for name in LIBRARY:
         result = sim.run(
             HERE / f"{name}.toml",
@@ -52,20 +58,37 @@ def main() -> None:
             progress=True,
         )
         result.save(args.results / name)
-        runs.append(result)
+        runs[name] = result
 
-    table = sim.compare_runs(runs, out_dir=args.results / "library_comparison", lang=args.lang)
-    final = int(table["year"].max())
-    rows = table.query("region == 'suining' and segment == 'all' and metric == 'value_added' and year == @final")
-    print(f"\nSuining lithium value added in {final}, 亿元 at current prices (mean, P5-P95 over replicates):")
-    for _, row in rows.iterrows():
-        change = "" if row.scenario == LIBRARY[0] else f"  ({row.diff_mean:+.1f} vs baseline)"
-        print(f"  {row.scenario:20s} {row['mean']:8.1f}   [{row.p05:7.1f}, {row.p95:7.1f}]{change}")
-    share = table.query("region == 'suining' and segment == 'all' and metric == 'gdp_share' and year == @final")
-    print(f"\nlithium's share of Suining's GDP in {final}, % (mean):")
-    for _, row in share.iterrows():
-        print(f"  {row.scenario:20s} {row['mean']:8.2f}")
-    print(f"\ncomparison written to {args.results / 'library_comparison'}/")
+    tables = []
+    for mode, baseline in BASELINES.items():
+        group = [runs[baseline], *(r for n, r in runs.items() if n != baseline and r.scenario.price_mode == mode)]
+        out = args.results / COMPARISONS[mode]
+        tables.append(sim.compare_runs(group, out_dir=out, lang=args.lang, pool=True))
+        print(f"comparison with {baseline} written to {out}/")
+    report(tables, args.lang)
+
+
+def report(tables, lang: str) -> None:
+    """Each scenario against its own baseline: value added in the final year, GDP share, the city's net."""
+    for table in tables:
+        names = table.attrs.get("names", {}).get(lang, {})
+        baseline = table["scenario"].iloc[0]
+        final = int(table["year"].max())
+        suining = table.query("region == 'suining' and segment == 'all' and year == @final")
+        print(f"\nagainst {names.get(baseline, baseline)} ({final}; mean, [P5, P95] over replicates):")
+        print(f"  {'':24s} {'value added, 亿元':>28s} {'GDP share %':>12s} {'net for the city, 亿元':>30s}")
+        for scenario in dict.fromkeys(table["scenario"]):
+            rows = suining[suining.scenario == scenario].set_index("metric")
+            va, share, net = rows.loc["value_added"], rows.loc["gdp_share"], rows.loc["net_fiscal"]
+            change = "" if scenario == baseline else f" ({va.diff_mean:+7.1f})"
+            net_change = "" if scenario == baseline else f" ({net.diff_mean:+6.1f})"
+            print(
+                f"  {names.get(scenario, scenario):24s} {va['mean']:7.1f} [{va.p05:6.1f}, {va.p95:6.1f}]{change:10s}"
+                f" {share['mean']:12.2f} {net['mean']:8.1f} [{net.p05:6.1f}, {net.p95:6.1f}]{net_change}"
+            )
+    print("\n(in brackets after a value: the difference from the scenario's own baseline; the net for the city is")
+    print(" the local fiscal revenue from lithium since 2022 less the support paid to lithium firms)")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ import numpy as np
 
 from sim.engine.model import simulate_batch
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
+from sim.inputs.clusters import cluster_keys
+from sim.inputs.data import default_data
 from sim.inputs.errors import InputError
 from sim.inputs.files import project_root
 from sim.inputs.levers import LEVERS, Policy
@@ -46,7 +48,7 @@ from sim.inputs.scenario import (
 from sim.inputs.tomltext import toml_key, toml_table, toml_value
 from sim.inputs.units import BASE_YEAR, YI
 from sim.outputs.charts import use_bundled_font
-from sim.outputs.metrics import batch_metrics, metric_catalogue
+from sim.outputs.metrics import batch_metrics, metric_catalogue, plant_metrics
 from sim.runs.compare import compare
 from sim.runs.executors import Executor
 from sim.runs.provenance import code_version
@@ -71,6 +73,8 @@ __all__ = [
     "build_params",
     "code_version",
     "compare",
+    "cluster_keys",
+    "default_data",
     "load_param_file",
     "load_scenario",
     "load_scenario_text",
@@ -191,5 +195,10 @@ def simulate_metrics(
 ) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
     """The summary's figures of one batch of replicates, one per seed: ``(region, segment, metric) -> (unit,
     (R, Y) values)``; with ``months``, the first whole years only (the same draws as a full run). Calibration's
-    moments come from here, so they are the summary's by construction."""
-    return batch_metrics(simulate_batch(scenario, params=params, seeds=seeds, months=months))
+    moments come from here, so they are the summary's by construction. The registry's named plants come too, as
+    regions ``plant:<firm_id>`` (`sim.outputs.metrics.plant_metrics`: not summary rows, but reported figures a
+    calibration can be held to)."""
+    record = simulate_batch(scenario, params=params, seeds=seeds, months=months)
+    out = batch_metrics(record)
+    out.update({(f"plant:{fid}", stage, name): value for (fid, stage, name), value in plant_metrics(record).items()})
+    return out

@@ -11,13 +11,16 @@ no traceback; nothing is written); 1 internal error (or replicates that failed, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import sys
+import time
 import traceback
 from pathlib import Path
 
 from sim.inputs.errors import InputError, clip
 
+STARTED = time.perf_counter()  # when the command line was imported: the times it prints count from here
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 LANGUAGES = ("en", "zh")
 MAX_WORKERS = 256  # local worker processes; more is a typo, not a machine
@@ -124,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="if --out holds files lithium-sim did not write, move it aside (kept, as "
         "NAME.replaced-TIMESTAMP) instead of refusing",
     )
-    run.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts (default en)")
+    run.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts and messages (default en)")
     run.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _allow_path_option(run)
@@ -133,7 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("runs", nargs="+", type=Path, metavar="DIR", help="run directories written by run")
     compare.add_argument("--out", type=Path, required=True, help="comparison directory to write")
     compare.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the workbook and charts (default en)"
+        "--lang", choices=LANGUAGES, default="en", help="language of the workbook, charts and messages (default en)"
+    )
+    compare.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="compare runs of another price mode, parameter file or history years than the baseline (refused "
+        "otherwise); every chart title and sheet then says what is mixed",
     )
     compare.add_argument(
         "--force",
@@ -235,13 +244,7 @@ def _explore(args: argparse.Namespace) -> int:
                 progress=progress,
             )
         result.save(out, lang=args.lang, force=args.force)
-    holds, total = int(result.holds.sum()), int(result.ok.sum())
-    print(f"{target.question('en')}: holds in {holds} of {total} scenarios drawn")
-    for side in ("holds", "fails"):
-        box = result.holds_box if side == "holds" else result.fails_box
-        if box is not None:
-            s = box.chosen_stats
-            print(f"  {side}: {result.box_words(side)} (coverage {s['coverage']:.0%}, density {s['density']:.0%})")
+    print("\n".join(result.console_lines()))
     print(f"wrote {out}/ (SUMMARY.md, samples.csv, holds/, fails/; {result.wall_time_s:.0f} s)")
     if result.failed:
         print(f"{len(result.failed)} scenario(s) failed; their errors are in {out}/explore.json", file=sys.stderr)
@@ -373,8 +376,12 @@ def _run_into(args: argparse.Namespace, scenario, out: Path) -> int:
     from sim.runs.rundir import RUN, claim, interrupt_requested, uninterruptible
     from sim.runs.runner import run_scenario
 
-    # claimed before hours of replicates, not after: locked, checked, and what dead runs left dealt with
-    with claim(out, RUN, force=args.force, option="--out") as held:
+    # claimed before hours of replicates, not after: locked, checked, and what dead runs left dealt with; the
+    # charts' worker starts now and loads matplotlib while the replicates run
+    with (
+        claim(out, RUN, force=args.force, option="--out") as held,
+        _chart_pool(not args.no_charts) as pool,
+    ):
         result = None
         interrupted = False
         try:
@@ -388,7 +395,7 @@ def _run_into(args: argparse.Namespace, scenario, out: Path) -> int:
                 out_dir=out,
                 resume=args.resume,
             )
-            result.save(out, charts=not args.no_charts, lang=args.lang, force=args.force)
+            result.save(out, charts=not args.no_charts, lang=args.lang, force=args.force, pool=pool)
         except BaseException as err:
             # an interrupt, or an error a library raised instead of it (matplotlib's renderer does)
             if not (isinstance(err, KeyboardInterrupt) or (isinstance(err, Exception) and interrupt_requested())):
@@ -434,6 +441,12 @@ def _fault(err: InputError | OSError, partial: Path | None) -> InputError | None
     return fault
 
 
+def _chart_pool(wanted: bool):
+    from sim.runs.compare import chart_pool
+
+    return chart_pool() if wanted else contextlib.nullcontext(None)
+
+
 def _finished_replicates(partial: Path | None) -> int:
     if partial is None:
         return 0
@@ -467,10 +480,16 @@ def _report_run(args: argparse.Namespace, out: Path, result, interrupted: bool) 
             "found; all replicates were run",
             file=sys.stderr,
         )
+    from sim.inputs.catalogue import say
+
+    lang = args.lang
     print(
-        f"wrote {out}/ ({result.meta['replicates_ok']}/{result.meta['replicates']} replicates"
-        f"{f', {resumed} resumed' if resumed else ''}, {result.meta['wall_time_s']:.1f} s)"
-    )
+        say(
+            lang, "cli.run_done", out=out, ok=result.meta["replicates_ok"], n=result.meta["replicates"],
+            resumed=say(lang, "cli.resumed", count=resumed) if resumed else "", wall=time.perf_counter() - STARTED,
+            sim=result.meta["wall_time_s"],
+        )
+    )  # fmt: skip
     if interrupted:
         print("interrupted after the results were written; they are complete", file=sys.stderr)
     numeric = result.meta.get("numeric_failures", {})
@@ -496,7 +515,9 @@ def _compare(args: argparse.Namespace) -> int:
 
     with claim(args.out, COMPARISON, force=args.force, option="--out") as held:
         try:
-            table = compare(args.runs, args.out, lang=args.lang, force=args.force)
+            table = compare(
+                args.runs, args.out, lang=args.lang, force=args.force, allow_mixed=args.allow_mixed, pool=True
+            )
             interrupted = False
         except KeyboardInterrupt:
             if not held.committed:
@@ -506,10 +527,17 @@ def _compare(args: argparse.Namespace) -> int:
     if interrupted:
         print(f"wrote {args.out}/; interrupted after it was written: it is complete", file=sys.stderr)
         return EXIT_OK
-    print(
-        f"wrote {args.out}/ (comparison.csv, comparison.xlsx, charts/) comparing {', '.join(scenarios)} "
-        f"with the baseline {scenarios[0]}"
-    )
+    from sim.inputs.catalogue import say
+
+    lang = args.lang
+    names = table.attrs.get("names", {}).get(lang, {})
+    shown = [names.get(s, s) for s in scenarios]
+    wall = time.perf_counter() - STARTED
+    if len(shown) == 1:
+        print(say(lang, "cli.compare_alone", out=args.out, baseline=shown[0], wall=wall))
+    else:
+        others = say(lang, "cli.list_sep").join(shown[1:])
+        print(say(lang, "cli.compare_done", out=args.out, others=others, baseline=shown[0], wall=wall))
     return EXIT_OK
 
 

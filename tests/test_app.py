@@ -9,6 +9,7 @@ saying how to install one, except in CI (``CI=true``), where a missing browser i
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -128,7 +129,8 @@ class Session:
         return self.page.inner_text(f".headline-{card} .lsim-scenario")
 
     def chart(self, name: str) -> str:
-        return self.page.get_attribute(f".chart-{name} img", "src") or ""
+        """The version of the run the chart shows (set by the browser once it has drawn it)."""
+        return self.page.get_attribute(f".chart-{name} [data-drawn]", "data-drawn") or ""
 
 
 @pytest.fixture(scope="module")
@@ -143,36 +145,80 @@ def session(server):
         browser.close()
 
 
+def wait_for_new(page: Page, selector: str, attribute: str, old: str) -> None:
+    page.wait_for_function(
+        "([sel, attr, old]) => { const e = document.querySelector(sel); "
+        "return e && e.getAttribute(attr) && e.getAttribute(attr) !== old; }",
+        arg=[selector, attribute, old],
+    )
+
+
 def test_the_page_loads_and_runs_the_view_in_its_link(session):
     page = session.page
     page.goto(session.url + START)
     page.wait_for_selector(".headline-output_value .lsim-scenario")
-    page.wait_for_selector(".chart-value_added img")
-    assert "Suining lithium workbench" in page.inner_text("body")
+    page.wait_for_selector(".chart-value_added [data-drawn]:not([data-drawn=''])")
+    body = page.inner_text("body")
+    assert "Suining lithium workbench" in body and "policy_package" in body  # a preset against the baseline
     assert "亿元" in session.scenario_value()
+    for card in ("support", "revenue_gain", "net"):  # cost beside benefit
+        assert "亿元" in page.inner_text(f".fiscal-{card}")
+    assert "price path mode" in page.inner_text(".lsim-against")
+    # each lever shows its explanation, unit and source
+    control = page.locator(".ctl-energy_support--cost_cut")
+    text = control.inner_text()
+    assert "% of energy cost" in text and "direct gas supply" in text and "work report line 125" in text
+    assert "90000.0" not in body
     session.shot("01-loaded")
 
 
 def test_changing_a_lever_changes_a_chart_and_a_number(session):
     page = session.page
     before_value, before_chart = session.scenario_value(), session.chart("value_added")
-    field = page.locator(".ctl-energy_support--cost_cut input")
-    field.fill("0.3")
+    field = page.locator(".ctl-energy_support--cost_cut .lsim-control-input")
+    field.fill("30")  # percent, as the control shows it
     field.press("Enter")
     page.wait_for_selector("text=1 control(s) changed")
-    page.click(".run-button")
     page.wait_for_function(
         "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
         arg=[".headline-output_value .lsim-scenario", before_value],
     )
-    page.wait_for_function(
-        "([sel, old]) => { const e = document.querySelector(sel); return e && e.getAttribute('src') !== old; }",
-        arg=[".chart-value_added img", before_chart],
-    )
+    wait_for_new(page, ".chart-value_added [data-drawn]", "data-drawn", before_chart)
     assert session.scenario_value() != before_value
     session.after_lever = session.scenario_value()
     assert "energy_support.cost_cut=0.3" in page.url  # the link holds the view
+    assert page.inner_text(".ctl-energy_support--cost_cut .lsim-control-value") == "30%"
     session.shot("02-lever-changed")
+
+
+def click_slider(page: Page, key: str, share: float) -> None:
+    """Click a control's slider at ``share`` of its length (as a planner clicks a point on it)."""
+    track = page.locator(f".{key} .v-slider")
+    box = track.bounding_box()
+    track.click(position={"x": box["width"] * share, "y": box["height"] / 2})
+
+
+def test_a_slider_click_runs_the_scenario(session):
+    page = session.page
+    before = session.chart("value_added")
+    click_slider(page, "ctl-investment_support--capex_subsidy", 0.6)
+    wait_for_new(page, ".chart-value_added [data-drawn]", "data-drawn", before)
+    assert "investment_support.capex_subsidy=0.3" in page.url  # 60% along 0-50%
+    session.shot("03-slider")
+
+
+def test_market_mode_idles_the_price_controls_and_picks_the_market_baseline(session):
+    page = session.page
+    page.goto(session.url + START + "&price_mode=market")
+    page.wait_for_selector(".ctl-price_level.lsim-idle")
+    idle = page.inner_text(".ctl-price_level .lsim-control-idle")
+    assert "market mode" in idle
+    assert page.locator(".ctl-price_level input").first.is_disabled()
+    page.wait_for_selector(".headline-output_value .lsim-scenario")
+    assert "baseline_market" in page.inner_text(".lsim-against") and "market mode" in page.inner_text(".lsim-against")
+    session.shot("04-market-mode")
+    page.goto(session.url + START + "&energy_support.cost_cut=0.3")
+    page.wait_for_selector(".headline-output_value .lsim-scenario")
 
 
 def test_switching_to_chinese_shows_chinese_labels_in_the_bundled_font(session):
@@ -180,15 +226,26 @@ def test_switching_to_chinese_shows_chinese_labels_in_the_bundled_font(session):
     page.click(".language-switch")
     page.wait_for_selector("text=遂宁锂电产业模拟工作台")
     body = page.inner_text("body")
-    for label in ("能源成本降幅", "产值（营收）", "起始情景", "图表"):
+    for label in ("能源成本降幅", "产值（营收）", "起始情景", "图表", "城市净收益", "政府工作报告第125行"):
         assert label in body
     assert "lang=zh" in page.url
+    allowed = {"city.csv", "toml", "lithium", "explore", "policy_package", "baseline"}
+    for selector in (
+        ".lsim-control-why",
+        ".lsim-control-source",
+        ".lsim-control-bound",
+        ".lsim-fiscal",
+        ".lsim-against",
+    ):
+        for text in page.locator(selector).all_inner_texts():
+            english = [w for w in re.findall(r"[A-Za-z][A-Za-z._-]{3,}", text) if w.lower() not in allowed]
+            assert not english, f"English in the Chinese page ({selector}): {text}"
     statuses = page.evaluate(
         """async () => { await document.fonts.ready;
             return [...document.fonts].filter(f => f.family.includes('LithiumSim')).map(f => f.status); }"""
     )
     assert "loaded" in statuses, f"the bundled CJK font was not loaded: {statuses}"
-    session.shot("03-chinese")
+    session.shot("05-chinese")
 
 
 def test_the_workbook_downloads_and_opens(session, tmp_path):
@@ -201,9 +258,9 @@ def test_the_workbook_downloads_and_opens(session, tmp_path):
     book = openpyxl.load_workbook(path, read_only=True)
     assert {"主要指标", "与基准差值", "完整对比表"} <= set(book.sheetnames)
     scenarios = {row[0] for row in book["完整对比表"].iter_rows(min_col=1, max_col=1, values_only=True)}
-    assert {"baseline", "baseline-workbench"} <= scenarios
+    assert {"baseline", "policy_package-workbench"} <= scenarios
     book.close()
-    session.shot("04-workbook-downloaded")
+    session.shot("06-workbook-downloaded")
 
 
 def test_a_bad_uploaded_scenario_shows_the_error_with_its_key(session, tmp_path):
@@ -214,7 +271,7 @@ def test_a_bad_uploaded_scenario_shows_the_error_with_its_key(session, tmp_path)
     error = page.wait_for_selector(".upload-error")
     text = error.inner_text()
     assert "bad.toml" in text and "carbonate_price.volatility" in text and "0.9" in text
-    session.shot("05-bad-upload")
+    session.shot("07-bad-upload")
 
 
 def test_a_link_reproduces_the_view(session):
@@ -222,23 +279,24 @@ def test_a_link_reproduces_the_view(session):
     page.goto(session.url + START + "&lang=zh&energy_support.cost_cut=0.3")
     page.wait_for_selector(".headline-output_value .lsim-scenario")
     page.wait_for_selector("text=遂宁锂电产业模拟工作台")
-    assert float(page.input_value(".ctl-energy_support--cost_cut input")) == 0.3
+    assert float(page.input_value(".ctl-energy_support--cost_cut .lsim-control-input")) == 30
     assert session.scenario_value() == session.after_lever  # the same inputs: the same (cached) run
-    session.shot("06-link")
+    session.shot("08-link")
 
 
-def test_scenario_discovery_finds_the_boxes_of_a_ready_question(session):
+def test_scenario_discovery_warns_on_a_small_sample(session):
     page = session.page
     page.click("text=情景发现")
-    for selector, value in ((".discovery-samples input", "8"), (".discovery-replicates input", "1")):
+    for selector, value in ((".discovery-samples input", "24"), (".discovery-replicates input", "1")):
         page.fill(selector, value)
         page.press(selector, "Enter")
     page.click(".explore-button")
-    summary = page.wait_for_selector(".discovery-summary", timeout=60_000)
-    assert "8" in summary.inner_text()
+    summary = page.wait_for_selector(".discovery-summary", timeout=120_000)
+    assert "24" in summary.inner_text()
+    assert "24" in page.inner_text(".caveat-few_samples")  # too few draws for twelve inputs: said so
     page.wait_for_selector(".discovery img")
     assert "tab=1" in page.url
-    session.shot("07-discovery")
+    session.shot("09-discovery")
 
 
 def test_no_request_left_the_machine(session):

@@ -1,6 +1,8 @@
-"""Calibration: targets and free parameters as data (errors name the file and key), moments equal to the run
-summary, the objective, common random numbers, checkpoint and resumption, the quick calibration end to end
-(parameter file, report, backtest, recovery), and the package's single door into the model (`sim.api`).
+"""Calibration: targets (with their kinds) and free parameters as data (errors name the file and key), moments
+equal to the run summary, the objective, common random numbers on seeds of their own, checkpoint and resumption,
+the recovery check's verdicts, the quick calibration end to end (parameter file, report with in-sample and
+out-of-sample columns, rolling-origin backtest against persistence, recovery), and the package's single door into
+the model (`sim.api`).
 
 Everything runs with the quick budget (calibration/README.md; the full calibration is `lithium-sim calibrate`).
 The module is self-contained: it uses no shared fixture.
@@ -18,11 +20,13 @@ import pandas as pd
 import pytest
 
 from calibration import command, fit
+from calibration.backtest import NO_EARLIER
 from calibration.moments import MomentSpec, fresh_seed, simulate_moments
 from calibration.objective import PENALTY, Problem, evaluate_candidate
 from calibration.optimise import Evaluator, SearchSpace, atomic_write_text, search
-from calibration.recovery import QUICK_RECOVERY, RECOVERY_TOLERANCE
-from calibration.targets import GROUPS, check_units, load_free_parameters, load_targets
+from calibration.recovery import MIN_COVERAGE, QUICK_RECOVERY, RecoveryResult, Replication
+from calibration.seeds import CALIBRATION_KEY
+from calibration.targets import GROUPS, INFORMATIVE, KINDS, check_units, load_free_parameters, load_targets
 from sim.api import PARAMETERS, Executor, InputError, load_param_file, load_scenario, run
 from sim.cli import build_parser
 from sim.cli import main as cli_main
@@ -97,12 +101,29 @@ def test_targets_cover_the_report_the_2024_glut_and_the_market_mode():
         for year in (2022, 2023, 2024):
             assert ("baseline", "output", "china", segment, year) in by_spec
     for t in targets.values():
-        assert t.source
+        assert t.source and t.kind in KINDS
         assert t.spec.scenario in GROUPS.values()
         if t.used:
             assert t.tolerance_low > 0 and t.tolerance_high > 0 and t.weight > 0
+        if t.kind != "fitted":
+            assert t.reason and not t.fitted
     h1 = targets["suining_real_va_growth_h1_2022"]
     assert h1.value == 371.9 and not h1.used and "2021" in h1.reason
+
+
+def test_targets_that_are_inputs_or_identities_are_marked_and_never_fitted():
+    """Cell output equals the scenario's cell demand; salt output in 2022-23 follows from the non-LFP demand
+    derived from it. Neither may count as a fit."""
+    targets = {t.name: t for t in load_targets()}
+    for year in (2022, 2023, 2024):
+        assert targets[f"china_battery_output_{year}"].kind == "input"
+    for year in (2022, 2023):
+        salt = targets[f"china_salt_output_{year}"]
+        assert salt.kind == "identity" and set(salt.given) == {"lfp_t_per_gwh", "lce_per_t_lfp"}
+    assert targets["china_salt_output_2024"].kind == "fitted"  # 2024's non-LFP demand is an assumption
+    for name in ("suining_salt_share_2023", "suining_lfp_share_2023", "suining_real_va_growth_2023"):
+        assert targets[name].fitted and targets[name].informative
+    assert {t.kind for t in targets.values() if t.informative} <= set(INFORMATIVE)
 
 
 def test_target_units_are_the_summarys():
@@ -141,6 +162,10 @@ def _edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
 
 
 SALT_SHARE = 'tolerance = 1.5\nweight = 4.0\nused = true\nsource = "2024 work report line 21: 基础锂盐'
+SHARE_KIND = "targets.suining_salt_share_2023.kind"
+BATTERY_REASON = next(
+    line + "\n" for line in TARGETS.read_text(encoding="utf-8").splitlines() if "cell demand for 2022 (" in line
+)
 
 
 @pytest.mark.parametrize(
@@ -150,6 +175,23 @@ SALT_SHARE = 'tolerance = 1.5\nweight = 4.0\nused = true\nsource = "2024 work re
         ('metric = "national_share"', 'metric = "market_share"', "targets.suining_salt_share_2023.metric"),
         ('scenario = "baseline_market"', 'scenario = "market"', "targets.carbonate_price_2022.scenario"),
         ("year = 2023\nvalue = 7.0", "year = 2023\nvalue = 7.0\ncolour = 1", "targets.suining_salt_share_2023.colour"),
+        ('[targets.suining_salt_share_2023]\nkind = "fitted"\n', "[targets.suining_salt_share_2023]\n", SHARE_KIND),
+        (
+            '[targets.suining_salt_share_2023]\nkind = "fitted"',
+            '[targets.suining_salt_share_2023]\nkind = "fit"',
+            SHARE_KIND,
+        ),
+        (
+            '[targets.suining_salt_share_2023]\nkind = "fitted"',
+            '[targets.suining_salt_share_2023]\nkind = "fitted"\ngiven = "lfp_t_per_gwh"',
+            "targets.suining_salt_share_2023.given",
+        ),
+        (
+            'given = ["lfp_t_per_gwh", "lce_per_t_lfp"]',
+            'given = ["lfp_tonnes"]',
+            "targets.china_salt_output_2022.given",
+        ),
+        (BATTERY_REASON, "", "targets.china_battery_output_2022.reason"),  # an input says why
     ],
 )
 def test_a_malformed_targets_file_names_the_file_and_key(tmp_path, old, new, key):
@@ -340,6 +382,14 @@ def setup():
     return fit.load_setup(fit.CalibrationConfig(budget=dataclasses.replace(fit.QUICK, seeds=2), progress=False))
 
 
+def test_the_calibration_seeds_have_their_own_spawn_key(setup):
+    """Never the first replicates of a run (tests/test_seeds.py compares their states with the library's runs)."""
+    assert [s.spawn_key for s in setup.seeds] == [(CALIBRATION_KEY, j) for j in range(len(setup.seeds))]
+    assert setup.seeds[0].entropy == load_scenario(BASELINE).seed
+    assert {t.kind for t in setup.fitted_targets} == {"fitted"}
+    assert len(setup.problem.specs) == len(setup.fitted_targets) < len(setup.scored_targets)
+
+
 def _start(setup) -> np.ndarray:
     return np.array([getattr(setup.base, n) for n in setup.problem.names], dtype=float)
 
@@ -498,8 +548,12 @@ def test_the_quick_calibration_writes_a_readable_parameter_file(quick_run):
         "converged",
         "source_fingerprint",
         "through",
+        "seed_spawn_keys",
+        "targets_by_kind",
     ):
         assert key in meta
+    assert meta["seed_spawn_keys"]["calibration"] == CALIBRATION_KEY and "spawn_key" in meta["seed_spawn"]
+    assert meta["targets_by_kind"] == {k: sum(1 for t in load_targets() if t.used and t.kind == k) for k in KINDS}
     assert isinstance(meta["converged"], bool)
     free = {p.name: p for p in load_free_parameters()}
     assert set(meta["fitted"]) == {n for n, p in free.items() if p.fit}
@@ -521,7 +575,9 @@ def test_the_quick_calibration_writes_the_report(quick_run):
     for section in (
         "## Fit",
         "## Where the model misses",
-        "## Rolling-origin backtest: fitted through 2023, scored on 2024",
+        "## Rolling-origin backtest",
+        "### Fitted through 2022, scored on 2023",
+        "### Fitted through 2023, scored on 2024",
         "## Parameters, with uncertainty",
         "## Identification",
         "## Parameter recovery",
@@ -530,43 +586,99 @@ def test_the_quick_calibration_writes_the_report(quick_run):
         assert section in text
     for chart in ("fit", "parameters", "identification", "recovery", "convergence", "backtest"):
         assert (report / f"{chart}.png").stat().st_size > 5000
-    fit_table = pd.read_csv(report / "fit.csv")
-    assert set(fit_table.target) == {t.name for t in load_targets() if t.used}
-    assert (fit_table.model_p05 <= fit_table.model_mean + 1e-9).all()
-    assert (fit_table.model_mean <= fit_table.model_p95 + 1e-9).all()
     assert not list(quick_run.glob(".report.*"))
 
 
-def test_the_backtest_table_scores_every_target_at_the_fit_through_2023(quick_run):
-    table = pd.read_csv(quick_run / "report" / "backtest.csv")
-    targets = [t for t in load_targets() if t.used]
-    assert list(table.target) == [t.name for t in targets]
-    for column in (
-        "year",
-        "value",
-        "band_low",
-        "band_high",
-        "full_fit_mean",
-        "full_fit_p05",
-        "full_fit_p95",
-        "backtest_mean",
-        "backtest_inside",
-        "backtest_z",
-        "in_backtest_fit",
-    ):
-        assert column in table.columns
-    assert (table.in_backtest_fit == (table.year <= 2023)).all()
-    assert (table.year == 2024).any() and table.backtest_mean.notna().all()
-    inside = (table.band_low <= table.backtest_mean) & (table.backtest_mean <= table.band_high)
-    assert (inside == table.backtest_inside).all()
-    assert (quick_run / ".calibrated.checkpoint.backtest2023.firms.json").is_file()
+def test_the_fit_table_gives_each_target_in_and_out_of_sample(quick_run):
+    fit_table = pd.read_csv(quick_run / "report" / "fit.csv")
+    targets = {t.name: t for t in load_targets() if t.used}
+    assert set(fit_table.target) == set(targets)
+    assert all(fit_table.kind == [targets[n].kind for n in fit_table.target])
+    for sample in ("in_sample", "out_of_sample"):
+        mean, p05, p95 = (fit_table[f"{sample}_{k}"] for k in ("mean", "p05", "p95"))
+        assert ((p05 <= mean + 1e-9) & (mean <= p95 + 1e-9)).all()
+        inside = (fit_table.band_low <= mean) & (mean <= fit_table.band_high)
+        assert (inside == fit_table[f"{sample}_inside"]).all()
+    flag = fit_table.in_sample_inside & ~fit_table.out_of_sample_inside
+    assert (flag == fit_table.passes_in_sample_fails_out_of_sample).all()
+    # the seeds differ: some figure that varies across replicates differs between the two samples
+    varies = fit_table.out_of_sample_p95 > fit_table.out_of_sample_p05
+    assert (fit_table.in_sample_mean[varies] != fit_table.out_of_sample_mean[varies]).any()
+    # only fitted targets enter the objective, and the report counts only the informative ones
+    assert set(fit_table.target[fit_table.fitted]) == {n for n, t in targets.items() if t.kind == "fitted"}
+    text = (quick_run / "report" / "REPORT.md").read_text(encoding="utf-8")
+    informative = fit_table[fit_table.kind.isin(INFORMATIVE)]
+    assert (
+        f"**{int(informative.out_of_sample_inside.sum())} of {len(informative)} informative targets inside their "
+        "band out of sample**" in text
+    )
+    assert f"{sum(1 for t in targets.values() if t.kind == 'input')} inputs" in text
+
+
+def test_the_backtest_fits_through_each_year_and_scores_the_next_against_persistence(quick_run):
+    table = pd.read_csv(quick_run / "report" / "backtest.csv", keep_default_na=False, na_values=[""])
+    targets = {t.name: t for t in load_targets()}
+    assert sorted(set(zip(table.through, table.scored_year, strict=True))) == [(2022, 2023), (2023, 2024)]
+    for through, scored in ((2022, 2023), (2023, 2024)):
+        rows = table[table.through == through]
+        expected = {n for n, t in targets.items() if t.used and t.informative and t.spec.year == scored}
+        assert set(rows.target) == expected  # informative targets only: no input or identity is scored
+        assert (quick_run / f".calibrated.checkpoint.backtest{through}.firms.json").is_file()
+    for r in table.itertuples():
+        t = targets[r.target]
+        inside = r.band_low <= r.model_mean <= r.band_high
+        assert inside == r.model_inside
+        earlier = [
+            o
+            for o in targets.values()
+            if o.used
+            and o.spec.year == t.spec.year - 1
+            and (o.spec.scenario, o.spec.metric, o.spec.region, o.spec.segment)
+            == (t.spec.scenario, t.spec.metric, t.spec.region, t.spec.segment)
+        ]
+        if earlier:
+            assert r.persistence_from == earlier[0].name and r.persistence_value == earlier[0].value
+            assert r.persistence_inside == (r.band_low <= earlier[0].value <= r.band_high)
+            assert r.model_closer == ("yes" if abs(r.model_z) < abs(r.persistence_z) else "no")
+        else:
+            assert r.persistence_from == NO_EARLIER and np.isnan(r.persistence_value)
+    # persistence is scored where a last-year value exists: the carbonate price, national LFP output
+    assert (table.persistence_from == "carbonate_price_2023").any() and (table.persistence_from != NO_EARLIER).any()
 
 
 def test_parameter_recovery_in_quick_mode(quick_run):
-    """Targets generated by the model at known parameters are calibrated back within the stated tolerance."""
+    """Refits on noisy pseudo-data from fresh seeds: bias, spread and coverage per parameter."""
     table = pd.read_csv(quick_run / "report" / "recovery.csv")
     assert tuple(table.parameter) == QUICK_RECOVERY
-    assert (table.error_share_of_range <= RECOVERY_TOLERANCE).all() and table.within_tolerance.all()
+    assert (table.replications == fit.QUICK.recovery_replications).all()
+    assert table.coverage90.between(0, 1).all() and (table.spread >= 0).all()
+    assert set(table.status) <= {"intervals hold", "not identified", "intervals too narrow"}
+    each = pd.read_csv(quick_run / "report" / "recovery_replications.csv")
+    covers = (each.low90 <= each.truth) & (each.truth <= each.high90)
+    assert (covers == each.covers_truth).all()
+    # each refit saw its own pseudo-data: the estimates differ
+    assert each.groupby("parameter").estimate.nunique().min() > 1
+
+
+def _recovery(estimates, lows, highs) -> RecoveryResult:
+    result = RecoveryResult(("a",), np.array([5.0]), np.array([0.0]), np.array([10.0]))
+    for e, lo, hi in zip(estimates, lows, highs, strict=True):
+        result.replications.append(Replication(np.array([e]), np.array([lo]), np.array([hi]), 0.0, 1, False, 1))
+    return result
+
+
+def test_the_recovery_check_fails_when_intervals_miss_the_truth():
+    narrow = _recovery([6.0] * 10, [5.5] * 10, [6.5] * 10)  # precise, and wrong every time
+    assert narrow.status(0) == "intervals too narrow" and not narrow.passed
+    assert narrow.rows()[0]["bias"] == pytest.approx(1.0) and narrow.rows()[0]["coverage90"] == 0.0
+    good = _recovery([4.0, 5.5] * 5, [3.0, 4.5] * 5, [5.5, 6.5] * 5)
+    assert good.status(0) == "intervals hold" and good.passed and good.rows()[0]["coverage90"] == 1.0
+    # an interval over the whole range always holds the truth, and says nothing: not identified
+    flat = _recovery([9.0] * 10, [0.0] * 10, [10.0] * 10)
+    assert flat.status(0) == "not identified" and flat.passed
+    edge = int(np.ceil(MIN_COVERAGE * 10)) - 1  # one refit short of the coverage required
+    short = _recovery([5.0] * 10, [4.0] * edge + [5.5] * (10 - edge), [6.0] * 10)
+    assert short.status(0) == "intervals too narrow"
 
 
 def test_calibrating_again_resumes_from_the_finished_checkpoints(quick_run):

@@ -7,6 +7,7 @@ import functools
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -124,6 +125,19 @@ def test_compare_end_to_end(cli_runs):
     assert {p.name for p in out.iterdir()} == {"comparison.csv", "comparison.xlsx", "charts", ".lithium-sim-files.json"}
     table = pd.read_csv(out / "comparison.csv")
     assert list(dict.fromkeys(table["scenario"])) == ["baseline", "low_price"]
+    assert "low_price compared with the first run given, baseline (" in done.stdout
+    assert "baseline baseline" not in done.stdout
+
+
+def test_run_prints_the_commands_wall_time(tmp_path, capsys):
+    started = time.perf_counter()
+    args = ["run", str(BASELINE), "--replicates", "1", "--out", str(tmp_path / "r"), "--no-charts", "--quiet"]
+    assert main(args) == 0
+    elapsed = time.perf_counter() - started
+    out = capsys.readouterr().out
+    total = float(out.split("; ")[1].split(" s in all")[0])
+    simulating = float(out.split(", ")[-1].split(" s of it simulating")[0])
+    assert simulating <= total and total >= elapsed - 0.2  # counted from the start of the command line
 
 
 # --- in-process: the verbs and their exit codes ------------------------------------------------------

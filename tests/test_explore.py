@@ -255,6 +255,63 @@ def test_a_tiny_exploration_writes_the_report(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".explore")]
 
 
+def test_24_draws_warn_in_the_result_the_summary_and_the_console(tmp_path, capsys):
+    scenario_file = short_scenario(tmp_path)
+    scenario = load_scenario(scenario_file)
+    probe = explore(scenario, "output_value[suining,all,2026] >= 0", samples=24, replicates=1)
+    threshold = float(probe.figures.iloc[:, 0].median())
+    out = tmp_path / "explore"
+    code = main(["explore", str(scenario_file), "--target", f"output_value[suining,all,2026] >= {threshold!r}",
+                 "--samples", "24", "--replicates", "1", "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "warning: Only 24 draws" in printed and "resamples" in printed
+    summary = (out / "SUMMARY.md").read_text(encoding="utf-8")
+    assert "**Warning.** Only 24 draws" in summary and "How sure" in summary
+    meta = json.loads((out / "explore.json").read_text(encoding="utf-8"))
+    assert {c["key"] for c in meta["caveats"]} == {"few_samples", "few_replicates"}
+    confidence = meta["holds_box"]["confidence"]
+    assert confidence["resamples"] > 0 and set(confidence["coverage"]) == {"median", "p05", "p95"}
+    for row in confidence["p_values"]:  # only limits that passed stay in the box
+        assert row["p_value"] < confidence["alpha"]
+    assert "How sure" in (out / "holds" / "REPORT.md").read_text(encoding="utf-8")
+
+
+def test_memory_and_scenarios_are_built_a_chunk_at_a_time(monkeypatch):
+    import sim.discovery.explore as module
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml")
+    built, live = [], []
+    real = module.apply_inputs
+
+    def counting(*args):
+        built.append(1)
+        return real(*args)
+
+    def figures(chunk, *rest):
+        live.append(len(chunk))
+        return [{"output_value[suining,all,2024]": float(i)} for i in range(len(chunk))]
+
+    class Pool:
+        def __init__(self, workers):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def map(self, fn, chunk, *rest):
+            return figures(chunk)
+
+    monkeypatch.setattr(module, "apply_inputs", counting)
+    monkeypatch.setattr(module, "Executor", Pool)
+    result = explore(scenario, "output_value[suining,all,2024] >= 5", samples=40, replicates=1, workers=1)
+    assert len(built) == 40 and max(live) == module.CHUNK_PER_WORKER and sum(live) == 40
+    assert result.holds.sum() == sum(max(0, n - 5) for n in live)
+
+
 @pytest.mark.parametrize(
     ("flags", "says"),
     [

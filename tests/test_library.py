@@ -1,5 +1,6 @@
 """The planners' script runs the whole scenario library and compares it (end to end, few replicates)."""
 
+import json
 import runpy
 import subprocess
 import sys
@@ -39,11 +40,22 @@ def test_run_library_script(tmp_path):
     for name in names:
         assert (tmp_path / name / "summary.csv").is_file()
         assert name in out.stdout
-    table = pd.read_csv(tmp_path / "library_comparison" / "comparison.csv")
-    assert sorted(table.scenario.unique()) == sorted(names)
+    path = pd.read_csv(tmp_path / "library_comparison" / "comparison.csv")
+    market = pd.read_csv(tmp_path / "library_comparison_market" / "comparison.csv")
+    # like with like: each scenario against the baseline of its own price mode, never the other's
+    modes = {n: json.loads((tmp_path / n / "meta.json").read_text(encoding="utf-8"))["price_mode"] for n in names}
+    assert list(dict.fromkeys(path.scenario)) == [
+        "baseline",
+        *(n for n in names if modes[n] == "path" and n != "baseline"),
+    ]
+    assert list(dict.fromkeys(market.scenario))[0] == "baseline_market"
+    assert set(market.scenario) == {n for n in names if modes[n] == "market"}
     assert (tmp_path / "library_comparison" / "comparison.xlsx").is_file()
+    # the printed differences are from the scenario's own baseline
+    against_market = out.stdout[out.stdout.index("\nagainst baseline_market (") :]
+    assert "oversupply" in against_market and "storage_boom" in against_market and "low_price" not in against_market
     # the headline moves the way the stories say
-    va = table.query("region == 'suining' and segment == 'all' and metric == 'value_added' and year == 2030")
+    va = path.query("region == 'suining' and segment == 'all' and metric == 'value_added' and year == 2030")
     va = va.set_index("scenario")["mean"]
     assert va["low_price"] < va["baseline"] < va["price_rebound"]
     assert va["demand_slowdown"] < va["baseline"] < va["policy_package"]

@@ -110,8 +110,12 @@ def test_path_mode_does_not_read_world_supply(baseline):
     )
 
 
-def test_the_2022_spike_and_the_2023_24_collapse_emerge(market):
-    """With the actual 2022-24 demand, annual average prices come within 30% of the record (issue's band)."""
+def test_the_fitted_market_mode_keeps_the_2022_24_prices_within_their_target_bands(market):
+    """The 2022 spike and the 2023-24 collapse are fitted, not emergent: the market group's parameters
+    (price_adjustment, stock_price_elasticity, initial_inventory_days) are fitted to these three annual prices
+    (calibration/targets.toml, bands of 30%). With the actual 2022-24 demand the calibrated parameters keep each
+    annual average within its band; a fit through 2023 alone misses 2024 (the backtest in
+    calibration/report/REPORT.md)."""
     price = batch_metrics(market)[("world", "lithium_salt", "price")][1].mean(axis=0)
     for year, recorded in PRICES_2022_2024.items():
         assert abs(price[year - 2022] / recorded - 1) <= 0.30, (year, price[year - 2022])

@@ -136,7 +136,7 @@ def test_higher_carbonate_price_raises_salt_output_value(short):
     assert np.all(high[("china", "lfp_cathode", "price")] > low[("china", "lfp_cathode", "price")])
 
 
-def test_suining_shares_emerge_rather_than_being_set(short):
+def test_suining_shares_follow_costs_rather_than_being_set(short):
     """Cheaper Suining LFP makers win a larger share; nothing in the model fixes the share."""
     share = ("suining", "lfp_cathode", "national_share")
     cheap = metrics(short, 2, params=short.params.replace(suining_cost_factor_lfp=0.8))[share]

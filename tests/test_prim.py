@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from matplotlib import image as mpimg
+from scipy.stats import binom
 
 import sim.discovery.prim as prim_module
+from sim.discovery.confidence import ALPHA, MIN_SAMPLES, minimum_samples, quasi_p_values, sample_caveats, sure_box
 from sim.discovery.prim import describe_box, latin_hypercube, prim, readable_number
 from sim.discovery.report import REPORT_FILES, write_report
 
@@ -315,3 +317,96 @@ def test_report_marks_a_pasted_box(tmp_path):
     assert "pasting then widened it" in (tmp_path / "REPORT.md").read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="language"):
         write_report(tmp_path, x, y.astype(float), y, pasted, question="q", lang="fr")
+
+
+# --- how sure a box is (sim.discovery.confidence) -------------------------------------------------------------
+def twelve_inputs(n: int, seed: int = 11, noise: float = 0.05) -> tuple[pd.DataFrame, np.ndarray]:
+    """n uniform draws of twelve inputs, as many as discovery samples; the target holds in TRUE_BOX (on a, b)."""
+    rng = np.random.default_rng(seed)
+    names = ["a", "b", *(f"x{i}" for i in range(10))]
+    x = pd.DataFrame(rng.uniform(size=(n, 12)), columns=names)
+    y = np.ones(n, dtype=bool)
+    for name, (lower, upper) in TRUE_BOX.items():
+        y &= (x[name] >= lower).to_numpy() & (x[name] <= upper).to_numpy()
+    return x, y ^ (rng.uniform(size=n) < noise)
+
+
+def test_enough_draws_report_the_known_box_with_only_significant_inputs_and_stable_resamples():
+    x, y = twelve_inputs(600)
+    sure = sure_box(x, y, seed=3, resamples=40)
+    box = sure.result.box().set_index("dimension")
+    assert set(box.index[box.restricted]) == set(TRUE_BOX)  # only the inputs that matter
+    for name, (lower, upper) in TRUE_BOX.items():
+        assert box.loc[name, "lower"] == pytest.approx(lower, abs=0.06)
+        assert box.loc[name, "upper"] == pytest.approx(upper, abs=0.06)
+    assert (sure.p_values["p_value"] < ALPHA).all() and set(sure.p_values["dimension"]) == set(TRUE_BOX)
+    assert len(sure.resamples) == 40
+    coverage, density = sure.interval("coverage"), sure.interval("density")
+    stats = sure.result.chosen_stats
+    assert coverage[1] <= stats["coverage"] <= coverage[2] and density[1] <= stats["density"] <= density[2]
+    assert coverage[2] - coverage[1] < 0.2 and density[2] - density[1] < 0.2  # a box that holds still
+    out_of_bag = sure.interval("density_out_of_bag")
+    assert out_of_bag[0] > 0.75  # boxes found on resamples hold on the draws they did not see
+    assert (sure.reproduced[list(TRUE_BOX)] >= 0.9).all() and sure.reproduced.drop(list(TRUE_BOX)).max() < 0.5
+    assert not sample_caveats(len(y), x.shape[1], int(y.sum()))
+
+
+def test_a_limit_that_fits_by_chance_is_dropped():
+    x, y = twelve_inputs(300, seed=7)
+    peeled = prim(x, y)
+    sure = sure_box(x, y, seed=1, resamples=5)
+    kept = set(sure.result.box().query("restricted")["dimension"])
+    assert kept <= set(peeled.box().query("restricted")["dimension"])
+    assert set(TRUE_BOX) <= kept
+    for name in sure.dropped_inputs:  # dropped inputs were restricted, and failed the test when lifted
+        assert name not in TRUE_BOX and name in set(sure.dropped["dimension"])
+    assert (sure.dropped["p_value"] >= ALPHA).all()
+    assert sure.result.chosen_stats["n_restricted"] == len(kept)
+
+
+def test_quasi_p_value_is_the_one_sided_binomial_tail():
+    x, y = twelve_inputs(300, seed=5)
+    values = x.to_numpy()
+    ranges = np.vstack([values.min(axis=0), values.max(axis=0)])
+    limits = ranges.copy()
+    limits[:, 0] = [0.2, 0.6]
+    limits[1, 2] = 0.9  # an input that does not matter
+    table = quasi_p_values(values, y, limits, ranges).set_index(["input", "side"])
+    inside = np.all((values >= limits[0]) & (values <= limits[1]), axis=1)
+    hits, total = int(y[inside].sum()), int(inside.sum())
+    lifted = limits.copy()
+    lifted[1, 2] = ranges[1, 2]
+    wider = np.all((values >= lifted[0]) & (values <= lifted[1]), axis=1)
+    by_hand = binom.sf(hits - 1, total, y[wider].mean())  # P(X >= hits)
+    assert table.loc[(2, 1), "p_value"] == pytest.approx(by_hand, rel=1e-9)
+    assert table.loc[(2, 1), "p_value"] > ALPHA > table.loc[(0, 0), "p_value"]
+    assert len(table) == 3  # a limit at the sampled range is no restriction
+
+
+def test_few_draws_warn_and_keep_no_chance_limits():
+    x, y = twelve_inputs(24, seed=2)
+    caveats = sample_caveats(24, 12, int(y.sum()))
+    assert "few_samples" in {c.key for c in caveats}
+    assert all("24" in c.en and "24" in c.zh for c in caveats if c.key == "few_samples")
+    assert minimum_samples(12) == 120 > 24 and minimum_samples(2) == MIN_SAMPLES
+    sure = sure_box(x, y, seed=1, resamples=10)
+    assert sure.p_values.empty or (sure.p_values["p_value"] < ALPHA).all()
+    assert len(sure.dropped) > 0  # peeling restricted inputs that do not pass with so few draws
+
+
+@pytest.mark.parametrize(("holds", "key"), [(3, "target_none"), (497, "target_all"), (250, None)])
+def test_a_target_that_nearly_always_or_never_holds_is_flagged(holds, key):
+    keys = {c.key for c in sample_caveats(500, 12, holds)}
+    assert ("target_none" in keys, "target_all" in keys) == (key == "target_none", key == "target_all")
+
+
+def test_resamples_are_reproducible_from_the_seed():
+    x, y = twelve_inputs(200, seed=4)
+    first, second = sure_box(x, y, seed=9, resamples=8), sure_box(x, y, seed=9, resamples=8)
+    pd.testing.assert_frame_equal(first.resamples, second.resamples)
+    assert not first.resamples.equals(sure_box(x, y, seed=10, resamples=8).resamples)
+
+
+def test_few_replicates_per_draw_are_flagged():
+    assert "few_replicates" in {c.key for c in sample_caveats(500, 12, 250, replicates=2)}
+    assert not sample_caveats(500, 12, 250, replicates=10)

@@ -49,11 +49,11 @@ def interrupt_at_replicate_three(scenario, params, seeds, replicates, firm_detai
     return simulate(scenario, params, seeds, replicates, firm_detail)
 
 
-def _files_equal(a, b, names=("summary.csv", "firms.csv", "market.csv")):
+def _files_equal(a, b, names=("summary.csv", "replicates.csv", "firms.csv", "market.csv")):
     return {name: (a / name).read_bytes() == (b / name).read_bytes() for name in names}
 
 
-SAME = {"summary.csv": True, "firms.csv": True, "market.csv": True}
+SAME = {"summary.csv": True, "replicates.csv": True, "firms.csv": True, "market.csv": True}
 
 
 # --- determinism across executors ---------------------------------------------------------------------
@@ -253,7 +253,8 @@ def test_api_round_trip(tmp_path):
     assert list(result.value("national_share", segment="lfp_cathode").index) == [2022, 2023, 2024]
 
     saved = result.save(tmp_path / "cheaper")
-    assert {p.name for p in saved.iterdir()} == {"summary.csv", "firms.csv", "market.csv", "meta.json", "charts"}
+    written = {p.name for p in saved.iterdir()}
+    assert written == {"summary.csv", "replicates.csv", "firms.csv", "market.csv", "meta.json", "charts"}
     assert meta_events(saved)["firm_months_battery"] > 0
     pd.testing.assert_frame_equal(pd.read_csv(saved / "summary.csv"), result.summary, check_dtype=False)
     meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))

@@ -155,3 +155,79 @@ def test_generated_levers_load_or_fail_naming_the_key(tmp_path_factory, share, c
         with pytest.raises(InputError) as info:
             load_scenario(path)
         assert info.value.key in ("policy.hedging.share", "policy.energy_support.cost_cut", "policy.hedging.from")
+
+
+# --- scenarios that say what they do ------------------------------------------------------------------------
+def test_every_library_scenario_has_a_chinese_name_and_description():
+    for path in sorted(BASELINE.parent.glob("*.toml")):
+        scenario = load_scenario(path)
+        assert scenario.name_zh and scenario.description_zh, path.name
+        assert scenario.label("zh") == scenario.name_zh and scenario.label("en") == scenario.name
+        assert scenario.about("zh") == scenario.description_zh
+
+
+def test_a_child_that_renames_itself_drops_its_parents_chinese_name(tmp_path):
+    _write(tmp_path, TEXT, "baseline.toml")
+    renamed = load_scenario(_write(tmp_path, 'extends = "baseline.toml"\nname = "child"\n', "c.toml"))
+    assert renamed.name_zh == "" and renamed.label("zh") == "child"
+    named = load_scenario(_write(tmp_path, 'extends = "baseline.toml"\nname = "c"\nname_zh = "子情景"\n', "d.toml"))
+    assert named.label("zh") == "子情景"
+    described = 'extends = "baseline.toml"\nname = "c"\ndescription = "other"\n'
+    assert load_scenario(_write(tmp_path, described, "e.toml")).description_zh == ""
+    kept = load_scenario(_write(tmp_path, 'extends = "baseline.toml"\nname = "c"\n', "f.toml"))
+    assert kept.description_zh == load_scenario(tmp_path / "baseline.toml").description_zh  # description unchanged
+    # in code too: a new name without a new Chinese name leaves none
+    assert kept.with_changes(name="x").name_zh == "" and kept.with_changes(seed=1).description_zh
+
+
+def test_chinese_names_stay_out_of_the_fingerprint(baseline):
+    from sim.runs.provenance import scenario_fingerprint
+
+    assert scenario_fingerprint(baseline) == scenario_fingerprint(baseline.with_changes(name_zh="别名"))
+
+
+@pytest.mark.parametrize(
+    "edit,key,suggestion",
+    [
+        (lambda t: t.replace("volatility = ", "volatilty = "), "carbonate_price.volatilty", "volatility"),
+        (lambda t: t.replace("[demand.lfp_share]", "[demand.lfp_shares]"), "demand.lfp_shares", "lfp_share"),
+        (lambda t: t + "\n[policy.tax_releif]\nvat_refund_share = 0.5\n", "policy.tax_releif", "tax_relief"),
+        (lambda t: t + "\n[parameters]\ncompetitivness_elasticity = 3\n", "competitivness_elasticity",
+         "competitiveness_elasticity"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_key_gets_a_suggestion(tmp_path, edit, key, suggestion):
+    err = _error(_write(tmp_path, edit(TEXT)))
+    assert err.key == key and f"did you mean '{suggestion}'?" in err.message
+
+
+@pytest.mark.parametrize(
+    "child,key",
+    [
+        ('extends = "m.toml"\nname = "x"\n[carbonate_price]\nvolatility = 0.1\n', "carbonate_price.volatility"),
+        ('extends = "m.toml"\nname = "x"\n[carbonate_price]\nrevert_level = 80000\n', "carbonate_price.revert_level"),
+    ],
+)  # fmt: skip
+def test_a_key_that_does_nothing_in_the_price_mode_is_refused(tmp_path, child, key):
+    _write(tmp_path, TEXT, "baseline.toml")
+    _write(tmp_path, 'extends = "baseline.toml"\nname = "m"\n[carbonate_price]\nmode = "market"\n', "m.toml")
+    load_scenario(tmp_path / "m.toml")  # the market child inherits the path's keys: they were the parent's
+    path = _write(tmp_path, child, "x.toml")
+    err = _error(path)
+    assert err.key == key and "does nothing in" in err.message and str(path) in err.message
+
+
+def test_the_world_market_acts_in_both_price_modes(tmp_path):
+    """One world: supply events and project probabilities move world supply, stocks and the supply gap at the
+    pinned price too, so a path-mode child may set them."""
+    _write(tmp_path, TEXT, "baseline.toml")
+    path = _write(tmp_path, 'extends = "baseline.toml"\nname = "x"\n[market.project_probability]\nspodumene = 0.5\n')
+    assert load_scenario(path).project_probability == {"spodumene": 0.5}
+
+
+def test_a_childs_price_points_replace_the_parents_path_and_the_message_says_so(tmp_path):
+    _write(tmp_path, TEXT, "baseline.toml")
+    path = _write(tmp_path, 'extends = "baseline.toml"\nname = "x"\n[carbonate_price.points]\n"2026-06" = 150000\n')
+    err = _error(path)
+    assert err.key == "carbonate_price.points" and "starts at 2026-06" in err.message
+    assert "replaces the parent's whole price path" in err.message and "price_rebound.toml" in err.message

@@ -43,16 +43,53 @@ def test_every_lever_field_and_uncertain_input_has_a_control(attraction):
     assert {u.name for u in project_inputs(attraction)} <= keys and "end" in keys and "price_mode" in keys
 
 
-def test_controls_carry_the_declarations_labels_units_and_ranges(start):
+def test_controls_carry_the_declarations_labels_units_ranges_explanations_and_sources(start):
     by_key = {c.key: c for c in wb.controls(start)}
     for lever in LEVERS:
-        for decl in lever.fields:
+        for decl in (*lever.fields, *lever.yearly):
             control = by_key[f"{lever.name}.{decl.name}"]
-            assert (control.low, control.high, control.integer) == (decl.low, decl.high, decl.integer)
+            assert (control.low, control.integer) == (decl.low, decl.integer) and control.high <= decl.high
             assert control.label("en") == decl.label("en") and control.label("zh") == decl.label("zh")
-            assert control.unit("en") == decl.unit and control.read(start) == decl.default
+            assert control.units["en"].startswith(decl.unit)
+            assert control.explain("en") == decl.reason and control.source_text("en") == lever.report
+            # every shipped lever explains itself and cites its source in Chinese too
+            assert control.explain("zh") != decl.reason and control.source_text("zh") != lever.report
+            if decl in lever.fields:
+                assert control.read(start) == decl.default
+    for decl in SCENARIO_INPUTS:
+        assert by_key[decl.name].explain("zh") != decl.reason
     assert by_key["price_level"].read(start) == start.price_revert_level
     assert by_key["energy_support.cost_cut"].label("zh") == "能源成本降幅"
+    assert by_key["energy_support.cost_cut"].unit("en") == "% of energy cost"
+
+
+def test_support_amounts_are_bounded_by_what_the_city_can_pay(start):
+    limit, year, revenue = wb.city_support_bound()
+    assert limit == pytest.approx(wb.SUPPORT_SHARE_OF_REVENUE * revenue) and year >= 2023 and limit < 1000
+    control = {c.key: c for c in wb.controls(start)}["tax_relief.amount"]
+    assert control.high == pytest.approx(limit)
+    assert f"{revenue:g}" in control.bound["en"] and "city.csv" in control.bound["en"] and control.bound["zh"]
+    with pytest.raises(InputError, match="tax_relief.amount|from 0 to"):
+        control.check(limit + 1)
+    assert wb.build(start, {"tax_relief.amount": limit}).policy.setting("tax_relief").yearly["amount"]
+
+
+def test_price_controls_are_idle_in_market_mode_with_the_reason(start):
+    by_key = {c.key: c for c in wb.controls(start)}
+    market = wb.build(start, {"price_mode": "market"})
+    for key in ("price_level", "price_volatility"):
+        assert by_key[key].acts(start) and not by_key[key].acts(market)
+        assert "market mode" in by_key[key].idle["en"] and "市场模式" in by_key[key].idle["zh"]
+    assert by_key["demand_growth"].acts(market) and by_key["energy_support.cost_cut"].acts(market)
+
+
+def test_values_are_formatted_for_reading(start):
+    assert [wb.format_number(v) for v in (90000.0, 269.43, -0.00766, 0.2)] == ["90,000", "269", "-0.01", "0.20"]
+    by_key = {c.key: c for c in wb.controls(start)}
+    assert by_key["price_level"].display(90000.0) == "90,000"
+    assert by_key["energy_support.cost_cut"].display(0.2) == "20%"
+    assert by_key["price_volatility"].display(0.08) == "8%"
+    assert by_key["end"].display(2030) == "2030"
 
 
 def test_a_new_lever_appears_without_code_for_it(start, monkeypatch):
@@ -128,6 +165,7 @@ def test_a_link_holds_the_view():
     back, problems = wb.decode_query(query)
     assert problems == [] and back == view
     assert wb.encode_query(wb.View()) == ""
+    assert wb.encode_query(wb.View(scenario="baseline")) == "scenario=baseline"
     uploaded = wb.View(uploaded=(SCENARIOS / "low_price.toml").read_text(encoding="utf-8"), uploaded_name="mine.toml")
     back, problems = wb.decode_query(wb.encode_query(uploaded))
     assert problems == [] and back.uploaded == uploaded.uploaded and back.start().name == "low_price"
@@ -166,6 +204,51 @@ def test_a_workbench_scenario_downloads_as_a_file_check_accepts(start, tmp_path,
     loaded = load_scenario(path)
     assert loaded.policy.value("energy_support", "cost_cut") == 0.15
     assert loaded.battery_growth == built.battery_growth and loaded.description == built.description
+
+
+def test_a_market_mode_scenario_is_read_against_the_market_mode_baseline(start):
+    market = wb.build(start, {"price_mode": "market", "end": 2024})
+    base = wb.baseline_for(market)
+    assert base.name == "baseline_market" and base.price_mode == "market" and base.years == market.years
+    path = wb.baseline_for(wb.build(start, {"end": 2024, "energy_support.cost_cut": 0.1}))
+    assert path.name == "baseline" and path.price_mode == "path"
+    storm = wb.load_library("storage_boom")
+    assert storm.price_mode == "market" and wb.baseline_for(storm).name == "baseline_market"
+    for name in wb.library():  # every library scenario, like with like
+        scenario = wb.load_library(name)
+        assert wb.baseline_for(scenario).price_mode == scenario.price_mode
+
+
+def test_the_first_view_is_the_policy_package_against_the_baseline():
+    view, problems = wb.decode_query("")
+    assert view.scenario == wb.DEFAULT_SCENARIO == "policy_package" and not problems
+    assert view.start().name != wb.baseline_for(view.start()).name
+
+
+def test_cost_beside_benefit_from_the_summary(start):
+    package = wb.build(wb.load_library("policy_package"), {"end": 2025})
+    base, scen = wb.run_pair(package, 2)
+    money = wb.fiscal(base, scen, 2025)
+
+    def total(result, metric):
+        s = result.summary
+        return s[(s.region == "suining") & (s.segment == "all") & (s.metric == metric)]["mean"].sum()
+
+    assert money["support_extra"] == pytest.approx(total(scen, "support") - total(base, "support"))
+    assert money["support_extra"] > 0  # the package pays relief from 2024
+    gain = total(scen, "local_fiscal_revenue") - total(base, "local_fiscal_revenue")
+    assert money["revenue_gain"] == pytest.approx(gain)
+    assert money["net"] == pytest.approx(gain - money["support_extra"])
+    net_rows = wb.with_net_fiscal(scen.summary).query("metric == 'net_fiscal'").sort_values("year")
+    yearly = scen.summary.query("region == 'suining' and segment == 'all'")
+    by_year = (
+        yearly[yearly.metric == "local_fiscal_revenue"].set_index("year")["mean"]
+        - yearly[yearly.metric == "support"].set_index("year")["mean"]
+    )
+    assert net_rows["mean"].to_numpy() == pytest.approx(by_year.sort_index().cumsum().to_numpy())
+    diff = wb.differences(wb.comparison(base, scen), [2025])
+    assert {"support", "local_fiscal_revenue", "net_fiscal"} <= set(diff.metric)
+    assert "support" in wb.SCOREBOARD_ROWS and "net_fiscal" in wb.SCOREBOARD_ROWS
 
 
 def test_runs_are_cached_by_fingerprint(start):

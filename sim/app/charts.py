@@ -57,9 +57,20 @@ TITLES = {
 use_bundled_font()
 
 
-def _rows(summary: pd.DataFrame, region: str, segment: str, metric: str) -> pd.DataFrame:
+def _rows(summary: pd.DataFrame | dict, region: str, segment: str, metric: str) -> pd.DataFrame:
+    """A summary's rows of one figure by year; ``summary`` may be `indexed` (a lookup instead of a scan)."""
+    if isinstance(summary, dict):
+        return summary.get((region, segment, metric), _EMPTY)
     sel = summary[(summary.region == region) & (summary.segment == segment) & (summary.metric == metric)]
     return sel.sort_values("year")
+
+
+_EMPTY = pd.DataFrame(columns=["year", "unit", "mean", "p05", "p50", "p95"])
+
+
+def indexed(summary: pd.DataFrame) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """A summary's rows by (region, segment, metric), each sorted by year: charts look figures up once."""
+    return {key: rows.sort_values("year") for key, rows in summary.groupby(["region", "segment", "metric"])}
 
 
 def _draw(ax, rows: pd.DataFrame, colour: str, label: str, style: str = "-", band: bool = True) -> None:
@@ -115,3 +126,113 @@ def png(fig: Figure) -> bytes:
 def all_charts(base: pd.DataFrame, scenario: pd.DataFrame, labels: Sequence[str], lang: str = "en") -> dict[str, bytes]:
     """Every chart of `CHARTS` as PNG bytes, by name."""
     return {name: png(chart(name, base, scenario, labels, lang)) for name in CHARTS}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the same charts drawn in the browser (ECharts, shipped by solara-assets): the page sends numbers, not pictures
+# ---------------------------------------------------------------------------------------------------------
+CHARTS["fiscal"] = [("suining", "all", "support"), ("suining", "all", "local_fiscal_revenue"),
+                    ("suining", "all", "net_fiscal")]  # fmt: skip
+TITLES["en"]["fiscal"] = "What it costs the city and what it returns: support paid, local revenue, the net"
+TITLES["zh"]["fiscal"] = "城市的投入与回报：扶持支出、地方财政收入与净收益"
+FONT = 'Roboto, Arial, "LithiumSim CJK", sans-serif'
+
+
+def _series_values(rows: pd.DataFrame, column: str, years: list[int]) -> list[float | None]:
+    by_year = rows.set_index("year")[column]
+    out = []
+    for year in years:
+        value = by_year.get(year)
+        out.append(None if value is None or pd.isna(value) else round(float(value), 6))
+    return out
+
+
+def echarts_option(
+    name: str,
+    base: pd.DataFrame | dict,
+    scenario: pd.DataFrame | dict,
+    labels: Sequence[str],
+    lang: str = "en",
+    metric_names: dict[str, str] | None = None,
+) -> dict:
+    """One chart of `CHARTS` as an ECharts option: a panel (grid) per row side by side, the baseline (dark) and
+    the scenario (orange) as mean lines with P5-P95 bands (a transparent lower line and the band stacked on it),
+    a shared legend, a tooltip per year. ``metric_names`` overrides metric labels (e.g. for ``net_fiscal``)."""
+    words = text(lang)
+    names = metric_names or {}
+    panels = CHARTS[name]
+    count = len(panels)
+    width = 100 / count
+    option: dict = {
+        "animation": False,
+        "textStyle": {"fontFamily": FONT},
+        "title": [],
+        "legend": {"bottom": 0, "textStyle": {"fontFamily": FONT, "fontSize": 11}},
+        "tooltip": {"trigger": "axis"},
+        "grid": [],
+        "xAxis": [],
+        "yAxis": [],
+        "series": [],
+    }
+    for i, (region, segment, metric) in enumerate(panels):
+        years = sorted({int(y) for frame in (base, scenario) for y in _rows(frame, region, segment, metric).year})
+        unit_rows = _rows(base, region, segment, metric)["unit"]
+        unit = unit_label(lang, unit_rows.iloc[0]) if len(unit_rows) else ""
+        metric_name = names.get(metric) or metric_label(lang, metric)
+        title = segment_label(lang, segment) if segment != "all" else metric_name
+        option["title"].append(
+            {"text": title, "subtext": unit, "left": f"{width * i + width / 2:.1f}%", "textAlign": "center",
+             "top": 0, "textStyle": {"fontSize": 12, "fontWeight": "normal", "fontFamily": FONT},
+             "subtextStyle": {"fontSize": 10, "fontFamily": FONT}}
+        )  # fmt: skip
+        option["grid"].append(
+            {"left": f"{width * i + 4.5:.1f}%", "width": f"{width - 7:.1f}%", "top": 52, "bottom": 56,
+             "containLabel": False}
+        )  # fmt: skip
+        option["xAxis"].append(
+            {"type": "category", "gridIndex": i, "data": [str(y) for y in years], "boundaryGap": False,
+             "axisLabel": {"fontSize": 10}}
+        )  # fmt: skip
+        option["yAxis"].append(
+            {"type": "value", "gridIndex": i, "scale": True, "splitLine": {"lineStyle": {"opacity": 0.3}},
+             "axisLabel": {"fontSize": 10}}
+        )  # fmt: skip
+        for frame, colour, label in ((base, BASELINE_COLOUR, labels[0]), (scenario, SCENARIO_COLOUR, labels[1])):
+            rows = _rows(frame, region, segment, metric)
+            if rows.empty:
+                continue
+            mean = _series_values(rows, "mean", years)
+            low, high = _series_values(rows, "p05", years), _series_values(rows, "p95", years)
+            stack = f"band-{i}-{label}"
+            if any(v is not None for v in low) and any(
+                h is not None and lo is not None and h > lo for lo, h in zip(low, high, strict=True)
+            ):
+                widths = [
+                    None if lo is None or h is None else round(h - lo, 6) for lo, h in zip(low, high, strict=True)
+                ]
+                common = {"type": "line", "xAxisIndex": i, "yAxisIndex": i, "stack": stack, "symbol": "none",
+                          "lineStyle": {"opacity": 0}, "tooltip": {"show": False}, "silent": True}  # fmt: skip
+                option["series"].append({**common, "name": f"{label} P5", "data": low, "legendHoverLink": False})
+                option["series"].append(
+                    {
+                        **common,
+                        "name": f"{label} P5–P95",
+                        "data": widths,
+                        "areaStyle": {"color": colour, "opacity": 0.18},
+                    }
+                )
+            if name == "demand":
+                output = _series_values(_rows(frame, region, segment, "output"), "mean", years)
+                option["series"].append(
+                    {"type": "line", "name": f"{label}: {words['output']}", "xAxisIndex": i, "yAxisIndex": i,
+                     "data": output, "symbol": "none", "lineStyle": {"color": colour, "width": 2}, "color": colour}
+                )  # fmt: skip
+                label = f"{label}: {words['demand']}"
+            option["series"].append(
+                {"type": "line", "name": label, "xAxisIndex": i, "yAxisIndex": i, "data": mean, "symbol": "circle",
+                 "symbolSize": 4, "color": colour,
+                 "lineStyle": {"color": colour, "width": 2, "type": "dashed" if name == "demand" else "solid"}}
+            )  # fmt: skip
+    keep = [s["name"] for s in option["series"] if "areaStyle" not in s and not s["name"].endswith(" P5")]
+    option["legend"]["data"] = list(dict.fromkeys(keep))
+    return option

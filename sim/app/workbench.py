@@ -9,7 +9,11 @@
   it, the replicates and the language; `encode_query` / `decode_query` put it in the URL's query string, so a
   link reproduces the view.
 - **Runs** are cached by the scenario's fingerprint (everything it holds), replicates and seed: the same inputs
-  are never run twice. The baseline beside a scenario is the library's baseline over the same years.
+  are never run twice. The baseline beside a scenario is the library's baseline *of the same price mode*
+  (`BASELINES`: ``baseline`` for path mode, ``baseline_market`` for market mode) over the same years, so a
+  market-mode scenario is never read against a path-mode baseline.
+- **Cost beside benefit**: `fiscal` puts the support the city pays beside the local revenue it gains and the
+  net, from the summary's ``support`` and ``local_fiscal_revenue`` rows.
 - **Downloads**: the run directories as a zip, the comparison workbook, the scenario as a TOML file.
 """
 
@@ -46,9 +50,13 @@ from sim.api import (
     project_root,
 )
 from sim.api import run as run_scenario
+from sim.app.words import explanation, lever_source
 from sim.discovery.explore import HISTORY_END_YEAR, SCENARIO_INPUTS, UncertainInput, project_inputs
+from sim.inputs.data import load_city
 
 BASELINE = "baseline"
+BASELINES = {"path": "baseline", "market": "baseline_market"}  # the library's baseline of each price mode
+DEFAULT_SCENARIO = "policy_package"  # the first view: the work report's measures against the baseline
 MAX_REPLICATES = 200  # the workbench's bound; the command line runs more
 DEFAULT_REPLICATES = 20
 MAX_QUERY = 64 * 1024  # characters of a query string the workbench reads (an uploaded scenario is a few kB)
@@ -58,6 +66,21 @@ PRICE_MODE_LABELS = {
     "path": {"en": "follows the scenario's path", "zh": "按情景价格路径"},
     "market": {"en": "clears world supply and demand", "zh": "由全球供需出清"},
 }
+
+
+# What the city can pay: a yearly support amount (a lever field in 亿元) is bounded by a share of the city's local
+# general budget revenue (sim/inputs/data/city.csv, key "revenue": 110 亿元 in 2023, an assumption there). The
+# 2023 relief and VAT refunds, city-wide and for every industry, were 9.03 + 3.51 亿元, about 11% of it (work
+# report line 17); a fifth of the revenue for lithium alone is already a stretch.
+SUPPORT_SHARE_OF_REVENUE = 0.2
+
+
+def city_support_bound() -> tuple[float, int, float]:
+    """(bound in 亿元 a year, the year of the revenue figure, the revenue): `SUPPORT_SHARE_OF_REVENUE` of the
+    city's latest local general budget revenue in ``city.csv``."""
+    revenue = load_city()["revenue"]
+    year = max(revenue)
+    return SUPPORT_SHARE_OF_REVENUE * revenue[year], year, revenue[year]
 
 
 def library() -> list[str]:
@@ -93,8 +116,12 @@ class Control:
         low, high: the range a value must lie in; step: the input's step.
         integer: whole numbers only.
         choices: for "choice".
-        reason: what it means and why its range (a tooltip).
+        reason: what it means and why its range, in English (`explain` gives it in the page's language).
         read: the starting scenario's value.
+        source: where it comes from (a lever's line of the work report), in English.
+        acts: whether it acts in a scenario (e.g. the price level only in path mode); when it does not, the page
+            shows it disabled with ``idle`` (by language) as the reason.
+        bound: by language, why its range is narrower than the declaration's ('' when it is not).
     """
 
     key: str
@@ -110,16 +137,47 @@ class Control:
     read: Callable[[Scenario], Any]
     choices: tuple[str, ...] = ()
     choice_labels: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    source: str = ""
+    acts: Callable[[Scenario], bool] = lambda scenario: True
+    idle: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    bound: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang) or self.labels["en"]
+
+    def explain(self, lang: str) -> str:
+        """What the control means and why its range, in ``lang`` (`sim.app.words.explanation`)."""
+        return explanation(self.key, self.reason, lang)
+
+    def source_text(self, lang: str) -> str:
+        return lever_source(self.group, self.source, lang) if self.source else ""
+
+    def display(self, value: Any, lang: str = "en") -> str:
+        """The value as the page shows it: a share in percent, thousands separated, never "90000.0"."""
+        if self.kind == "choice":
+            return self.choice_label(str(value), lang)
+        if self.kind == "year":
+            return str(int(value))
+        if self.percent:
+            return _trimmed(format_number(float(value) * 100)) + "%"
+        return format_number(float(value), integer=self.integer)
+
+    @property
+    def percent(self) -> bool:
+        """Whether the value is a share the page shows (and takes) in percent: 0.2 shows as 20%."""
+        unit = self.units.get("en", "")
+        return unit.startswith(("fraction", "%"))
 
     def choice_label(self, choice: str, lang: str) -> str:
         labels = self.choice_labels.get(choice, {})
         return labels.get(lang) or labels.get("en") or choice
 
     def unit(self, lang: str) -> str:
-        return self.units.get(lang) or self.units.get("en", "")
+        """The unit in ``lang``; a share the page shows in percent says so ("% of energy cost")."""
+        unit = self.units.get(lang) or self.units.get("en", "")
+        if self.units.get("en", "").startswith("fraction"):
+            return unit + "（%）" if lang == "zh" else "%" + unit.removeprefix("fraction")
+        return unit
 
     def check(self, value: Any) -> Any:
         """The value as the control holds it, or `InputError` naming the key and what is allowed."""
@@ -134,9 +192,33 @@ class Control:
         if not math.isfinite(number) or not self.low <= number <= self.high or (self.integer and number != int(number)):
             kind = "a whole number" if self.integer else "a number"
             raise InputError(
-                f"must be {kind} from {self.low:g} to {self.high:g} {self.unit('en')}".rstrip(), key=self.key
+                f"must be {kind} from {self.low:g} to {self.high:g} {self.units.get('en', '')}".rstrip(), key=self.key
             )
         return int(number) if self.integer else number
+
+
+def _trimmed(text: str) -> str:
+    """'8.00' -> '8', '12.50' -> '12.5' (a control's value, not a column of figures)."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_number(value: float | None, *, integer: bool = False, signed: bool = False) -> str:
+    """A number for the page: three significant digits at most two decimals, thousands separated.
+
+    >>> [format_number(v) for v in (90000.0, 269.43, 40.71, 5.983, 0.2, -0.00766, float("nan"))]
+    ['90,000', '269', '40.7', '5.98', '0.20', '-0.01', '–']
+    >>> format_number(0.204, signed=True), format_number(12345.6, integer=True)
+    ('+0.20', '12,346')
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    if integer or value == 0:
+        decimals = 0
+    else:
+        decimals = max(0, min(2, 2 - math.floor(math.log10(abs(value)))))
+    if round(value, decimals) == 0:
+        value = 0.0
+    return f"{value:{'+' if signed else ''},.{decimals}f}"
 
 
 UNITS_ZH = {  # the levers' units in Chinese; a unit not here shows in English
@@ -162,19 +244,18 @@ def unit_zh(unit: str) -> str:
 
 
 def _step(low: float, high: float, integer: bool) -> float:
+    """A slider's step: a round number giving 20 to 200 steps over the range."""
     if integer:
         return 1
     span = high - low
-    return 10 ** math.floor(math.log10(span / 100)) if span > 0 else 0.01
+    return 10 ** math.floor(math.log10(span / 20)) if span > 0 else 0.01
 
 
 def _control_unit(unit: str, lang: str) -> str:
-    """A discovery unit as a control shows it: a leading "%" there means a fraction drawn in percent; a control
-    takes the fraction itself."""
+    """A discovery unit as a control shows it: a leading "%" there means a fraction shown in percent, as the
+    control shows it too."""
     if unit == "%":
-        return "概率（0–1）" if lang == "zh" else "chance (0–1)"
-    if unit.startswith("%"):
-        return ("比例" if lang == "zh" else "share") + unit[1:]
+        return "建成概率（%）" if lang == "zh" else "% chance"
     return unit
 
 
@@ -195,7 +276,15 @@ def _from_uncertain(decl: UncertainInput, group: str, scenario: Scenario) -> Con
         integer=decl.integer,
         reason=decl.reason,
         read=lambda s, decl=decl: decl.value_in(s),
+        acts=decl.applies,
+        idle=IDLE_IN_MARKET_MODE,
     )
+
+
+IDLE_IN_MARKET_MODE = {  # why a price-path control does nothing in market mode
+    "en": "does nothing in market mode: the price clears world supply, stocks and demand (choose path mode to set it)",
+    "zh": "市场模式下不起作用：价格由全球供给、库存与需求决定（选择“按情景价格路径”后可设置）",
+}
 
 
 def _lever_value(lever, decl, yearly: bool) -> Callable[[Scenario], float]:
@@ -269,13 +358,29 @@ def controls(scenario: Scenario) -> list[Control]:
                 years[-1],
                 1,
                 True,
-                f"the first year (January) the lever acts; {lever.report}",
+                "the first year (January) the lever acts",
                 _lever_start(lever.name),
+                source=lever.report,
             )
         )
         for decl in (*lever.fields, *lever.yearly):
             yearly = decl in lever.yearly
             unit = decl.unit + (" (each year from 'from')" if yearly else "")
+            high, bound = decl.high, {}
+            if "亿元" in decl.unit:  # money the city pays: bounded by what it can pay
+                limit, year, revenue = city_support_bound()
+                if limit < high:
+                    high = limit
+                    bound = {
+                        "en": f"at most {format_number(limit)} 亿元 a year: {SUPPORT_SHARE_OF_REVENUE:.0%} of the "
+                        f"city's local general budget revenue ({format_number(revenue)} 亿元 in {year}, city.csv); "
+                        f"the declaration allows up to {decl.high:g}",
+                        "zh": f"每年不超过 {format_number(limit)} 亿元：即全市一般公共预算收入（{year}年 "
+                        f"{format_number(revenue)} 亿元，city.csv）的 {SUPPORT_SHARE_OF_REVENUE:.0%}；"
+                        f"参数声明允许的上限为 {decl.high:g}",
+                    }
+            current = _lever_value(lever, decl, yearly)(scenario)
+            high = max(high, current)  # a scenario beyond the bound still shows its own value
             out.append(
                 Control(
                     key=f"{lever.name}.{decl.name}",
@@ -284,11 +389,13 @@ def controls(scenario: Scenario) -> list[Control]:
                     labels={"en": decl.label("en"), "zh": decl.label("zh")},
                     units={"en": unit, "zh": unit_zh(decl.unit) + ("（自起始年份起每年）" if yearly else "")},
                     low=decl.low,
-                    high=decl.high,
-                    step=_step(decl.low, min(decl.high, max(decl.default, decl.low) * 10 or decl.high), decl.integer),
+                    high=high,
+                    step=_step(decl.low, high, decl.integer),
                     integer=decl.integer,
                     reason=decl.reason,
                     read=_lever_value(lever, decl, yearly),
+                    source=lever.report,
+                    bound=bound,
                 )
             )
     out += [_from_uncertain(decl, "projects", scenario) for decl in project_inputs(scenario)]
@@ -378,9 +485,10 @@ def build(start: Scenario, values: Mapping[str, Any]) -> Scenario:
 
 
 def baseline_for(scenario: Scenario) -> Scenario:
-    """The library's baseline over the years of ``scenario``, with its seed: the same replicate draws on both
-    sides (common random numbers), so their differences are the scenario's, not sampling noise."""
-    base = load_library(BASELINE)
+    """The library's baseline of the scenario's price mode (`BASELINES`) over the years of ``scenario``, with its
+    seed: like is compared with like (a market-mode scenario with the market-mode baseline), and both sides share
+    their replicate draws (common random numbers), so their differences are the scenario's, not sampling noise."""
+    base = load_library(BASELINES[scenario.price_mode])
     if scenario.years[-1] <= base.years[-1]:
         base = _cut_to(base, scenario.years[-1])
     else:
@@ -396,7 +504,7 @@ class View:
     """What the URL holds: the starting scenario (a library name, or uploaded TOML text and its file name),
     the changed controls, replicates, language and tab."""
 
-    scenario: str = BASELINE
+    scenario: str = DEFAULT_SCENARIO
     uploaded: str | None = None
     uploaded_name: str = "uploaded.toml"
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -425,7 +533,7 @@ def encode_query(view: View) -> str:
     params: list[tuple[str, str]] = []
     if view.uploaded is not None:
         params += [("toml", _pack(view.uploaded)), ("file", view.uploaded_name)]
-    elif view.scenario != BASELINE:
+    elif view.scenario != DEFAULT_SCENARIO:
         params.append(("scenario", view.scenario))
     if view.lang != "en":
         params.append(("lang", view.lang))
@@ -453,12 +561,12 @@ def decode_query(query: str | None) -> tuple[View, list[str]]:
         try:
             view.uploaded, view.uploaded_name = _unpack(raw["toml"]), raw.get("file", "uploaded.toml")[:200]
         except (ValueError, zlib.error, UnicodeDecodeError):
-            problems.append("toml: the scenario in the link cannot be read; the baseline is shown")
+            problems.append(f"toml: the scenario in the link cannot be read; '{DEFAULT_SCENARIO}' is shown")
     elif "scenario" in raw:
         if raw["scenario"] in library():
             view.scenario = raw["scenario"]
         else:
-            problems.append(f"scenario: '{raw['scenario'][:80]}' is not in the library; the baseline is shown")
+            problems.append(f"scenario: '{raw['scenario'][:80]}' is not in the library; '{DEFAULT_SCENARIO}' is shown")
     if raw.get("lang") in ("en", "zh"):
         view.lang = raw["lang"]
     if "replicates" in raw:
@@ -472,7 +580,7 @@ def decode_query(query: str | None) -> tuple[View, list[str]]:
         start = view.start()
     except InputError as err:
         problems.append(err.message)
-        view.uploaded, view.scenario = None, BASELINE
+        view.uploaded, view.scenario = None, DEFAULT_SCENARIO
         start = view.start()
     by_key = {c.key: c for c in controls(start)}
     for key, value in items:
@@ -498,10 +606,11 @@ class RunCache:
     Shared by every browser tab of the server: the same inputs are never run twice.
     """
 
-    def __init__(self, size: int = MAX_CACHED_RUNS) -> None:
+    def __init__(self, size: int = MAX_CACHED_RUNS, firm_detail: int | None = None) -> None:
         self._runs: collections.OrderedDict[tuple[str, int, int], RunResult] = collections.OrderedDict()
         self._lock = threading.Lock()
         self.size = size
+        self.firm_detail = firm_detail  # replicates whose per-firm tables are kept (None: the runner's default)
         self.runs_made = 0
 
     @staticmethod
@@ -529,7 +638,8 @@ class RunCache:
             if progress is not None:
                 progress(replicates, replicates)
             return cached
-        result = run_scenario(scenario, replicates=replicates, workers=workers, progress=progress or False)
+        options = {} if self.firm_detail is None else {"firm_detail": self.firm_detail}
+        result = run_scenario(scenario, replicates=replicates, workers=workers, progress=progress or False, **options)
         with self._lock:
             self._runs[self.key(scenario, replicates)] = result
             self.runs_made += 1
@@ -570,6 +680,53 @@ def run_pair(
 # ---------------------------------------------------------------------------------------------------------
 # tables and downloads
 # ---------------------------------------------------------------------------------------------------------
+NET_FISCAL = "net_fiscal"  # cumulative local fiscal revenue minus cumulative support, 亿元 (see `with_net_fiscal`)
+
+
+def with_net_fiscal(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary with Suining's ``net_fiscal`` rows: local fiscal revenue minus the support the city pays,
+    summed from the first year of the run to each year (亿元; means only, summed from the yearly means).
+
+    A run whose summary already has ``net_fiscal`` rows (computed per replicate, with bands) is returned as it is.
+    """
+    if (summary["metric"] == NET_FISCAL).any():
+        return summary
+    rows = summary[(summary.region == "suining") & (summary.segment == "all")]
+    revenue = rows[rows.metric == "local_fiscal_revenue"].set_index("year")["mean"]
+    support = rows[rows.metric == "support"].set_index("year")["mean"]
+    if revenue.empty:
+        return summary
+    net = (revenue.sub(support, fill_value=0.0)).sort_index().cumsum()
+    scenario = summary["scenario"].iloc[0]
+    extra = pd.DataFrame(
+        {"scenario": scenario, "year": net.index, "region": "suining", "segment": "all", "metric": NET_FISCAL,
+         "unit": "亿元", "mean": net.to_numpy(), "p05": math.nan, "p50": math.nan, "p95": math.nan}
+    )  # fmt: skip
+    return pd.concat([summary, extra[summary.columns]], ignore_index=True)
+
+
+def fiscal(base: RunResult, scenario: RunResult, year: int) -> dict[str, float]:
+    """What the scenario costs the city and what it returns, summed over the run to ``year`` (亿元):
+    ``support`` paid to firms (the scenario's, and ``support_extra`` beyond the baseline's), ``revenue_gain``
+    (local fiscal revenue beyond the baseline's) and ``net`` = revenue gained minus extra support (the difference
+    of the two runs' ``net_fiscal``)."""
+
+    def cumulative(result: RunResult, metric: str) -> float:
+        rows = with_net_fiscal(result.summary)
+        sel = rows[(rows.region == "suining") & (rows.segment == "all") & (rows.metric == metric)]
+        sel = sel[sel.year <= year]
+        return float(sel["mean"].sum()) if metric != NET_FISCAL else float(sel.sort_values("year")["mean"].iloc[-1])
+
+    support_s, support_b = cumulative(scenario, "support"), cumulative(base, "support")
+    revenue_gain = cumulative(scenario, "local_fiscal_revenue") - cumulative(base, "local_fiscal_revenue")
+    return {
+        "support": support_s,
+        "support_extra": support_s - support_b,
+        "revenue_gain": revenue_gain,
+        "net": cumulative(scenario, NET_FISCAL) - cumulative(base, NET_FISCAL),
+    }
+
+
 DIFFERENCE_ROWS = (  # (region, segment, metric): Suining's headline figures, in the comparison's order
     ("suining", "all", "output_value"),
     ("suining", "all", "value_added"),
@@ -583,7 +740,9 @@ DIFFERENCE_ROWS = (  # (region, segment, metric): Suining's headline figures, in
     ("suining", "all", "employment"),
     ("suining", "all", "taxes"),
     ("suining", "all", "profit"),
+    ("suining", "all", "support"),
     ("suining", "all", "local_fiscal_revenue"),
+    ("suining", "all", NET_FISCAL),
     ("suining", "all", "gdp_growth_contribution"),
 )
 SCOREBOARD_ROWS = (
@@ -591,14 +750,18 @@ SCOREBOARD_ROWS = (
     "gdp_growth_contribution",
     "fixed_asset_investment",
     "fai_growth_contribution",
+    "support",
     "local_fiscal_revenue",
+    NET_FISCAL,
     "revenue_growth_contribution",
 )
 
 
 def comparison(base: RunResult, scenario: RunResult) -> pd.DataFrame:
-    """The comparison table (`sim.api.compare`): every figure of both runs with the difference from the baseline."""
-    return compare([base, scenario])
+    """The comparison table (`sim.api.compare`): every figure of both runs with the difference from the baseline,
+    the ``net_fiscal`` rows included (`with_net_fiscal`)."""
+    runs = [dataclasses.replace(r, summary=with_net_fiscal(r.summary)) for r in (base, scenario)]
+    return compare(runs)
 
 
 def differences(table: pd.DataFrame, years: Sequence[int], rows=DIFFERENCE_ROWS) -> pd.DataFrame:
@@ -649,7 +812,46 @@ def headline(result: RunResult, year: int) -> dict[str, float]:
 
 
 def workbook(base: RunResult, scenario: RunResult, lang: str = "en") -> bytes:
-    """The comparison workbook (``comparison.xlsx`` as ``lithium-sim compare`` writes it), as bytes."""
+    """The comparison workbook (``comparison.xlsx`` as ``lithium-sim compare`` writes it: the same writer, the
+    same sheets), as bytes; without drawing the comparison's charts, which the workbook does not hold."""
+    from sim.outputs.compare import write_workbook
+    from sim.outputs.scoreboard import scoreboard_table
+
+    table = compare([base, scenario])
+    projects = {r.scenario.name: len(r.scenario.policy.projects) for r in (base, scenario)}
+    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
+        path = Path(tmp) / "comparison.xlsx"
+        write_workbook(table, path, lang, scoreboard_table(table, load_city(), projects))
+        return path.read_bytes()
+
+
+def workbook_bytes(table: pd.DataFrame, lang: str, projects: Mapping[str, int]) -> bytes:
+    """The comparison workbook of a comparison table (`comparison`), as bytes: `workbook`'s work, from data
+    alone, so that a worker process can make it (``projects``: each scenario's count of pipeline projects)."""
+    from sim.outputs.compare import write_workbook
+    from sim.outputs.scoreboard import scoreboard_table
+
+    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
+        path = Path(tmp) / "comparison.xlsx"
+        write_workbook(table, path, lang, scoreboard_table(table, load_city(), dict(projects)))
+        return path.read_bytes()
+
+
+def run_directory_files(scenario: Scenario, replicates: int, lang: str) -> dict[str, bytes]:
+    """The run directory of ``scenario`` (as ``lithium-sim run`` writes it: every table, the per-firm rows of
+    the first replicates, the charts), by relative path. It runs the scenario again with the same seeds (the
+    same figures: a replicate's results do not depend on how it is run), so that the page's own runs can leave
+    the per-firm tables out and a worker process can make this one."""
+    result = run_scenario(scenario, replicates=replicates)
+    with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
+        directory = Path(tmp) / "run"
+        result.save(directory, lang=lang)
+        return {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+
+
+def workbook_with_charts(base: RunResult, scenario: RunResult, lang: str = "en") -> bytes:
+    """The workbook as the workbench made it before: a whole comparison directory written (its charts drawn),
+    then its workbook read (benchmarks' "before" figure)."""
     with tempfile.TemporaryDirectory(prefix="lithium-sim-app-") as tmp:
         out = Path(tmp) / "comparison"
         compare([base, scenario], out_dir=out, lang=lang)

@@ -12,8 +12,16 @@
 4. the target (`parse_target`: ``METRIC[region,segment,year] OP NUMBER``, clauses joined by ``and``) is
    evaluated on each draw's mean over its replicates;
 5. PRIM (`sim.discovery.prim.prim`) finds the box of inputs where the target holds, and the box where it
-   fails; each is written by `sim.discovery.report.write_report`, beside ``samples.csv`` and ``SUMMARY.md``,
+   fails; `sim.discovery.confidence` keeps only the limits that pass a significance test and runs PRIM again
+   on bootstrap resamples of the draws (how much the box's coverage and density move, and how it fares on
+   draws it did not see), and warns when the draws are too few for the inputs or the target holds in nearly
+   none or nearly all of them;
+6. each box is written by `sim.discovery.report.write_report`, beside ``samples.csv`` and ``SUMMARY.md``,
    into a directory written atomically (`sim.api.write_directory`).
+
+Draws are built and run a chunk at a time (`CHUNK_PER_WORKER` per worker process; the workers stay up for the
+whole exploration), and of each draw only its inputs and the target's figures are kept: memory does not grow
+with the number of draws beyond those few numbers each.
 
 The target grammar is parsed, never evaluated as code: metrics, regions and segments must be in
 `sim.api.metric_catalogue()` and years in the scenario's run.
@@ -46,12 +54,14 @@ from sim.api import (
     simulate_metrics,
     write_directory,
 )
-from sim.discovery.prim import PrimResult, describe_box, latin_hypercube, prim, readable_number
+from sim.discovery.confidence import Caveat, SureBox, sample_caveats, sure_box
+from sim.discovery.prim import PrimResult, describe_box, latin_hypercube, readable_number
 from sim.discovery.report import REPORT_FILES, write_report
 from sim.discovery.targets import DEFAULT_REPLICATES, DEFAULT_SAMPLES, MAX_SAMPLES, Clause, Target, parse_target
 
 HISTORY_END_YEAR = 2025  # the last year of data in the library's scenarios: uncertainty acts after it
 FUTURE_FROM = f"{HISTORY_END_YEAR + 1}-01"  # the first month a sampled lever acts, unless the scenario sets one
+CHUNK_PER_WORKER = 16  # draws built and handed out at a time, per worker process
 EXPLORE_FILES = ("explore.json", "samples.csv")  # what marks an explore directory
 EXPLORE_OWNED = (
     "explore.json",
@@ -327,7 +337,13 @@ def _figures(
 
 @dataclasses.dataclass
 class Exploration:
-    """The samples, their figures, whether the target holds in each, and the PRIM boxes."""
+    """The samples, their figures, whether the target holds in each, the PRIM boxes and how sure they are.
+
+    ``holds_box`` and ``fails_box`` are the reported boxes (significant limits only; `PrimResult`), or None when
+    the target holds in no draw (fails in none); ``holds_sure`` and ``fails_sure`` hold the same boxes with their
+    p-values, the limits dropped and the bootstrap resamples (`sim.discovery.confidence.SureBox`); ``caveats``
+    the warnings about the sample.
+    """
 
     scenario: Scenario
     target: Target
@@ -336,11 +352,23 @@ class Exploration:
     figures: pd.DataFrame  # a column per clause
     holds: np.ndarray  # bool per sample
     failed: dict[int, str]  # sample -> traceback
-    holds_box: PrimResult | None
-    fails_box: PrimResult | None
+    holds_sure: SureBox | None
+    fails_sure: SureBox | None
+    caveats: list[Caveat]
     replicates: int
     seed: int
     wall_time_s: float
+
+    @property
+    def holds_box(self) -> PrimResult | None:
+        return None if self.holds_sure is None else self.holds_sure.result
+
+    @property
+    def fails_box(self) -> PrimResult | None:
+        return None if self.fails_sure is None else self.fails_sure.result
+
+    def sure(self, which: str = "holds") -> SureBox | None:
+        return self.holds_sure if which == "holds" else self.fails_sure
 
     @property
     def ok(self) -> np.ndarray:
@@ -351,6 +379,14 @@ class Exploration:
         if result is None:
             return ""
         return describe_box(result.box(), self.labels(lang), self.units(lang), lang=lang)
+
+    def dropped_words(self, which: str = "holds", lang: str = "en") -> str:
+        """The inputs PRIM restricted whose limits did not pass the significance test, by label ('' if none)."""
+        sure = self.sure(which)
+        if sure is None:
+            return ""
+        labels = self.labels(lang)
+        return ("、" if lang == "zh" else ", ").join(labels.get(k, k) for k in sure.dropped_inputs)
 
     def labels(self, lang: str = "en") -> dict[str, str]:
         return {u.name: u.label(lang) for u in self.inputs}
@@ -367,9 +403,10 @@ class Exploration:
         return out
 
     def meta(self) -> dict[str, Any]:
-        def box(result: PrimResult | None) -> dict[str, Any] | None:
-            if result is None:
+        def box(sure: SureBox | None) -> dict[str, Any] | None:
+            if sure is None:
                 return None
+            result = sure.result
             limits = result.box()
             return {
                 "coverage": result.chosen_stats["coverage"],
@@ -382,6 +419,7 @@ class Exploration:
                     for row in limits.itertuples(index=False)
                     if row.restricted
                 },
+                "confidence": _jsonable(sure.summary()),
             }
 
         return {
@@ -396,6 +434,7 @@ class Exploration:
             "seed": self.seed,
             "failed_samples": {str(k): v for k, v in sorted(self.failed.items())},
             "holds": int(self.holds.sum()),
+            "caveats": [{"key": c.key, "en": c.en, "zh": c.zh} for c in self.caveats],
             "inputs": [
                 {
                     "name": u.name,
@@ -408,8 +447,8 @@ class Exploration:
                 }
                 for u in self.inputs
             ],
-            "holds_box": box(self.holds_box),
-            "fails_box": box(self.fails_box),
+            "holds_box": box(self.holds_sure),
+            "fails_box": box(self.fails_sure),
             "version": code_version(),
             "wall_time_s": round(self.wall_time_s, 3),
         }
@@ -425,8 +464,8 @@ class Exploration:
 
         def fill(tmp: Path) -> None:
             self.table().to_csv(tmp / "samples.csv", index=False)
-            for side, result, mask in (("holds", self.holds_box, holds), ("fails", self.fails_box, ~holds)):
-                if result is None:
+            for side, sure, mask in (("holds", self.holds_sure, holds), ("fails", self.fails_sure, ~holds)):
+                if sure is None:
                     continue
                 question = self.target.question("en") if side == "holds" else f"not ({self.target.question('en')})"
                 write_report(  # the charts' input labels in their language (REPORT.md's prose is English)
@@ -434,17 +473,37 @@ class Exploration:
                     x,
                     outcome,
                     mask,
-                    result,
+                    sure.result,
                     question=question,
                     labels=self.labels(lang),
                     units=self.units(lang),
                     outcome_name=first,
                     lang=lang,
+                    sure=sure,
                 )
             (tmp / "SUMMARY.md").write_text(self.summary_markdown(), encoding="utf-8")
             (tmp / "explore.json").write_text(json.dumps(self.meta(), indent=2, ensure_ascii=False), encoding="utf-8")
 
         return write_directory(out_dir, fill, EXPLORE_FILES, EXPLORE_OWNED, force=force)
+
+    def console_lines(self) -> list[str]:
+        """What ``lithium-sim explore`` prints: the count, each reported box with its stability, the caveats."""
+        holds, total = int(self.holds.sum()), int(self.ok.sum())
+        lines = [f"{self.target.question('en')}: holds in {holds} of {total} scenarios drawn"]
+        for side in ("holds", "fails"):
+            sure = self.sure(side)
+            if sure is None:
+                continue
+            s = sure.result.chosen_stats
+            cov, den = sure.interval("coverage_out_of_bag"), sure.interval("density_out_of_bag")
+            lines.append(
+                f"  {side}: {self.box_words(side)} (coverage {s['coverage']:.0%}, density {s['density']:.0%}; "
+                f"on draws left out of {len(sure.resamples)} resamples: coverage {_pct(cov)}, density {_pct(den)})"
+            )
+            if sure.dropped_inputs:
+                lines.append(f"    not significant, dropped: {self.dropped_words(side)}")
+        lines += [f"warning: {c.en}" for c in self.caveats]
+        return lines
 
     def summary_markdown(self) -> str:
         n_ok, holds = int(self.ok.sum()), int(self.holds.sum())
@@ -461,9 +520,12 @@ class Exploration:
         ]
         if self.failed:
             lines.append(f"- {len(self.failed)} draw(s) failed and are left out (tracebacks in explore.json).")
-        for side, result, verb in (("holds", self.holds_box, "holds"), ("fails", self.fails_box, "fails")):
+        if self.caveats:
+            lines += ["", *(f"> **Warning.** {c.en}" for c in self.caveats)]
+        for side, verb in (("holds", "holds"), ("fails", "fails")):
+            sure = self.sure(side)
             lines += ["", f"## Where the target {verb}", ""]
-            if result is None:
+            if sure is None:
                 column = self.target.clauses[0].column
                 values = self.figures.loc[self.ok, column]
                 what = "never holds" if side == "holds" else "holds in every scenario drawn"
@@ -474,13 +536,15 @@ class Exploration:
                 if side == "holds" and len(values):
                     lines += ["", *self._closest(values)]
                 continue
-            s = result.chosen_stats
+            s = sure.result.chosen_stats
             lines += [
                 f"**{self.box_words(side)}**",
                 "",
                 f"Coverage {s['coverage']:.1%} (share of the scenarios where it {verb} that lie in the box), density "
                 f"{s['density']:.1%} (share of the scenarios in the box where it {verb}), {s['mass']} scenarios in "
                 f"the box. The full report: [{side}/REPORT.md]({side}/REPORT.md).",
+                "",
+                *_sure_lines(sure, self.labels("en")),
             ]
         lines += ["", "## The uncertain inputs", "", "| input | range | unit | why |", "|---|---|---|---|"]
         for u in self.inputs:
@@ -540,38 +604,92 @@ def explore(
     inputs = tuple(inputs) if inputs is not None else uncertain_inputs(scenario)
     seed = scenario.seed if seed is None else int(seed)
     x = draw(inputs, samples, seed)
-    scenarios = [apply_inputs(scenario, inputs, row) for row in x.to_dict("records")]
     months = (max(target.years) - BASE_YEAR + 1) * 12
-    results: list[dict[str, float] | str] = []
-    step = max(1, 2 * workers)
-    with Executor(workers=workers) as pool:
-        for start in range(0, samples, step):
-            chunk = scenarios[start : start + step]
-            n = len(chunk)
-            results += pool.map(_figures, chunk, [seed] * n, [replicates] * n, [months] * n, [target.clauses] * n)
-            if progress is not None:
-                progress(len(results), samples)
-    failed = {i: r for i, r in enumerate(results) if isinstance(r, str)}
     columns = [c.column for c in target.clauses]
-    figures = pd.DataFrame(
-        [r if isinstance(r, dict) else dict.fromkeys(columns, math.nan) for r in results], columns=columns
-    )
+    figures = np.full((samples, len(columns)), math.nan)
+    failed: dict[int, str] = {}
+    chunk = CHUNK_PER_WORKER * max(1, workers)
+    with Executor(workers=workers) as pool:
+        for start in range(0, samples, chunk):
+            rows = x.iloc[start : start + chunk].to_dict("records")
+            built = [apply_inputs(scenario, inputs, row) for row in rows]  # this chunk's scenarios only
+            n = len(built)
+            done = pool.map(_figures, built, [seed] * n, [replicates] * n, [months] * n, [target.clauses] * n)
+            for i, result in enumerate(done, start=start):
+                if isinstance(result, str):
+                    failed[i] = result
+                else:
+                    figures[i] = [result[c] for c in columns]
+            if progress is not None:
+                progress(min(start + chunk, samples), samples)
+    figures_frame = pd.DataFrame(figures, columns=columns)
     ok = ~np.isin(np.arange(samples), list(failed))
-    holds = np.array([ok[i] and target.holds(row) for i, row in enumerate(figures.to_dict("records"))], dtype=bool)
+    holds = np.array(
+        [ok[i] and target.holds(row) for i, row in enumerate(figures_frame.to_dict("records"))], dtype=bool
+    )
     x_ok, y_ok = x[ok].reset_index(drop=True), holds[ok]
-    holds_box = prim(x_ok, y_ok) if y_ok.any() else None
-    fails_box = prim(x_ok, ~y_ok) if (~y_ok).any() else None
+    holds_sure = sure_box(x_ok, y_ok, seed=[seed, 1]) if y_ok.any() else None
+    fails_sure = sure_box(x_ok, ~y_ok, seed=[seed, 2]) if (~y_ok).any() else None
     return Exploration(
         scenario,
         target,
         inputs,
         x,
-        figures,
+        figures_frame,
         holds,
         failed,
-        holds_box,
-        fails_box,
+        holds_sure,
+        fails_sure,
+        sample_caveats(int(ok.sum()), len(inputs), int(y_ok.sum()), replicates),
         replicates,
         seed,
         time.perf_counter() - started,
     )
+
+
+def _pct(interval: tuple[float, float, float]) -> str:
+    """'62% (48-75%)': a median and its 5-95% range, or 'n/a'."""
+    median, low, high = interval
+    if not math.isfinite(median):
+        return "n/a"
+    return f"{median:.0%} ({low:.0%}-{high:.0%})"
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN as None, numpy numbers as Python's: for explore.json."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _sure_lines(sure: SureBox, labels: Mapping[str, str]) -> list[str]:
+    """How sure a box is, in Markdown: its limits' p-values, the limits dropped, the bootstrap resamples."""
+    lines = [
+        f"How sure: over {len(sure.resamples)} bootstrap resamples of the draws, this box's coverage is "
+        f"{_pct(sure.interval('coverage'))} and its density {_pct(sure.interval('density'))} (median, 5-95%); "
+        f"PRIM run again on each resample finds boxes whose coverage on the draws each left out is "
+        f"{_pct(sure.interval('coverage_out_of_bag'))} and density {_pct(sure.interval('density_out_of_bag'))}.",
+    ]
+    if len(sure.p_values):
+        kept = "; ".join(
+            f"{labels.get(r.dimension, r.dimension)} {r.side} p = {r.p_value:.2g}"
+            for r in sure.p_values.itertuples(index=False)
+        )
+        lines.append(f"Each limit kept passed a one-sided binomial test at {sure.alpha:g} (quasi-p values: {kept}).")
+    if sure.dropped_inputs:
+        names = ", ".join(labels.get(k, k) for k in sure.dropped_inputs)
+        lines.append(f"Restricted by PRIM but not significant, so dropped from the box: {names}.")
+    reproduced = sure.reproduced[sure.reproduced > 0].sort_values(ascending=False)
+    if len(reproduced):
+        lines.append(
+            "Restricted in the resamples' boxes: "
+            + ", ".join(f"{labels.get(k, k)} {v:.0%}" for k, v in reproduced.items())
+            + "."
+        )
+    return [" ".join(lines)]

@@ -122,6 +122,17 @@ class PrimResult:
             chosen_stats=_stats(_inside(self._values, pasted), self._y, pasted, self._ranges),
         )
 
+    def with_box(self, limits: np.ndarray, rule: str) -> PrimResult:
+        """The same trajectory with ``limits`` ((lower, upper) x inputs) as the chosen box, e.g. after limits
+        that fail a significance test were lifted (`sim.discovery.confidence`); ``rule`` says how."""
+        limits = np.asarray(limits, dtype=float)
+        return dataclasses.replace(
+            self,
+            rule=rule,
+            chosen_box=pd.DataFrame(limits, index=["lower", "upper"], columns=self.inputs),
+            chosen_stats=_stats(_inside(self._values, limits), self._y, limits, self._ranges),
+        )
+
     def importance(self) -> pd.Series:
         """How much density the chosen box loses when one restricted input's limits are widened to its sampled
         range, per restricted input, largest first (the inputs that matter most for the box)."""

@@ -20,6 +20,7 @@ from matplotlib import ticker as mticker  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from sim.api import use_bundled_font  # noqa: E402
+from sim.discovery.confidence import SureBox  # noqa: E402
 from sim.discovery.prim import PrimResult, describe_box, readable_number  # noqa: E402
 
 REPORT_FILES = (
@@ -61,6 +62,7 @@ def write_report(
     units: Mapping[str, str] | None = None,
     outcome_name: str = "outcome",
     lang: str = "en",
+    sure: SureBox | None = None,
 ) -> list[Path]:
     """Write the report of one PRIM analysis into ``out_dir``; return the paths written (`REPORT_FILES`).
 
@@ -75,6 +77,8 @@ def write_report(
         units: a unit per input; one starting with "%" shows fractions in percent.
         outcome_name: the outcome's column name in samples.csv.
         lang: language of the charts, "en" or "zh".
+        sure: the box's significance tests and bootstrap resamples (`sim.discovery.confidence.sure_box`), for
+            the report's section "How sure"; ``result`` is then ``sure.result``.
     """
     if lang not in LABELS:
         raise ValueError(f"unknown chart language {lang!r}; choose one of {', '.join(LABELS)}")
@@ -95,7 +99,7 @@ def write_report(
     _trajectory_chart(result, lab, out / "trajectory.png")
     _limits_chart(result, labels, units, lab, out / "box_limits.png")
     _scatter_chart(samples, np.asarray(outcome), target, result, labels, units, lab, out / "box_scatter.png")
-    markdown = _markdown(samples, target, result, question, labels, units)
+    markdown = _markdown(samples, target, result, question, labels, units, sure)
     (out / "REPORT.md").write_text(markdown, encoding="utf-8")
     return [out / name for name in REPORT_FILES]
 
@@ -204,7 +208,61 @@ def _key_steps(result: PrimResult, rows: int = 8) -> list[int]:
     return sorted({0, result.chosen, last, *spread.tolist()})
 
 
-def _markdown(samples, target, result: PrimResult, question, labels, units) -> str:
+def _sure_markdown(sure: SureBox, labels, units) -> list[str]:
+    """The section "How sure": each limit's quasi-p value, the limits dropped, the bootstrap resamples."""
+
+    def interval(column: str) -> str:
+        median, low, high = sure.interval(column)
+        return "n/a" if not np.isfinite(median) else f"{_share(median)} ({_share(low)} – {_share(high)})"
+
+    lines = [
+        "## How sure",
+        "",
+        f"Each limit of the box passed a one-sided binomial test at {sure.alpha:g} (the quasi-p value of Bryant and "
+        "Lempert 2010: how likely the box's count of cases would be if the limit were lifted); limits that did not "
+        "were lifted, one at a time, worst first.",
+        "",
+    ]
+    if len(sure.p_values):
+        lines += ["| input | limit | value | quasi-p |", "|---|---|---|---|"]
+        for row in sure.p_values.itertuples(index=False):
+            unit = units.get(row.dimension, "")
+            lines.append(
+                f"| {_axis_label(row.dimension, labels, units)} | {row.side} | "
+                f"{readable_number(row.limit, unit)} | {row.p_value:.2g} |"
+            )
+        lines.append("")
+    if len(sure.dropped):
+        lines += ["Dropped (not significant):", "", "| input | limit | value | quasi-p |", "|---|---|---|---|"]
+        for row in sure.dropped.itertuples(index=False):
+            unit = units.get(row.dimension, "")
+            lines.append(
+                f"| {_axis_label(row.dimension, labels, units)} | {row.side} | "
+                f"{readable_number(row.limit, unit)} | {row.p_value:.2g} |"
+            )
+        lines.append("")
+    lines += [
+        f"Over {len(sure.resamples)} bootstrap resamples of the draws (median, 5–95%):",
+        "",
+        "| measure | value | meaning |",
+        "|---|---|---|",
+        f"| coverage | {interval('coverage')} | this box's coverage on each resample |",
+        f"| density | {interval('density')} | this box's density on each resample |",
+        f"| coverage out of bag | {interval('coverage_out_of_bag')} | PRIM rerun on each resample; its box's "
+        "coverage on the draws the resample left out |",
+        f"| density out of bag | {interval('density_out_of_bag')} | the same box's density there: far below the "
+        "density above means the box fits the sample rather than the model |",
+        "",
+    ]
+    reproduced = sure.reproduced[sure.reproduced > 0].sort_values(ascending=False)
+    if len(reproduced):
+        lines += ["| input | restricted in the resamples' boxes |", "|---|---|"]
+        lines += [f"| {_axis_label(k, labels, units)} | {_share(v)} |" for k, v in reproduced.items()]
+        lines.append("")
+    return lines
+
+
+def _markdown(samples, target, result: PrimResult, question, labels, units, sure: SureBox | None = None) -> str:
     stats, box = result.chosen_stats, result.box()
     n, holds = len(target), int(target.sum())
     restricted = box[box["restricted"]].set_index("dimension")
@@ -245,6 +303,8 @@ def _markdown(samples, target, result: PrimResult, question, labels, units) -> s
                      readable_number(row.upper, unit), span, f"{importance[name]:.3f}"]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    if sure is not None:
+        lines += _sure_markdown(sure, labels, units)
     lines += [
         "## Peeling trajectory",
         "",

@@ -152,8 +152,20 @@ def choice_probabilities(
     return expo / expo.sum(axis=-1, keepdims=True)
 
 
-def draw(probabilities: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """The cluster each decider picks, ints: the first whose cumulative probability exceeds its uniform."""
-    cumulative = np.cumsum(probabilities, axis=-1)
-    picked = (cumulative <= uniforms[..., None]).sum(axis=-1)
-    return np.minimum(picked, probabilities.shape[-1] - 1)
+def draw(probabilities: np.ndarray, uniforms: np.ndarray, home: int = 0) -> np.ndarray:
+    """The cluster each decider picks, ints, from two uniforms per decider (``uniforms[..., 0]`` and ``[..., 1]``).
+
+    The first decides between the home city (cluster ``home``) and elsewhere: home when it falls below home's
+    probability. The second picks among the others, by their probabilities given "elsewhere" (the first cluster
+    whose cumulative share exceeds it). So the draws couple across scenarios as the planner's question needs:
+    a home incentive (home's probability up, the others' down in proportion, as a logit does) only moves deciders
+    to the home city, and a rival's incentive only moves them away from it or among the rivals.
+    """
+    k = probabilities.shape[-1]
+    p_home = probabilities[..., home]
+    rest = np.where(np.arange(k) == home, 0.0, probabilities)
+    total = rest.sum(axis=-1, keepdims=True)
+    cumulative = np.cumsum(np.divide(rest, total, out=np.zeros_like(rest), where=total > 0), axis=-1)
+    other = np.minimum((cumulative <= uniforms[..., 1:2]).sum(axis=-1), k - 1)
+    other = np.where(other == home, np.minimum(home + 1, k - 1), other)  # home's zero width: never picked here
+    return np.where(uniforms[..., 0] < p_home, home, other)

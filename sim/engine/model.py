@@ -33,6 +33,7 @@ import numpy as np
 from scipy import stats
 
 from agents.book import Columns, FirmBook
+from agents.decisions import offer_share
 from agents.firm import Firm, firm_type
 from agents.producer import Producer
 from sim.engine import guard, location, market, policy
@@ -225,7 +226,7 @@ class LithiumModel(mesa.Model):
             if projects.any():
                 quarters = self._site_draws[key].shape[1]
                 self._site_draws[key][:, :, projects] = np.stack(
-                    [s.location.random((quarters, int(projects.sum()))) for s in self.streams]
+                    [s.location.random((quarters, int(projects.sum()), 2)) for s in self.streams]
                 )
 
     def _initial_state(self, stage: Stage, capacity: np.ndarray) -> dict[str, np.ndarray]:
@@ -440,11 +441,11 @@ class LithiumModel(mesa.Model):
         # where each potential entrant, and each plant's next expansion, would go: drawn now, so a replicate's draws
         # never depend on its batch; the scenario's pipeline projects draw last (`_draw_project_sites`), so adding a
         # project leaves every other column's draws as they were (common random numbers across scenarios)
-        self._entrant_sites[stage.key] = np.stack([s.location.random((quarters, most)) for s in self.streams])
+        self._entrant_sites[stage.key] = np.stack([s.location.random((quarters, most, 2)) for s in self.streams])
         fixed = np.array([role != "project" for role in columns.role])
-        self._site_draws[stage.key] = np.zeros((R, quarters, len(columns)))
+        self._site_draws[stage.key] = np.zeros((R, quarters, len(columns), 2))
         self._site_draws[stage.key][:, :, fixed] = np.stack(
-            [s.location.random((quarters, int(fixed.sum()))) for s in self.streams]
+            [s.location.random((quarters, int(fixed.sum()), 2)) for s in self.streams]
         )
         self._next_entrant[stage.key] = np.zeros(R, dtype=int)
         self._entrant_start[stage.key] = first_aggregate + len(aggregates)
@@ -745,21 +746,44 @@ class LithiumModel(mesa.Model):
     def _clearing_markup(
         self, stage: Stage, received: np.ndarray, costs: dict, addressed: np.ndarray, terms: tuple
     ) -> np.ndarray:
-        """The least markup at which the stage's firms offer what is addressed to it, or all they can, (R,)."""
+        """The least markup at which the stage's firms offer what is addressed to it, or all they can, (R,).
+
+        Only the replicates whose firms would offer too little without a markup are searched, each on its own row
+        (so a replicate's markup does not depend on its batch)."""
         raises, lowers, cap = terms
         book = self.books[stage.key]
+        available = book.available()
         # all they can, summed as their offers are (each plant's available / 12): a stage short of capacity then
         # clears exactly where every plant offers all, not a rounding away from it
-        full = np.where(book.active, book.available() / 12.0, 0.0).sum(axis=-1)
+        full = np.where(book.active, available / 12.0, 0.0).sum(axis=-1)
         need = np.minimum(addressed, full)
-        slope = raises + lowers
-        gap = np.where(book.active & (slope > 0), (costs["unit"] - received) / np.maximum(slope, 1e-12), 0.0)
-        upper = np.minimum(np.maximum(gap.max(axis=-1), 0.0) * 1.001 + 1e-6, cap)
-        markup = market.clearing_markup(need, lambda x: self._offer_total(stage, received, costs, x, terms), upper)
+        zero = np.zeros(self.replicates)
+        short = self._offer_total(stage, received, costs, zero, terms) < need
+        if not short.any():
+            return zero
+        rows = np.flatnonzero(short)
+        p = self.params
+        sub_received, sub_unit = received[rows], costs["unit"][rows]
+        sub_lowers = lowers[rows] if np.ndim(lowers) == 2 else lowers
+        sub_available, sub_active, sub_idle = available[rows], book.active[rows], book.idle[rows]
+
+        def offers_at(x: np.ndarray) -> np.ndarray:
+            price = sub_received + raises * x[:, None]
+            margin = (price - (sub_unit - sub_lowers * x[:, None])) / price
+            share = offer_share(margin, sub_idle, p.min_utilization, p.cut_margin)
+            return np.where(sub_active, sub_available / 12.0 * share, 0.0).sum(axis=-1)
+
+        slope = raises + sub_lowers
+        gap = np.where(sub_active & (slope > 0), (sub_unit - sub_received) / np.maximum(slope, 1e-12), 0.0)
+        upper = np.minimum(np.maximum(gap.max(axis=-1), 0.0) * 1.001 + 1e-6, cap[rows])
+        found = market.clearing_markup(need[rows], offers_at, upper)
         # a hair above the bracket, so that prices recomputed from the markup keep a firm that breaks even at it
         # offering (an idle plant restarts only at a positive margin)
-        scale = np.abs(received).max(axis=-1)
-        return np.where(markup > 0, np.minimum(markup + 1e-9 * scale, np.maximum(cap, markup)), 0.0)
+        scale = np.abs(sub_received).max(axis=-1)
+        found = np.where(found > 0, np.minimum(found + 1e-9 * scale, np.maximum(cap[rows], found)), 0.0)
+        out = zero.copy()
+        out[rows] = found
+        return out
 
     def _offer_total(
         self, stage: Stage, received: np.ndarray, costs: dict, markup: np.ndarray, terms: tuple
@@ -808,6 +832,7 @@ class LithiumModel(mesa.Model):
         their accounts pay for each part (a lagged market price less a discount, or the mine's cost)."""
         if self.world is None:
             return
+        withheld = None
         for stage in self.chain.firm_stages:
             book = self.books[stage.key]
             registry = [f for f in self.data.registry if f.segment == stage.key]
@@ -816,9 +841,15 @@ class LithiumModel(mesa.Model):
                 parts = firm.feedstock_at(t)
                 if not parts:
                     continue
+                # a mine that events withhold (a licence suspended, exports banned) cannot feed its owner: that
+                # part is bought on the market instead
+                if withheld is None:
+                    withheld = self.world.withheld_fraction(t)
+                cohort_index = self.world.book.index
                 own = [part for part in parts if part.source == "own_mine"]
-                share = sum(part.share for part in own)
-                cost = sum(part.share * self._mine_cash_cost(part.cohort) for part in own)
+                running = {id(part): 1.0 - withheld[cohort_index(part.cohort)] for part in own}
+                share = sum(part.share * running[id(part)] for part in own)
+                cost = sum(part.share * running[id(part)] * self._mine_cash_cost(part.cohort) for part in own)
                 book.own_share[:, j] = share
                 book.owns_feedstock[:, j] = share > 0
                 book.own_feedstock_cost[:, j] = cost / share if share > 0 else 0.0
@@ -826,12 +857,17 @@ class LithiumModel(mesa.Model):
                 cols.accounts_at_cost[j] = 0.0
                 if j not in cols.accounts_terms:
                     cols.accounts_terms.append(j)
+                linked = cols.accounts_linked[j]
                 for part in parts:
+                    kept = running.get(id(part), 1.0)
                     if part.market_linked:
-                        linked = cols.accounts_linked[j]
-                        linked[part.lag_months] = linked.get(part.lag_months, 0.0) + part.share * (1.0 - part.discount)
+                        linked[part.lag_months] = linked.get(part.lag_months, 0.0) + part.share * kept * (
+                            1.0 - part.discount
+                        )
                     else:
-                        cols.accounts_at_cost[j] += part.share
+                        cols.accounts_at_cost[j] += part.share * kept
+                    if kept < 1.0:  # bought at this month's market price
+                        linked[0] = linked.get(0, 0.0) + part.share * (1.0 - kept)
 
     def _mine_cash_cost(self, cohort: str) -> float:
         """A cohort's mid cash cost this month, excl. the conversion its costs include: what one t LCE of its
@@ -1300,7 +1336,7 @@ class LithiumModel(mesa.Model):
                 taken out: it applies to any plant in Suining).
             labour: (E,) workers per unit/yr.
             home: (E, K) the clusters where the decider's group has a plant.
-            uniforms: (E,) uniform draws.
+            uniforms: (E, 2) uniform draws (home or elsewhere; which elsewhere: `sim.engine.location.draw`).
         """
         p = self.params
         site = self.sites[stage.key]
@@ -1412,19 +1448,21 @@ class LithiumModel(mesa.Model):
         self._order(stage, rows, target, amount, self._lag(stage, t)[target], t)
 
     def _take_slots(self, stage: Stage, rows: np.ndarray) -> np.ndarray:
-        """Free entrant slots for new firms in the rest of China, one per row given (-1 when none is left)."""
+        """Free entrant slots for new firms in the rest of China, one per row given (-1 when none is left); the
+        rows' own order decides who gets a slot first in each replicate."""
         book = self.books[stage.key]
         start = self._entrant_start[stage.key]
         free = len(book.columns) - start
+        nxt = self._next_entrant[stage.key]
+        order = np.argsort(rows, kind="stable")
+        ranked = rows[order]
+        rank = np.arange(len(ranked)) - np.searchsorted(ranked, ranked, side="left")
+        slot = nxt[ranked] + rank
+        ok = slot < free
         out = np.full(len(rows), -1)
-        for r in np.unique(rows):
-            idx = np.flatnonzero(rows == r)
-            n = self._next_entrant[stage.key][r]
-            take = min(len(idx), free - n)
-            if take > 0:
-                out[idx[:take]] = start + n + np.arange(take)
-                self._next_entrant[stage.key][r] = n + take
-            self.recorder.events[f"entry_blocked_{stage.key}"][r] += len(idx) - max(take, 0)
+        out[order[ok]] = start + slot[ok]
+        nxt += np.bincount(ranked[ok], minlength=self.replicates)
+        self.recorder.count(f"entry_blocked_{stage.key}", np.bincount(ranked[~ok], minlength=self.replicates))
         return out
 
     def _start_firm(self, book: FirmBook, rows: np.ndarray, cols: np.ndarray, expected: np.ndarray) -> None:

@@ -155,9 +155,10 @@ def land_efficiency(
     }
     d_limit = setting.get(lever, "exit_after_d_years")
     for key, book in books.items():
-        plant = book.capacity * capex[key]
+        # plant that has run through the year: capacity still ramping up is not judged on a year it was not there
+        plant = (book.capacity - book.ramping) * capex[key]
         contribution = yearly[key]["value_added"] + yearly[key]["taxes"]
-        running = book.active & (book.capacity > 0) & (book.ramping == 0)
+        running = book.active & (plant > 0)
         # the stage's national average per yuan of plant, per replicate
         total_plant = np.where(running, plant, 0.0).sum(axis=-1)
         total_contrib = np.where(running, contribution, 0.0).sum(axis=-1)

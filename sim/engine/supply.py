@@ -192,6 +192,21 @@ class WorldMarket:
                 hold[col] = True
         return withheld, restart, hold, np.full(capacity.shape[0], released)
 
+    def withheld_fraction(self, month: int) -> np.ndarray:
+        """The share of each cohort's data capacity that events withhold this month, (K,): suspended capacity over
+        the cohort's capacity, or an export restriction's share (the same in every replicate)."""
+        base = self.book.base_capacity[month]
+        out = np.zeros(len(self.book.cohorts))
+        for event in self.events:
+            if not event.start <= month <= event.until or event.kind not in ("suspension", "export_restriction"):
+                continue
+            col = self.book.index(event.cohort)
+            if event.kind == "suspension":
+                out[col] += event.capacity / max(base[col], 1.0)
+            else:
+                out[col] += event.share
+        return np.minimum(out, 1.0)
+
     def step(self, month: int, demand: np.ndarray, price_demand: np.ndarray | None = None) -> SupplyMonth:
         """Produce, serve ``demand`` (t LCE/month per replicate) from production and stocks, set next price.
 

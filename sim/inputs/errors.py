@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 MAX_VALUE = 80  # characters of a quoted value from input that a message repeats; longer ones are cut
@@ -24,6 +25,12 @@ def cut(value: str, limit: int = MAX_VALUE) -> str:
 
 def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def did_you_mean(word: str, choices) -> str:
+    """ " Did you mean 'x'?" for the closest of ``choices`` to a misspelt ``word`` (difflib), else ""."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.7)
+    return f" did you mean '{close[0]}'?" if close else ""
 
 
 def clip(text: str) -> str:

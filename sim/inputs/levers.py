@@ -384,6 +384,8 @@ class Policy:
 
     settings: Mapping[str, Setting] = field(default_factory=dict)
     projects: tuple[Project, ...] = ()
+    # a rival cluster's levers (``[policy.<cluster>.<lever>]``), by cluster key; the settings above are Suining's
+    clusters: Mapping[str, Policy] = field(default_factory=dict)
 
     def setting(self, name: str) -> Setting:
         return self.settings.get(name, Setting())
@@ -415,6 +417,8 @@ class Policy:
                 }
                 for p in self.projects
             ]
+        for key, policy in self.clusters.items():
+            out[key] = policy.to_table(month_label)
         return out
 
     def to_data(self) -> dict[str, Any]:
@@ -424,11 +428,14 @@ class Policy:
             for name, s in self.settings.items()
         }
         out["projects"] = [dataclasses.asdict(p) for p in self.projects]
+        for key, policy in self.clusters.items():
+            out[key] = policy.to_data()
         return out
 
 
-def parse_policy(table: Mapping[str, Any], month_index) -> Policy:
-    """Build a `Policy` from a validated ``[policy]`` table (see the schema in `sim.inputs.scenario`)."""
+def parse_policy(table: Mapping[str, Any], month_index, clusters: tuple[str, ...] = ()) -> Policy:
+    """Build a `Policy` from a validated ``[policy]`` table (see the schema in `sim.inputs.scenario`); a sub-table
+    named after one of ``clusters`` holds that rival cluster's levers, in the same form."""
     settings = {}
     for lever in LEVERS:
         if lever.name not in table:
@@ -449,4 +456,5 @@ def parse_policy(table: Mapping[str, Any], month_index) -> Policy:
         )
         for p in table.get("projects", [])
     )
-    return Policy(settings, projects)
+    rivals = {key: parse_policy(table[key], month_index) for key in clusters if isinstance(table.get(key), dict)}
+    return Policy(settings, projects, rivals)

@@ -17,7 +17,7 @@ from typing import Any
 from sim.inputs import files
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.declare import Param
-from sim.inputs.errors import InputError
+from sim.inputs.errors import InputError, did_you_mean
 
 GLOBAL_PARAMS: tuple[Param, ...] = (
     # --- price formation downstream ---
@@ -572,7 +572,8 @@ def coerce_overrides(values: dict[str, Any], source: str, decls: dict[str, Param
     for key, value in values.items():
         if key not in decls:
             raise InputError(
-                f"unknown parameter '{key}'; parameters are declared in sim/inputs/params.py and "
+                f"unknown parameter '{key}';{did_you_mean(key, decls)} parameters are declared in "
+                "sim/inputs/params.py and "
                 f"sim/inputs/chain.py and listed in docs/model.md (e.g. {', '.join(sorted(decls)[:5])}, ...)",
                 file=source,
                 key=key,

@@ -24,8 +24,9 @@ import numpy as np
 
 from sim.inputs import files
 from sim.inputs.chain import DEFAULT_CHAIN
+from sim.inputs.clusters import cluster_keys
 from sim.inputs.declare import Param
-from sim.inputs.errors import InputError
+from sim.inputs.errors import InputError, did_you_mean
 from sim.inputs.files import Roots, TextFile, library_dirs
 from sim.inputs.levers import LEVERS, PROJECT_FIELDS, Policy, parse_policy
 from sim.inputs.params import ModelParams, build_params, read_param_file
@@ -132,14 +133,28 @@ def _lever_schema() -> dict[str, Any]:
         },
         required=("name", "segment", "capacity", "online"),
     )
+    # each rival cluster's levers, as Suining's: [policy.<cluster>.<lever>] and [[policy.<cluster>.projects]]
+    levers = dict(out)
+    for key in rival_clusters():
+        out[key] = dict(levers)
     return out
+
+
+def rival_clusters() -> tuple[str, ...]:
+    """The clusters whose levers a scenario may set beside Suining's (`sim.inputs.clusters`)."""
+    return tuple(k for k in cluster_keys() if k != "suining")
 
 
 EVENT_KINDS = ("suspension", "export_restriction", "restart", "hold_curtailment", "stockpile_release")
 
 SCHEMA: dict[str, Any] = {
     "name": Leaf(STR, help="a short identifier (letters, digits, _ or -)"),
+    "name_zh": Leaf(STR, help="the scenario's name in Chinese, for titles, legends and sheets"),
     "description": Leaf(STR),
+    "description_zh": Leaf(STR, help="the description in Chinese"),
+    "market_twin_reason": Leaf(
+        STR, help="why a path-mode scenario of the library has no market-mode twin (<name>_market.toml)"
+    ),
     "extends": Leaf(STR, help="path of a parent scenario, relative to this file"),
     "start": Leaf(MONTH, help="must be 2022-01 (runs start in the base year)"),
     "end": Leaf(MONTH, help=f"the last month, from 2023-12 to {MAX_END_YEAR}-12"),
@@ -262,17 +277,36 @@ class Scenario:
     source: str | None = None
     source_sha256: str | None = None
     lineage: tuple[tuple[str, str], ...] = ()  # (file, sha256) of the scenario and every file it extends
+    # the name and description in Chinese ("" when the file gives none: readers then see the English); words for
+    # readers, not inputs, so they stay out of the scenario's repr, its fingerprint and the run key
+    name_zh: str = field(default="", repr=False, compare=False)
+    description_zh: str = field(default="", repr=False, compare=False)
 
     @property
     def n_months(self) -> int:
         return self.end_month + 1
+
+    def label(self, lang: str = "en") -> str:
+        """The name a reader sees: the Chinese name in Chinese where there is one, else ``name``."""
+        return self.name_zh if lang == "zh" and self.name_zh else self.name
+
+    def about(self, lang: str = "en") -> str:
+        """The description in ``lang`` (the English one where no Chinese one is given)."""
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
 
     @property
     def years(self) -> list[int]:
         return list(range(MODEL_START[0], MODEL_START[0] + self.n_months // 12 + (self.n_months % 12 > 0)))
 
     def with_changes(self, **changes: Any) -> Scenario:
-        """A copy with fields replaced (for the Python API: seeds, replicates, parameters)."""
+        """A copy with fields replaced (for the Python API: seeds, replicates, parameters).
+
+        A new ``name`` without a new ``name_zh`` drops the Chinese name (it named the old scenario), and so does
+        a new ``description`` for ``description_zh``.
+        """
+        for field_name in ("name", "description"):
+            if field_name in changes and changes[field_name] != getattr(self, field_name):
+                changes.setdefault(f"{field_name}_zh", "")
         return dataclasses.replace(self, **changes)
 
     # -- monthly inputs -----------------------------------------------------------------------------------
@@ -357,14 +391,16 @@ def _read_chain(
     roots: Roots,
     seen: list[TextFile] | None = None,
     label: str | None = None,
+    replaced: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Follow ``extends`` from a checked scenario (``first``, parsed as ``data``) and merge the chain.
 
     The chain is walked in a loop, at most `MAX_EXTENDS` files long; each parent is resolved relative to
     the file that names it, within ``roots``, and checked before its own parent is read. ``label`` names
-    the first file in messages (default: its path).
+    the first file in messages (default: its path); ``replaced`` collects the tables a child replaced whole.
     """
     chain: list[tuple[TextFile, dict[str, Any]]] = [(first, data)]
+    replaced = replaced if replaced is not None else {}
     while "extends" in chain[-1][1]:
         child, child_data = chain[-1]
         name = label if label is not None and len(chain) == 1 else str(child.path)
@@ -380,26 +416,83 @@ def _read_chain(
         chain.append((parent, parent_data))
     if seen is not None:
         seen.extend(f for f, _ in chain)
+    _check_inert(chain, label)
     merged = chain[-1][1]
-    for _, layer in reversed(chain[:-1]):
-        merged = _merge(merged, layer)
+    for i in range(len(chain) - 2, -1, -1):
+        file, layer = chain[i]
+        name = label if label is not None and i == 0 else str(file.path)
+        merged = _merge(merged, _follow_names(layer), replaced=replaced, file=name)
     merged.pop("extends", None)
     return merged
 
 
-def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """Child overrides parent; tables merge key by key, except year/month tables and lists, which replace."""
+def _follow_names(layer: dict[str, Any]) -> dict[str, Any]:
+    """A layer that renames (or redescribes) the scenario drops the parent's Chinese name (or description):
+    ``name_zh`` named the parent. An empty value stands for "none" and is removed after merging."""
+    out = dict(layer)
+    for key in ("name", "description"):
+        if key in out:
+            out.setdefault(f"{key}_zh", "")
+    return out
+
+
+def _merge(
+    base: dict[str, Any],
+    child: dict[str, Any],
+    prefix: str = "",
+    replaced: dict[str, str] | None = None,
+    file: str = "",
+) -> dict[str, Any]:
+    """Child overrides parent; tables merge key by key, except year/month tables and lists, which replace
+    (`_REPLACE_WHOLE`; ``replaced`` records the dotted keys a child replaced, with the child's file)."""
     out = dict(base)
     for key, value in child.items():
+        dotted = f"{prefix}{key}"
         if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in _REPLACE_WHOLE:
-            out[key] = _merge(out[key], value)
+            out[key] = _merge(out[key], value, f"{dotted}.", replaced, file)
         else:
+            if key in _REPLACE_WHOLE and key in out and replaced is not None:
+                replaced[dotted] = file
             out[key] = value
     return out
 
 
 # tables whose entries describe one path: a child's table replaces the parent's rather than merging into it
+# (README, "Scenarios"): a [carbonate_price.points] table under `extends` is the child's whole price path
 _REPLACE_WHOLE = {"points", "levels", "growth", "projects"}
+
+# keys that do nothing in a price mode: an error in a file that extends another and writes them (there it can
+# only be a mistake: the file changes nothing by it; its parents' keys were meant for their own mode, and a
+# complete file, as the workbench writes one, may carry the whole price block). In market mode the price clears
+# the world market after January 2022 (docs/model.md), so the path's continuation and its shocks are unused. The
+# world market runs in both modes (one world: in path mode its events and projects move supply, stocks and the
+# supply gap at the pinned price), so [market] tables act in both.
+INERT = {
+    "market": {
+        "carbonate_price": ("after", "growth_rate", "revert_level", "revert_half_life_months", "volatility",
+                            "persistence", "shocks_from"),
+    },
+}  # fmt: skip
+
+
+def _check_inert(chain: list[tuple[TextFile, dict[str, Any]]], label: str | None) -> None:
+    """Refuse a key a file writes that does nothing in the price mode the scenario runs in at that file."""
+    for i, (file, layer) in enumerate(chain):
+        if "extends" not in layer:
+            continue
+        mode = next(
+            (d["carbonate_price"]["mode"] for _, d in chain[i:] if "mode" in d.get("carbonate_price", {})), "path"
+        )
+        for table, keys in INERT.get(mode, {}).items():
+            for key in keys:
+                if isinstance(layer.get(table), dict) and key in layer[table]:
+                    other = "path" if mode == "market" else "market"
+                    raise InputError(
+                        f"does nothing in {mode} mode (it acts only in {other} mode); remove it, or set "
+                        f'carbonate_price.mode = "{other}"',
+                        file=label if label is not None and i == 0 else str(file.path),
+                        key=f"{table}.{key}",
+                    )
 
 
 def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: str, extended: bool = False) -> None:
@@ -418,8 +511,12 @@ def _check_keys(data: dict[str, Any], spec: dict[str, Any], file: str, prefix: s
             continue
         rule = spec.get(key, spec.get("*"))
         if rule is None:
-            allowed = ", ".join(sorted(k for k in spec if k != "*")) or "(none)"
-            raise InputError(f"unknown key '{key}'; allowed here: {allowed}", file=file, key=dotted)
+            known = sorted(k for k in spec if k != "*")
+            raise InputError(
+                f"unknown key '{key}';{did_you_mean(key, known)} allowed here: {', '.join(known) or '(none)'}",
+                file=file,
+                key=dotted,
+            )
         if isinstance(rule, dict):
             if not isinstance(value, dict):
                 raise InputError("must be a table", file=file, key=dotted)
@@ -497,14 +594,16 @@ def _check_table(value: Any, rule: YearTable | MonthTable, file: str, key: str) 
             )
 
 
-def _policy_months(table: dict[str, Any]) -> list[tuple[str, str]]:
-    """(dotted key, month) of every month a policy table names."""
+def _policy_months(table: dict[str, Any], prefix: str = "policy") -> list[tuple[str, str]]:
+    """(dotted key, month) of every month a policy table names (a rival cluster's levers included)."""
     out = []
     for lever, sub in table.items():
-        if isinstance(sub, dict) and "from" in sub:
-            out.append((f"policy.{lever}.from", sub["from"]))
+        if isinstance(sub, dict) and lever in rival_clusters():
+            out.extend(_policy_months(sub, f"{prefix}.{lever}"))
+        elif isinstance(sub, dict) and "from" in sub:
+            out.append((f"{prefix}.{lever}.from", sub["from"]))
         elif isinstance(sub, list):
-            out.extend((f"policy.{lever}[{i}].online", item["online"]) for i, item in enumerate(sub))
+            out.extend((f"{prefix}.{lever}[{i}].online", item["online"]) for i, item in enumerate(sub))
     return out
 
 
@@ -559,9 +658,10 @@ def load_scenario(
     data, text = files.read_toml(top, what="scenario file")
     _check_keys(data, SCHEMA, str(top), "")
     chain: list[TextFile] = []
-    merged = _read_chain(text, data, roots, chain)
+    replaced: dict[str, str] = {}
+    merged = _read_chain(text, data, roots, chain, replaced=replaced)
     given = files.resolve(parameter_file, what="parameter file") if parameter_file is not None else None
-    return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots)
+    return _build(merged, str(top), text, chain, given, (project_root(), top.parent), roots, replaced=replaced)
 
 
 # how scenario text (not a file) is parsed: `files.parse_toml`, or, where the text comes from a browser, a parser
@@ -602,7 +702,8 @@ def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file:
     _check_keys(data, SCHEMA, name, "")
     source = TextFile(scenarios / "<text>", text, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     chain: list[TextFile] = []
-    merged = _read_chain(source, data, Roots.of([scenarios]), chain, label=name)
+    replaced: dict[str, str] = {}
+    merged = _read_chain(source, data, Roots.of([scenarios]), chain, label=name, replaced=replaced)
     given = None
     if parameter_file is not None:
         given = files.resolve(
@@ -613,7 +714,8 @@ def load_scenario_text(text: str, name: str = "<scenario text>", parameter_file:
             file=name,
             key="parameter_file",
         )
-    return _build(merged, name, source, chain, given, (project_root(),), Roots.of([calibration]), from_text=True)
+    bases = (project_root(),)
+    return _build(merged, name, source, chain, given, bases, Roots.of([calibration]), from_text=True, replaced=replaced)
 
 
 def _build(
@@ -625,12 +727,20 @@ def _build(
     parameter_bases: tuple[Path, ...],
     roots: Roots,
     from_text: bool = False,
+    replaced: dict[str, str] | None = None,
 ) -> Scenario:
     """Validate the merged tables of a scenario and build it (ranges, months, the parameter file)."""
     name = _require(data, "name", file)
     if not re.fullmatch(rf"[A-Za-z0-9_\-]{{1,{MAX_NAME}}}", name):
         raise InputError(
             f"'{name}' is not allowed; use 1 to {MAX_NAME} letters, digits, '_' or '-'", file=file, key="name"
+        )
+    name_zh = data.get("name_zh", "")
+    if name_zh and (not name_zh.isprintable() or not name_zh.strip() or len(name_zh) > MAX_NAME):
+        raise InputError(
+            f"must be 1 to {MAX_NAME} printable characters (it names the scenario in titles, legends and sheets)",
+            file=file,
+            key="name_zh",
         )
     start = month_index(_require(data, "start", file))
     if start != 0:
@@ -642,7 +752,20 @@ def _build(
     cp = _require(data, "carbonate_price", file)
     points = [(month_index(k), float(v)) for k, v in _require(data, "carbonate_price.points", file).items()]
     if points[0][0] > 0:
-        raise InputError("the first price point must be at or before 2022-01", file=file, key="carbonate_price.points")
+        where = (replaced or {}).get("carbonate_price.points")
+        why = (
+            f"; {where} gives a [carbonate_price.points] table, and under 'extends' such a table replaces the "
+            "parent's whole price path (points are not merged by date): repeat the parent's points from 2022-01 "
+            "in it, as scenarios/price_rebound.toml does"
+            if where
+            else ""
+        )
+        raise InputError(
+            f"the first price point must be at or before 2022-01, but the path starts at "
+            f"{month_label(points[0][0])}{why}",
+            file=where or file,
+            key="carbonate_price.points",
+        )
     if points[-1][0] > end:
         raise InputError(
             "price points must lie within the run (start to end)",
@@ -674,19 +797,19 @@ def _build(
 
     _months_in_run(data, end, file)
     policy_table = data.get("policy", {})
-    project_names = [p["name"] for p in policy_table.get("projects", [])]
-    for i, project in enumerate(project_names):
+    # every pipeline project, Suining's and the rival clusters', has a name of its own: names identify plants
+    named = [(f"policy.projects[{i}].name", p["name"]) for i, p in enumerate(policy_table.get("projects", []))]
+    for key in rival_clusters():
+        sub = policy_table.get(key, {})
+        named += [(f"policy.{key}.projects[{i}].name", p["name"]) for i, p in enumerate(sub.get("projects", []))]
+    seen: set[str] = set()
+    for dotted, project in named:
         if not project.strip() or not project.isprintable():
-            raise InputError(
-                "a project needs a name: printable text, not empty", file=file, key=f"policy.projects[{i}].name"
-            )
-        if project in project_names[:i]:
-            raise InputError(
-                f"project name '{project}' is used twice; names identify plants",
-                file=file,
-                key=f"policy.projects[{i}].name",
-            )
-    policy = parse_policy(policy_table, month_index)
+            raise InputError("a project needs a name: printable text, not empty", file=file, key=dotted)
+        if project in seen:
+            raise InputError(f"project name '{project}' is used twice; names identify plants", file=file, key=dotted)
+        seen.add(project)
+    policy = parse_policy(policy_table, month_index, rival_clusters())
     events = _supply_events(data, end, file)
 
     pfile = given_parameter_file
@@ -742,6 +865,8 @@ def _build(
         source=None if from_text else file,
         source_sha256=source.sha256,
         lineage=tuple((file if from_text and f is source else str(f.path), f.sha256) for f in chain),
+        name_zh=name_zh,
+        description_zh=data.get("description_zh", ""),
     )
 
 
@@ -777,7 +902,7 @@ def override_policy(scenario: Scenario, changes: dict[str, Any], source: str = "
             table[lever] = fields
     _check_keys({"policy": table}, SCHEMA, source, "")
     _months_in_run({"policy": table}, scenario.end_month, source)
-    return parse_policy(table, month_index)
+    return parse_policy(table, month_index, rival_clusters())
 
 
 def _supply_events(data: dict[str, Any], end: int, file: str) -> tuple[SupplyEvent, ...]:

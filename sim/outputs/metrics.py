@@ -23,6 +23,9 @@ values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as t
 - ``demand``: demand addressed to the stage (china rows); ``unmet_demand``: the part not delivered (same unit as
   output; Suining's is the national figure attributed by competitiveness weight).
 - ``firms``, ``employment`` (persons, annual mean).
+- Suining, all segments: the report's scoreboard (`sim.outputs.scoreboard`) and the city's cost and return
+  (`fiscal_metrics`): ``support_cumulative``, ``local_fiscal_revenue_cumulative`` and ``net_fiscal`` = the
+  second less the first (亿元, summed since 2022).
 - ``gross_margin``: (output value - intermediate consumption - depreciation - wages) / output value, percent, as
   listed makers report it; china rows also by tier of the rest of China (``gross_margin_leaders``, ...).
 - market mode, region ``world``: segment ``lithium_salt`` ``supply``, ``demand``, ``inventory`` (end of year),
@@ -34,13 +37,16 @@ values)}`` with ``values`` of shape ``(R, Y)``; `MetricTable` lays them out as t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.engine.records import BatchRecord
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
 from sim.inputs.units import YI
 from sim.outputs.scoreboard import scoreboard_metrics
+
+if TYPE_CHECKING:  # the engine's record type, for annotations only: reading tables needs no engine
+    from sim.engine.records import BatchRecord
 
 MONEY = {
     "output_value": "output_value",
@@ -189,6 +195,9 @@ def batch_metrics(
             if region == "china":
                 for tier in tiers.get(key, ()):
                     out[(region, key, f"gross_margin_{tier}")] = ("%", gross_margin(reg, f"tier:{tier}", key))
+                    # the tier's share of national output (Hunan Yuneng, the LFP leader, sold 29-31% of China's LFP)
+                    share = 100.0 * _div(reg[(f"tier:{tier}", key, "output")], output)
+                    out[(region, key, f"output_share_{tier}")] = ("%", share)
             out[(region, key, "employment")] = ("persons", g("employment"))
             # plant-months of negative operating cash flow: distress (hedging is meant to lower it)
             out[(region, key, "loss_months")] = ("plant-months", g("loss_months"))
@@ -213,6 +222,7 @@ def batch_metrics(
             out[(region, "all", "value_added_real_growth")] = ("%", growth)
         if region == "suining" and record.params is not None and record.city:
             out.update(scoreboard_metrics(reg, record.years, record.params, record.city, *record.city_growth, growth))
+            out.update(fiscal_metrics(out[("suining", "all", "local_fiscal_revenue")][1], totals["support"]))
 
     if "world_production" in market:
         supply = _annual(market["world_production"]) + _annual(market["world_released"])
@@ -256,6 +266,27 @@ def plant_metrics(record: BatchRecord) -> dict[tuple[str, str, str], tuple[str, 
     return out
 
 
+def fiscal_metrics(revenue: np.ndarray, support: np.ndarray) -> dict[tuple[str, str, str], tuple[str, np.ndarray]]:
+    """What the city gets back and what it pays, summed from the first year of the run (Suining, all segments).
+
+    ``net_fiscal`` = cumulative ``local_fiscal_revenue`` - cumulative ``support`` (亿元): the local revenue from
+    lithium the city has collected since 2022 less the support it has paid to lithium firms under the scenario's
+    levers. A scenario's difference from its baseline reads "local revenue gained minus support paid".
+
+    Args:
+        revenue: (R, Y) local fiscal revenue from lithium, 亿元 a year.
+        support: (R, Y) support paid to Suining's lithium firms, 亿元 a year.
+    """
+    received = np.cumsum(revenue, axis=1)  # along the years of each replicate: independent of the batch
+    paid = np.cumsum(support, axis=1)
+    key = ("suining", "all")
+    return {
+        (*key, "local_fiscal_revenue_cumulative"): ("亿元", received),
+        (*key, "support_cumulative"): ("亿元", paid),
+        (*key, "net_fiscal"): ("亿元", received - paid),
+    }
+
+
 STAGE_METRICS = (
     "loss_months",
     "output",
@@ -289,6 +320,9 @@ SCOREBOARD_METRICS = (
     "city_gdp_growth",
     "fai_growth_contribution",
     "revenue_growth_contribution",
+    "local_fiscal_revenue_cumulative",
+    "support_cumulative",
+    "net_fiscal",
 )
 WORLD_METRICS = {
     "lithium_salt": (
@@ -339,6 +373,7 @@ def metric_catalogue(
         out.add(("china", stage.key, "demand"))
         out.add(("china", stage.key, "imports"))
         out.update(("china", stage.key, f"gross_margin_{t}") for t in tiers.get(stage.key, ()))
+        out.update(("china", stage.key, f"output_share_{t}") for t in tiers.get(stage.key, ()))
     for region in (*clusters, "china"):
         out.update((region, "all", m) for m in ALL_METRICS if m != "value_added_real_growth")
     out.update((region, "all", "value_added_real_growth") for region in ("suining", "china"))

@@ -148,12 +148,17 @@ def scoreboard_metrics(
     }
 
 
+FISCAL = ("support_cumulative", "local_fiscal_revenue_cumulative", "net_fiscal")  # the city's cost and return
+
+
 def scoreboard_table(
     summary: pd.DataFrame, city: dict[str, dict[int, float]], projects: dict[str, int] | None = None
 ) -> pd.DataFrame:
     """The scoreboard of a run (or of several: the summary may hold many scenarios): for each indicator and
-    year, the report's target, the city's record, lithium's figure and its contribution (mean, P5, P95);
-    ``projects`` gives each scenario's count of lithium projects in its pipeline (beside projects signed)."""
+    year, the report's target, the city's record, lithium's figure (mean, P5, P95) and its contribution (mean,
+    P5, P95); ``projects`` gives each scenario's count of lithium projects in its pipeline (beside projects
+    signed); and, as indicator ``net_fiscal``, what the city has paid in support and got back in local revenue
+    since 2022, and the net (`sim.outputs.metrics.fiscal_metrics`)."""
     rows = []
     suining = summary[(summary.region == "suining") & (summary.segment == "all")]
     figures = {
@@ -175,6 +180,8 @@ def scoreboard_table(
                         "city_record": city.get(indicator, {}).get(int(year), np.nan),
                         "lithium_metric": figures[indicator],
                         "lithium_value": level["mean"].get(year, np.nan),
+                        "lithium_p05": level["p05"].get(year, np.nan),
+                        "lithium_p95": level["p95"].get(year, np.nan),
                         "lithium_unit": level["unit"].get(year, ""),
                         "contribution_mean": contribution["mean"].get(year, np.nan),
                         "contribution_p05": contribution["p05"].get(year, np.nan),
@@ -191,10 +198,32 @@ def scoreboard_table(
                     "city_record": city.get("projects_signed", {}).get(int(year), np.nan),
                     "lithium_metric": "pipeline_projects",
                     "lithium_value": float((projects or {}).get(scenario, 0)),
+                    "lithium_p05": np.nan,
+                    "lithium_p95": np.nan,
                     "lithium_unit": "projects",
                     "contribution_mean": np.nan,
                     "contribution_p05": np.nan,
                     "contribution_p95": np.nan,
                 }
             )
+        for metric in FISCAL:
+            level = runs[runs.metric == metric].set_index("year")
+            for year in level.index:
+                rows.append(
+                    {
+                        "scenario": scenario,
+                        "year": int(year),
+                        "indicator": "net_fiscal",
+                        "target": np.nan,
+                        "city_record": np.nan,
+                        "lithium_metric": metric,
+                        "lithium_value": level["mean"][year],
+                        "lithium_p05": level["p05"][year],
+                        "lithium_p95": level["p95"][year],
+                        "lithium_unit": level["unit"][year],
+                        "contribution_mean": np.nan,
+                        "contribution_p05": np.nan,
+                        "contribution_p95": np.nan,
+                    }
+                )
     return pd.DataFrame(rows)

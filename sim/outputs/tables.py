@@ -9,16 +9,21 @@ mean and P5/P50/P95 across replicates (one replicate: all four equal). Money is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sim.engine.records import BatchRecord
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
 from sim.inputs.units import YI
 from sim.outputs.metrics import MetricTable
 
+if TYPE_CHECKING:  # the engine's record type, for annotations only: reading tables needs no engine
+    from sim.engine.records import BatchRecord
+
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
+REPLICATE_REGIONS = ("suining",)  # the rows kept per replicate (replicates.csv): what comparisons chart
+MAX_KEPT_REPLICATES = 1000  # replicates.csv holds the first this many (bands of differences need no more)
 KEY_COLUMNS = SUMMARY_COLUMNS[1:6]  # year, region, segment, metric, unit
 FAILED_COLUMN = "failed"  # after the statistics: replicates a numeric check stopped before that row's year
 FIRM_MONEY = ("output_value", "value_added", "profit", "support", "investment")
@@ -191,3 +196,40 @@ def supply_table(record, replicates: list[int]) -> pd.DataFrame:
             "running": record.cohorts["running"].ravel(),
         }
     )
+
+
+def replicate_table(keys: list[tuple], replicates: list[int], values: np.ndarray) -> pd.DataFrame:
+    """Suining's summary rows per replicate (``replicates.csv``): the key columns, then one column per replicate
+    (named by its number), for the first `MAX_KEPT_REPLICATES` replicates. Comparisons take the bands of their
+    differences from baseline from these, replicate by replicate.
+
+    Args:
+        keys: the summary row keys (year, region, segment, metric, unit).
+        replicates: the replicate numbers of the columns of ``values``.
+        values: (rows, R).
+    """
+    rows = [i for i, key in enumerate(keys) if key[1] in REPLICATE_REGIONS]
+    kept = min(len(replicates), MAX_KEPT_REPLICATES)
+    frame = pd.DataFrame([keys[i] for i in rows], columns=KEY_COLUMNS)
+    data = pd.DataFrame(values[rows, :kept], columns=[str(r) for r in replicates[:kept]])
+    return pd.concat([frame, data], axis=1)
+
+
+def history_years(scenario, last_data_year: int | None = None) -> list[int]:
+    """The years a run takes as history: from the base year to the last year of the national data (2024), and
+    in path mode not past the last year before the price shocks start (``shocks_from``): charts shade them apart
+    from the projection, and comparisons check that their runs share them.
+
+    Args:
+        scenario: a `sim.inputs.scenario.Scenario`.
+        last_data_year: the last year of the national data (default: ``national.csv``'s).
+    """
+    if last_data_year is None:
+        from sim.inputs.data import default_data
+
+        last_data_year = max(year for series in default_data().national.values() for year in series)
+    years = scenario.years
+    last = min(last_data_year, years[-1])
+    if scenario.price_mode == "path":
+        last = min(last, years[0] + scenario.shocks_from // 12 - 1)
+    return [y for y in years if y <= last]

@@ -11,7 +11,7 @@ per unit/yr, at cluster c (``hf_c`` Suining's fitted residual factor at Suining,
           + location_time_value x (months of construction c's ready land saves)
     P_c = exp(V_c) / sum_k exp(V_k)        over the clusters that host the stage
 
-and the decider picks the first cluster whose cumulative probability exceeds its uniform draw.
+and the decider draws with two uniforms (`draw`): home (Suining) or elsewhere, then which cluster elsewhere.
 """
 
 from __future__ import annotations
@@ -83,9 +83,24 @@ def choose(model, stage, month: int, conversion: float, energy: float, labour: f
     best = max(utility)
     expo = [math.exp(v - best) for v in utility]
     total = sum(expo)
-    cumulative, picked = 0.0, 0
-    for value in expo:
-        cumulative += value / total
-        if cumulative <= u:
-            picked += 1
-    return min(picked, len(costs) - 1)
+    probabilities = [value / total for value in expo]
+    return draw(probabilities, u)
+
+
+def draw(probabilities: list[float], u: tuple[float, float], home: int = 0) -> int:
+    """The cluster picked with two uniform draws: the first decides between the home city (cluster ``home``) and
+    elsewhere (home when it falls below home's probability), the second which cluster elsewhere, by their
+    probabilities given elsewhere (the first whose cumulative share exceeds it). So a home incentive only moves
+    deciders to the home city, and a rival's only moves them away from it or among the rivals."""
+    k = len(probabilities)
+    if u[0] < probabilities[home]:
+        return home
+    rest = [0.0 if c == home else value for c, value in enumerate(probabilities)]
+    total = sum(rest)
+    cumulative, other = 0.0, 0
+    for value in rest:
+        cumulative += value / total if total > 0 else 0.0
+        if cumulative <= u[1]:
+            other += 1
+    other = min(other, k - 1)
+    return min(home + 1, k - 1) if other == home else other  # home has no width here: never picked

@@ -252,10 +252,13 @@ class ReferenceModel(mesa.Model):
     def apply_feedstock(self, month: int) -> None:
         """This month's feedstock terms of registered salt plants: the share their group's mines supply and its
         cash cost (the mine's cohort mid cost, as the world market last set it, less the conversion included in
-        it), and how their accounts pay for each part (a lagged market price less a discount, or the mine's cost)."""
+        it), and how their accounts pay for each part (a lagged market price less a discount, or the mine's cost).
+        A mine that events withhold (a licence suspended, exports banned) feeds its owner only the part it still
+        runs; the rest is bought at this month's market price."""
         if self.world is None:
             return
         cohorts = {c.cohort: c for c in self.world.cohorts}
+        withheld = self.world.withheld_fraction(month)
 
         def cash_cost(cohort: str) -> float:
             c = cohorts[cohort]
@@ -267,19 +270,24 @@ class ReferenceModel(mesa.Model):
             if not parts:
                 continue
             own = [part for part in parts if part.source == "own_mine"]
-            share = sum(part.share for part in own)
-            cost = sum(part.share * cash_cost(part.cohort) for part in own)
+            running = {id(part): 1.0 - withheld[cohorts[part.cohort]] for part in own}
+            share = sum(part.share * running[id(part)] for part in own)
+            cost = sum(part.share * running[id(part)] * cash_cost(part.cohort) for part in own)
             firm.own_share = share
             firm.owns_feedstock = share > 0
             firm.own_feedstock_cost = cost / share if share > 0 else 0.0
             firm.has_terms = True
             firm.accounts_linked, firm.accounts_at_cost = {}, 0.0
+            linked = firm.accounts_linked
             for part in parts:
+                kept = running.get(id(part), 1.0)
                 if part.market_linked:
                     lag = part.lag_months
-                    firm.accounts_linked[lag] = firm.accounts_linked.get(lag, 0.0) + part.share * (1.0 - part.discount)
+                    linked[lag] = linked.get(lag, 0.0) + part.share * kept * (1.0 - part.discount)
                 else:
-                    firm.accounts_at_cost += part.share
+                    firm.accounts_at_cost += part.share * kept
+                if kept < 1.0:  # bought at this month's market price
+                    linked[0] = linked.get(0, 0.0) + part.share * (1.0 - kept)
 
     def apply_policies(self, month: int) -> None:
         """Each cluster's levers on its own plants: factors, this month's relief and grants."""

@@ -101,21 +101,22 @@ def grade(score: float, policy) -> int:
 def land_review(policy, stage_firms: list, cluster: int, capex: float, month: int) -> dict:
     """December review (亩均论英雄) of one stage's plants of the cluster; returns the upgrade support by plant.
 
-    A running plant (in business, with capacity, none ramping) is graded on the year's value added plus taxes per
-    yuan of plant (capacity x capex) against the stage's national average; the grade sets next year's energy
-    price. A C or D plant upgrades when it can pay its share (cash plus a listed parent's credit), the city paying
-    ``upgrade_support``: plant value up by the cost, processing costs down by ``upgrade_cost_cut``. A plant graded
-    D ``exit_after_d_years`` years running that cannot pay returns its land (exits).
+    A plant in business is graded on the year's value added plus taxes per yuan of the plant that has run through
+    the year ((capacity - ramping) x capex) against the stage's national average; the grade sets next year's
+    energy price. A C or D plant upgrades when it can pay its share (cash plus a listed parent's credit), the
+    city paying ``upgrade_support``: plant value up by the cost, processing costs down by ``upgrade_cost_cut``. A
+    plant graded D ``exit_after_d_years`` years running that cannot pay returns its land (exits).
     """
     lever = LEVER_BY_NAME["land_efficiency"]
     setting = policy.setting(lever.name)
     if lever.name not in policy.settings or month < setting.start:
         return {}
     value = {name: setting.get(lever, name) for name in (f.name for f in lever.fields)}
-    running = [f for f in stage_firms if f.active and f.capacity > 0 and f.ramping == 0]
 
-    def plant(f) -> float:
-        return f.capacity * capex
+    def plant(f) -> float:  # plant that has run through the year: capacity still ramping is not judged
+        return (f.capacity - f.ramping) * capex
+
+    running = [f for f in stage_firms if f.active and plant(f) > 0]
 
     def contribution(f) -> float:
         taxes = f.year.get("vat", 0.0) + f.year.get("surcharges", 0.0) + f.year.get("income_tax", 0.0)

@@ -200,6 +200,21 @@ class WorldMarket:
                 hold[cohort] = True
         return withheld, restart, hold, released
 
+    def withheld_fraction(self, month: int) -> dict[Cohort, float]:
+        """The share of each cohort's data capacity that events withhold this month: suspended capacity over the
+        cohort's capacity, or an export restriction's share (at most all of it)."""
+        by_key = {c.cohort: c for c in self.cohorts}
+        out = {c: 0.0 for c in self.cohorts}
+        for event in self.events:
+            if not event.start <= month <= event.until or event.kind not in ("suspension", "export_restriction"):
+                continue
+            cohort = by_key[event.cohort]
+            if event.kind == "suspension":
+                out[cohort] += event.capacity / max(cohort.base_capacity[month], 1.0)
+            else:
+                out[cohort] += event.share
+        return {c: min(value, 1.0) for c, value in out.items()}
+
     def step(self, month: int, demand: float, price_demand: float) -> dict[str, float]:
         """Produce, serve ``demand`` (t LCE/month) from production and stocks, and in market mode set next
         month's price; ``price_demand`` is the demand for salts the price answers to."""

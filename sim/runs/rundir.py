@@ -526,7 +526,15 @@ _RUN_CHARTS = (
 RUN = DirKind(
     "run directory",
     _is_run_dir,
-    ("summary.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", *(f"charts/{c}.png" for c in _RUN_CHARTS)),
+    (
+        "summary.csv",
+        "replicates.csv",
+        "firms.csv",
+        "market.csv",
+        "supply.csv",
+        "meta.json",
+        *(f"charts/{c}.png" for c in _RUN_CHARTS),
+    ),
     "summary.csv and a meta.json written by lithium-sim",
     manifest="meta.json",
 )

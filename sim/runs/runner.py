@@ -43,7 +43,7 @@ from sim.engine.model import simulate_batch
 from sim.inputs.data import default_data
 from sim.inputs.errors import InputError  # noqa: F401  (re-exported: callers catch it from here)
 from sim.inputs.scenario import Scenario, month_label
-from sim.outputs.tables import BatchTables, batch_tables, supply_table
+from sim.outputs.tables import BatchTables, batch_tables, history_years, replicate_table, supply_table
 from sim.runs.executors import Simulator, Work, dask_client, run_here, run_on_dask, run_on_processes
 from sim.runs.provenance import (  # noqa: F401  (re-exported)
     code_version,
@@ -166,7 +166,16 @@ class RunResult:
             raise KeyError(f"no summary rows for metric={metric!r}, region={region!r}, segment={segment!r}")
         return float(sel.loc[year]) if year is not None else sel
 
-    def save(self, out_dir: str | Path, charts: bool = True, lang: str = "en", *, force: bool = False) -> Path:
+    def replicate_table(self) -> pd.DataFrame | None:
+        """Suining's figures per replicate (``replicates.csv``; `sim.outputs.tables.replicate_table`), or None
+        when the part files' values are gone."""
+        if self.store is None or not self.store.replicates:
+            return None
+        return replicate_table(*self.store.replicate_values())
+
+    def save(
+        self, out_dir: str | Path, charts: bool = True, lang: str = "en", *, force: bool = False, pool=None
+    ) -> Path:
         """Write the run directory atomically: built beside the target, then renamed into place.
 
         Args:
@@ -176,6 +185,7 @@ class RunResult:
             lang: chart language, "en" or "zh".
             force: if ``out_dir`` holds anything else, move it aside whole (kept, and reported) rather than
                 refuse.
+            pool: a worker process to share the charts with (`sim.runs.compare.chart_pool`).
 
         Raises:
             InputError: ``out_dir`` cannot be written, is being written by another process, or holds files
@@ -184,6 +194,9 @@ class RunResult:
 
         def fill(tmp: Path) -> None:
             self.summary.to_csv(tmp / "summary.csv", index=False)
+            per_replicate = self.replicate_table()
+            if per_replicate is not None:
+                per_replicate.to_csv(tmp / "replicates.csv", index=False)
             has_supply = False
             if self.store is not None:
                 for table in ReplicateStore.TABLES:
@@ -194,7 +207,14 @@ class RunResult:
 
                 supply = pd.read_csv(tmp / "supply.csv") if has_supply else None
                 run_charts(
-                    self.summary, tmp / "charts", self.scenario.name, lang=lang, supply=supply, city=default_data().city
+                    self.summary,
+                    tmp / "charts",
+                    self.scenario.label(lang),
+                    lang=lang,
+                    supply=supply,
+                    city=default_data().city,
+                    history=self.meta.get("history_years"),
+                    pool=pool,
                 )
             meta = {RUN_MARKER: {"kind": "run directory", "format": 1}, **self.meta}
             meta["failures"] = {str(k): v for k, v in sorted(self.failures.items())}
@@ -351,6 +371,9 @@ def run_scenario(
     meta = {
         "scenario": scenario.name,
         "description": scenario.description,
+        "name_zh": scenario.name_zh,
+        "description_zh": scenario.description_zh,
+        "history_years": history_years(scenario),
         "scenario_file": scenario.source,
         "scenario_sha256": scenario.source_sha256,
         "scenario_lineage": [{"file": f, "sha256": h} for f, h in scenario.lineage],

@@ -198,6 +198,11 @@ class ReplicateStore:
             values = np.where(failed, np.nan, values)
         return summarise(keys, values, scenario, failed)
 
+    def replicate_values(self) -> tuple[list[tuple], list[int], np.ndarray]:
+        """The summary row keys, the finished replicates in order and their values, (rows, R)."""
+        order = self.replicates
+        return list(self._keys or []), order, np.stack([self._values[i] for i in order], axis=1)
+
     def events(self) -> dict[str, float]:
         """Each event count's mean per finished replicate (entrants, exits, firm-months, ...)."""
         names = sorted({name for counts in self._events.values() for name in counts})
