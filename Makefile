@@ -50,6 +50,7 @@ lint: $(VENV)/.installed-test
 # the workbench's figures are measured in chromium (Playwright, from the test extra)
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_reference.py
 	$(BIN)/python benchmarks/bench_workbench.py
 	$(BIN)/python benchmarks/bench_explore.py
 	$(BIN)/python benchmarks/bench_cli.py
