@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine.model import simulate_batch
+from sim.engine.model import release, simulate_batch
 from sim.inputs.data import default_data
 from sim.inputs.levers import parse_policy
 from sim.inputs.scenario import month_index, month_label
@@ -168,6 +168,7 @@ def test_the_comparison_fails_when_a_rule_differs(short):
     model = ReferenceModel(short, seed=seed)
     model.params = model.params.replace(processing_fee_lfp=model.params.processing_fee_lfp * 1.001)
     reference = model.run(24)
+    release(model)
     got, expected = np.array(reference.market["price_lfp_cathode"]), engine.market["price_lfp_cathode"][0]
     assert np.max(np.abs(got - expected) / expected) > 1e3 * RTOL
 
@@ -181,3 +182,4 @@ def test_the_reference_is_one_mesa_agent_per_plant_with_its_own_state(short):
     assert len(model.agents) == sum(len(f) for f in model.firms.values()) + len(model.world.cohorts)
     model.step()
     assert model.steps == 1 and sum(f.quantity for f in model.firms["battery"]) > 0
+    release(model)

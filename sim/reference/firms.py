@@ -8,8 +8,10 @@ investment, entry and exit", state it:
 - `Firm.offer`: its unit cost at this month's materials price, its variable margin at the price it receives,
   and what it offers::
 
-      processing = (max(conversion + freight, 0.1 conversion) + energy x energy_factor x grade_factor)
-                   x cost_factor x L_t
+      processing = (max(conversion + freight, 0.1 conversion) + energy x power x energy_factor x grade_factor)
+                   x cost_factor x L_t                    (freight, power: its cluster's, beside the rest of China's)
+      input      = materials                              (LFP and cell makers: the stage's materials price)
+                 = own x mine cost + (1 - own) x materials x (1 - Suining's discount)        (salt makers)
       c          = input + processing,    m = (p - c) / p
       offer      = available / 12 x clip(1 + m / cut_margin, min_utilization, 1)     (running)
                  = available / 12 x [m > 0]                                          (idle)

@@ -7,10 +7,12 @@ At the end of each quarter, stage by stage:
    decides once for all its plants (its first plant carries the group's order) and counts as at home wherever it
    has a plant.
 2. **Placement** (`place`), one decider after another in column order (the order matters: new firms take the free
-   entrant slots in turn): the decider picks a cluster (`sim.reference.location.choose`, with its own uniform draw
-   of the quarter); the order goes to its own plant if it picks its own cluster, else to its group's largest plant
-   there, else to the cluster's column of new plants for its tier (or its entrants' column), else, in the rest of
-   China, to a new firm in the next free entrant slot (at the decider's costs and expectations).
+   entrant slots in turn): the decider picks a cluster (`sim.reference.location.choose`, with its own two uniform
+   draws of the quarter); the order goes to its own plant if it picks its own cluster, else to its group's largest
+   plant there, else to the cluster's column of new plants for its tier (or its entrants' column), else, in the
+   rest of China, to a new firm in the next free entrant slot (at the decider's costs and expectations). A
+   cluster's column of new plants that an expansion opens keeps the expectations it formed in the run's first
+   month (its own margin then): unlike a new firm, it takes none from the decider.
 3. **Entry** (`enter`). With ``rbar`` the rest of China's incumbents' capacity-weighted expected return, ``n =
    Poisson quantile of the quarter's uniform at entry_rate x min(rbar - entrant_hurdle, entry_excess_cap) / 0.1``
    entrants (at most ``max_entrants_per_quarter``), each of the median incumbent's size times a drawn multiple,
@@ -92,9 +94,8 @@ def place(model, stage, month: int, decider, amount: float, home: list[bool]) ->
         target = decider
     elif decider.group < len(model.group_plants[stage.key]):
         plants = model.group_plants[stage.key][decider.group][picked]
-        if plants:  # the group's largest plant in the picked cluster
-            target = max(plants, key=lambda j: firms[j].capacity if firms[j].active else 0.0)
-            target = firms[target]
+        if plants:  # the group's largest plant in the picked cluster (the first, if none has capacity)
+            target = firms[max(plants, key=lambda j: firms[j].capacity if firms[j].active else 0.0)]
     if target is None:
         columns = model.new_plant_columns[stage.key]
         j = columns.get((picked, decider.tier), columns.get((picked, "entrant")))
@@ -106,7 +107,7 @@ def place(model, stage, month: int, decider, amount: float, home: list[bool]) ->
         target.conversion_cost = decider.conversion_cost / hf
         target.energy_cost = decider.energy_cost / hf
         target.start(decider.expected_margin)
-    target.active = True
+    target.active = True  # in business from now (a cluster's new-plant column opens; a group's closed plant reopens)
     order(model, stage, target, amount, month)
 
 

@@ -168,12 +168,9 @@ class ReferenceModel(mesa.Model):
         cell_ratio(self, t, prices, drivers, learn)
         received = {s.key: self.realised_prices(s, prices[s.key], t) for s in self.chain.firm_stages}
 
-        # each plant's costs at this month's materials price and the price it receives (its own: order free)
+        # each plant's costs at this month's materials price and the price it receives
         for stage in self.chain.firm_stages:
-            market = self.markets[stage.key]
-            self.stage_sets[stage.key].shuffle_do(
-                lambda f, key=stage.key, m=market: f.prepare(received[key][f], materials[key], learn, m.history)
-            )
+            self.prepare_stage(stage.key, received[stage.key], materials[stage.key], learn)
         markups: dict[str, float] = {}
 
         def clearing_offers(key: str, addressed: float) -> float:
@@ -188,14 +185,10 @@ class ReferenceModel(mesa.Model):
         prices, materials = price_pass(self, carbonate, drivers, learn, markups=markups)
         offers = {}
         for stage in self.chain.firm_stages:
-            key, market = stage.key, self.markets[stage.key]
-            self.stage_sets[key].shuffle_do(
-                lambda f, key=key, m=market: f.offer(
-                    prices[key] if m.fee_priced else received[key][f], materials[key], learn, m.history
-                )
-            )
-            market.weigh()
-            offers[key] = sum(f.offered for f in market.firms)  # in column order, as the engine sums
+            key = stage.key
+            # a fee stage's plants receive its cleared price; salt makers the carbonate price (or the hedged one)
+            price_of = {f: prices[key] for f in self.firms[key]} if self.markets[key].fee_priced else received[key]
+            offers[key] = self.offer_stage(key, price_of, materials[key], learn)
         flows = deliveries(self, drivers, offers, t)
         for stage in self.chain.firm_stages:
             self.markets[stage.key].history.append(materials[stage.key])
@@ -214,6 +207,20 @@ class ReferenceModel(mesa.Model):
                 expand_supply(self, t)
         if t >= self.n_months - 1:
             self.running = False
+
+    def prepare_stage(self, key: str, price_of: dict, materials: float, learn: float) -> None:
+        """Every plant's costs and the price it receives before the stage clears (each its own: order free)."""
+        history = self.markets[key].history
+        self.stage_sets[key].shuffle_do(lambda f: f.prepare(price_of[f], materials, learn, history))
+
+    def offer_stage(self, key: str, price_of: dict, materials: float, learn: float) -> float:
+        """Every plant's cost, margin and offer at the cleared prices (each its own: order free), their
+        competitiveness weights, and the stage's total offer, u/month (summed in column order, as the engine
+        sums)."""
+        market = self.markets[key]
+        self.stage_sets[key].shuffle_do(lambda f: f.offer(price_of[f], materials, learn, market.history))
+        market.weigh()
+        return sum(f.offered for f in market.firms)
 
     # --- 1. capacity -------------------------------------------------------------------------------------------
     def bring_online(self, month: int) -> None:
