@@ -1,22 +1,29 @@
-"""The agent-based model of the lithium chain: Suining's named firms and a synthetic rest of China, a batch of
-replicates at once.
+"""The agent-based model of the lithium chain: Suining's named plants, its rival clusters' and a synthetic rest of
+China, in one world lithium market, a batch of replicates at once.
 
 `LithiumModel` is a `mesa.Model` whose firm agents (`agents.firm`) keep their state in one `FirmBook` per stage
 of the chain, ``(R, N)`` arrays with a row per replicate, and whose world supply cohorts (`agents.producer`)
-keep theirs in a `SupplyBook` (market mode). Each monthly step (docs/model.md, "Process overview and
-scheduling"), for every replicate at once:
+keep theirs in a `SupplyBook`; the world market runs in both price modes (in path mode the scenario pins its
+price). Every plant sits in a cluster (`sim.inputs.clusters`) whose conditions move its costs and whose policy
+acts on it. Each monthly step (docs/model.md, "Process overview and scheduling"), for every replicate at once:
 
-1. capacity under construction comes online and ramps up; capex is spent on plant being built;
-2. policy levers set this month's factors and payments (`sim.engine.policy`);
+1. capacity under construction comes online and ramps up; capex is spent on plant being built; registered salt
+   plants take this month's feedstock terms (`_apply_feedstock`);
+2. every cluster's policy levers set this month's factors and payments (`sim.engine.policy`);
 3. demand drivers: the scenario's demand, cell demand responding to the cell price, sodium-ion substitution;
 4. prices, upstream to downstream, each stage by its declared price rule (`sim.engine.market.PRICE_RULES`);
-5. every firm's unit cost, margin and offer;
+5. stages clear, downstream first: each stage's markup is the least at which its firms offer what is addressed
+   to it (`_clearing_markup`); prices are set again with the markups, and every firm's cost, margin and offer;
 6. the chain's quantities: demand passed up the chain, what each stage can deliver given its offers and its
-   inputs, the world market's clearing in market mode, and what each stage produces (`chain_quantities`);
-7. within each stage demand is split among firms by a logit on controllable cost, capped by offers, so
-   Suining's shares emerge; every firm's accounts, finance, expectations, idling and exit;
+   inputs, the world market's month (its clearing in market mode, the supply gap at the pinned price in path
+   mode), and what each stage produces (`_chain_quantities`);
+7. within each stage demand is split among firms by a logit on controllable cost, capped by offers and by the
+   buyers' largest share per supplier; every firm's accounts, finance, expectations, idling and exit. Shares of
+   output follow from these rules and the inputs; where they are calibration targets, the parameters behind
+   them are fitted (docs/model.md, "What is fitted, what is an input, what is predicted");
 8. in December the year-end levers (VAT refunds, the land-efficiency review); each quarter investment by
-   incumbents, entry into the rest of China and, in market mode, the expansion of supply cohorts.
+   incumbents and entry, each new plant placed in the cluster it picks (`sim.engine.location`), and the
+   expansion of supply cohorts.
 
 Every kernel is vectorised over replicates and firms; each replicate draws from its own spawned streams, so a
 replicate's results do not depend on its batch.
