@@ -43,7 +43,7 @@ def stratified_normal(rng: np.random.Generator, n: int) -> np.ndarray:
     """n standard normal draws, one from each of n equal-probability strata, in random order.
 
     A small population keeps the distribution's spread without depending on a lucky draw: the variance of
-    Suining's emergent shares across seeds comes from the model, not the sampling.
+    Suining's shares across seeds comes from the model, not the sampling.
     """
     u = (rng.permutation(n) + rng.random(n)) / n
     return special.ndtri(u)
