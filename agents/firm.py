@@ -25,7 +25,7 @@ class Firm(mesa.Agent):
     Attributes:
         firm_id: stable identifier (registry id for named firms, ``<stage>_<n>`` for synthetic ones).
         name: display name.
-        region: ``suining`` or ``rest_of_china``.
+        region: the key of the firm's cluster (``suining``, a rival cluster, or ``rest_of_china``).
         role: ``registry``, ``project``, ``synthetic`` or ``entrant``.
     """
 
@@ -39,7 +39,7 @@ class Firm(mesa.Agent):
         self.firm_id = cols.firm_id[column]
         self.name = cols.name[column]
         self.role = cols.role[column]
-        self.region = "suining" if cols.suining[column] else "rest_of_china"
+        self.region = model.data.clusters.keys[int(cols.cluster[column])]
 
     # views on the book, one value per replicate (for notebooks and tests)
     @property

@@ -20,19 +20,10 @@ from pathlib import Path
 import sim
 
 HERE = Path(__file__).resolve().parent
-LIBRARY = [
-    "baseline",
-    "low_price",
-    "price_rebound",
-    "demand_slowdown",
-    "policy_package",
-    "project_attraction",
-    "plan_capacity",
-    "baseline_market",
-    "oversupply",
-    "supply_discipline",
-    "storage_boom",
-]
+# every scenario file here, each price mode's baseline first (a new file joins the library by being here)
+LIBRARY = sorted((p.stem for p in HERE.glob("*.toml")), key=lambda n: (n.endswith("_market"), n != "baseline", n))
+LIBRARY.remove("baseline_market")
+LIBRARY.insert(next(i for i, n in enumerate(LIBRARY) if n.endswith("_market")), "baseline_market")
 # each price mode's baseline: a scenario is compared with the baseline of its own mode (and parameter file)
 BASELINES = {"path": "baseline", "market": "baseline_market"}
 COMPARISONS = {"path": "library_comparison", "market": "library_comparison_market"}
@@ -46,10 +37,14 @@ def main() -> None:
     parser.add_argument("--scheduler", help="Dask scheduler address (instead of local workers)")
     parser.add_argument("--results", type=Path, default=HERE.parent / "results")
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", choices=LIBRARY, help="these scenarios (and the baselines)"
+    )
     args = parser.parse_args()
 
+    names = [n for n in LIBRARY if not args.only or n in args.only or n in BASELINES.values()]
     runs = {}
-    for name in LIBRARY:
+    for name in names:
         result = sim.run(
             HERE / f"{name}.toml",
             replicates=args.replicates,

@@ -15,6 +15,7 @@ import pytest
 
 import sim.runs.runner
 from sim.cli import main
+from sim.inputs.clusters import cluster_keys
 from sim.inputs.scenario import load_scenario
 from tests.conftest import BASELINE
 from tests.test_runner import fail_on_replicate_one, interrupt_at_replicate_three
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
 # --- the run directory interface (README, "What a run writes") ---------------------------------------------------
 SUMMARY_COLUMNS = ["scenario", "year", "region", "segment", "metric", "unit", "mean", "p05", "p50", "p95"]
-REGIONS = {"suining", "china"}
-SEGMENTS = {"lithium_salt", "lfp_cathode", "battery", "all"}
+REGIONS = {*cluster_keys(), "china", "world"}  # the clusters (Suining first), the nation, the world market
+SEGMENTS = {"lithium_salt", "lfp_cathode", "battery", "all"}  # world rows are lithium_salt (carbonate equivalent)
 METRICS = {
     "output",
     "capacity",
@@ -60,7 +61,7 @@ def assert_run_directory(run_dir: Path, scenario: str, replicates: int) -> None:
     assert set(summary["region"]) == REGIONS
     assert set(summary["segment"]) == SEGMENTS
     assert METRICS <= set(summary["metric"])
-    assert set(summary.loc[summary.metric == "national_share", "region"]) == {"suining"}
+    assert set(summary.loc[summary.metric == "national_share", "region"]) == set(cluster_keys())  # each cluster's share
     assert (summary["p05"] <= summary["p50"]).all() and (summary["p50"] <= summary["p95"]).all()
     assert not summary.duplicated(["year", "region", "segment", "metric"]).any()
     assert summary[["mean", "p05", "p50", "p95"]].notna().all().all()

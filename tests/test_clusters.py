@@ -93,3 +93,16 @@ def test_where_plants_go_leaves_the_nation_s_output_as_it_was(horizon):
     for stage in STAGES:
         x, y = a[("china", stage, "output")][1].mean(axis=0), b[("china", stage, "output")][1].mean(axis=0)
         assert np.all(np.abs(y / x - 1.0) < 0.02), (stage, x, y)
+
+
+def test_a_rival_s_lever_replaced_from_2026_leaves_its_history_alone(horizon):
+    """A scenario's ``[policy.<cluster>.<lever>]`` replaces the cluster's known lever from its own ``from`` month:
+    before it, every number is the baseline's (same seeds), and from it the rival's support changes."""
+    bid = load_scenario(SCENARIOS / "neighbours_bid.toml").with_changes(end_month=month_index("2027-12"))
+    base = batch_metrics(simulate_batch(horizon, seeds=seeds(2)))
+    rival = batch_metrics(simulate_batch(bid, seeds=seeds(2)))
+    before = np.arange(base[("suining", "lithium_salt", "output")][1].shape[1]) < 4  # columns are 2022, 2023, ...
+    for key, (_, values) in base.items():
+        assert np.array_equal(values[:, before], rival[key][1][:, before], equal_nan=True), key
+    support = rival[("deyang_aba", "lfp_cathode", "support")][1][:, ~before]
+    assert (support > base[("deyang_aba", "lfp_cathode", "support")][1][:, ~before]).all()

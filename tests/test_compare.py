@@ -278,7 +278,7 @@ def _set_cell(column, value):
         ),
         (_set_cell("mean", "lots"), "column 'mean' must hold numbers; line 7 has 'lots'"),
         (_set_cell("year", 2023.5), "column 'year' must hold whole years"),
-        (_set_cell("region", "chengdu"), "column 'region' has 'chengdu'; allowed: suining, china, world"),
+        (_set_cell("region", "chengdu"), "column 'region' has 'chengdu'; allowed: suining, yibin"),
         (lambda t: (t / "summary.csv").write_text("", encoding="utf-8"), "not a readable CSV"),
     ],
 )

@@ -13,9 +13,22 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
 
+ONLY = [
+    "low_price",
+    "price_rebound",
+    "demand_slowdown",
+    "policy_package",
+    "neighbours_bid",
+    "oversupply",
+    "storage_boom",
+]  # a sample of each kind
+
+
 def _library() -> list[str]:
-    """The scenarios the script runs, as it lists them."""
-    return list(runpy.run_path(str(ROOT / "scenarios" / "run_library.py"), run_name="library")["LIBRARY"])
+    """The scenarios the script runs with ``--only ONLY``, in its order: the sample and both baselines."""
+    library = runpy.run_path(str(ROOT / "scenarios" / "run_library.py"), run_name="library")["LIBRARY"]
+    assert {p.stem for p in (ROOT / "scenarios").glob("*.toml")} == set(library)  # every scenario file
+    return [n for n in library if n in ONLY or n in ("baseline", "baseline_market")]
 
 
 def test_run_library_script(tmp_path):
@@ -29,6 +42,8 @@ def test_run_library_script(tmp_path):
             "1",
             "--results",
             str(tmp_path),
+            "--only",
+            *ONLY,
         ],
         capture_output=True,
         text=True,

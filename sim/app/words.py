@@ -235,6 +235,11 @@ EXPLANATIONS_ZH = {
     "hedging.basis_cost": "套保吨数支付的交割与品级基差（仓储费、品级贴水）",
     "hedging.margin_rate": "持仓须缴纳的交易所保证金比例，按企业利率融资",
     "innovation.extra_learning_rate": "遂宁企业加工成本每年额外下降的幅度",
+    "energy_support.city_cost_share": "企业节省的能源费用中由市财政承担的比例：电价或气价补贴为1（企业节省"
+    "多少、财政付出多少，约每千瓦时0.03–0.10元）；仅去除转供加价的直供改革接近0（约每千瓦时0.03–0.15元）；为假设值，默认1以显示全部成本",
+    "innovation.cost_per_point": "每使加工成本年降幅多1个百分点所需的市财政资金（揭榜挂帅奖励、锂电研究院"
+    "经费），政策期内按厂房比例拨付给遂宁企业；为假设值，范围0.3–3亿元：每年约5项、每项143万元的奖励加研究院2000万元（每年约0.27亿元）约可"
+    "换得四分之一个百分点",
 }
 SOURCES_ZH = {  # each lever's line of the work report, in Chinese (the English is the lever's ``report``)
     "tax_relief": "政府工作报告第17行：2023年全市新增减税降费及缓税缓费9.03亿元，留抵退税3.51亿元",

@@ -1,22 +1,29 @@
-"""The agent-based model of the lithium chain: Suining's named firms and a synthetic rest of China, a batch of
-replicates at once.
+"""The agent-based model of the lithium chain: Suining's named plants, its rival clusters' and a synthetic rest of
+China, in one world lithium market, a batch of replicates at once.
 
 `LithiumModel` is a `mesa.Model` whose firm agents (`agents.firm`) keep their state in one `FirmBook` per stage
 of the chain, ``(R, N)`` arrays with a row per replicate, and whose world supply cohorts (`agents.producer`)
-keep theirs in a `SupplyBook` (market mode). Each monthly step (docs/model.md, "Process overview and
-scheduling"), for every replicate at once:
+keep theirs in a `SupplyBook`; the world market runs in both price modes (in path mode the scenario pins its
+price). Every plant sits in a cluster (`sim.inputs.clusters`) whose conditions move its costs and whose policy
+acts on it. Each monthly step (docs/model.md, "Process overview and scheduling"), for every replicate at once:
 
-1. capacity under construction comes online and ramps up; capex is spent on plant being built;
-2. policy levers set this month's factors and payments (`sim.engine.policy`);
+1. capacity under construction comes online and ramps up; capex is spent on plant being built; registered salt
+   plants take this month's feedstock terms (`_apply_feedstock`);
+2. every cluster's policy levers set this month's factors and payments (`sim.engine.policy`);
 3. demand drivers: the scenario's demand, cell demand responding to the cell price, sodium-ion substitution;
 4. prices, upstream to downstream, each stage by its declared price rule (`sim.engine.market.PRICE_RULES`);
-5. every firm's unit cost, margin and offer;
+5. stages clear, downstream first: each stage's markup is the least at which its firms offer what is addressed
+   to it (`_clearing_markup`); prices are set again with the markups, and every firm's cost, margin and offer;
 6. the chain's quantities: demand passed up the chain, what each stage can deliver given its offers and its
-   inputs, the world market's clearing in market mode, and what each stage produces (`chain_quantities`);
-7. within each stage demand is split among firms by a logit on controllable cost, capped by offers, so
-   Suining's shares emerge; every firm's accounts, finance, expectations, idling and exit;
+   inputs, the world market's month (its clearing in market mode, the supply gap at the pinned price in path
+   mode), and what each stage produces (`_chain_quantities`);
+7. within each stage demand is split among firms by a logit on controllable cost, capped by offers and by the
+   buyers' largest share per supplier; every firm's accounts, finance, expectations, idling and exit. Shares of
+   output follow from these rules and the inputs; where they are calibration targets, the parameters behind
+   them are fitted (docs/model.md, "What is fitted, what is an input, what is predicted");
 8. in December the year-end levers (VAT refunds, the land-efficiency review); each quarter investment by
-   incumbents, entry into the rest of China and, in market mode, the expansion of supply cohorts.
+   incumbents and entry, each new plant placed in the cluster it picks (`sim.engine.location`), and the
+   expansion of supply cohorts.
 
 Every kernel is vectorised over replicates and firms; each replicate draws from its own spawned streams, so a
 replicate's results do not depend on its batch.
@@ -133,7 +140,9 @@ class LithiumModel(mesa.Model):
         # scenario's [policy.<cluster>] over them
         self.cluster_policies = self._cluster_policies()
         self._reference = self.data.clusters.index(REFERENCE)
-        self._pipeline = [(code, project) for code, pol in self.cluster_policies.items() for project in pol.projects]
+        self._pipeline = [
+            (code, project) for code, phases in self.cluster_policies.items() for project in phases[-1][1].projects
+        ]
         self._built = self._draw_built()
         for stage in chain.firm_stages:
             self.books[stage.key] = self._build_stage(stage)
@@ -187,21 +196,40 @@ class LithiumModel(mesa.Model):
         self.price_shock = shock
         return path[None, :] * np.exp(shock)
 
-    def _cluster_policies(self) -> dict[int, Policy]:
-        """Each cluster's policy by cluster code (`sim.inputs.clusters`): the home city's is the scenario's own
-        ``[policy]``; a rival's starts from its known policies (``cluster_policies.csv``) and the scenario's
-        ``[policy.<cluster>]`` tables replace them lever by lever."""
+    def _cluster_policies(self) -> dict[int, list[tuple[int, Policy]]]:
+        """Each cluster's policies by cluster code (`sim.inputs.clusters`), as ``[(first month, policy in force)]``:
+        the home city's is the scenario's own ``[policy]`` throughout; a rival's starts from its known policies
+        (``cluster_policies.csv``), and each lever of the scenario's ``[policy.<cluster>]`` replaces the known one
+        from that lever's ``from`` month (before it, the known policy still holds: a scenario that changes a rival's
+        offer from 2026 leaves its 2022-25 history alone)."""
         clusters = self.data.clusters
-        out = {0: self.policy}
+        out = {0: [(0, self.policy)]}
         standing = clusters.standing_policies()
         chosen = getattr(self.policy, "clusters", {}) or {}
         for key in clusters.keys[1:]:
-            table = {lever: dict(values) for lever, values in standing.get(key, {}).items()}
+            known = {lever: dict(values) for lever, values in standing.get(key, {}).items()}
             own = chosen.get(key)
-            if own is not None:
-                table.update(own.to_table(month_label))
-            out[clusters.index(key)] = parse_policy(table, month_index)
+            if own is None:
+                out[clusters.index(key)] = [(0, parse_policy(known, month_index))]
+                continue
+            table = own.to_table(month_label)
+            starts = {lever: max(own.start(lever), 0) for lever in own.settings}
+            changes = sorted({0, *starts.values()})
+            phases = []
+            for month in changes:
+                merged = dict(known)
+                merged.update({lever: table[lever] for lever, start in starts.items() if start <= month})
+                merged.update({k: v for k, v in table.items() if k == "projects"})  # projects carry their own dates
+                phases.append((month, parse_policy(merged, month_index)))
+            out[clusters.index(key)] = phases
         return out
+
+    def _policies(self, t: int) -> dict[int, Policy]:
+        """The policy in force at month ``t`` in each cluster, by cluster code."""
+        return {
+            code: next(pol for start, pol in reversed(phases) if start <= t)
+            for code, phases in self.cluster_policies.items()
+        }
 
     def _draw_built(self) -> dict:
         """Whether each uncertain plant is built in each replicate, drawn once from the replicates' project
@@ -459,8 +487,8 @@ class LithiumModel(mesa.Model):
         if not domestic:
             return None
         costs = [(c.cost_low, c.cost_high, max(supply.capacity[c.cohort].values())) for c in domestic]
-        processing = self.params.of(stage, "conversion_cost") + self.params.of(stage, "energy_cost")
-        return mine_cost_quantile(costs, processing)
+        # the conversion the cohorts' costs include, as for the registered integrated plants (`_mine_cash_cost`)
+        return mine_cost_quantile(costs, self.params.cohort_conversion_cost)
 
     def _tiers(self, stage: Stage) -> list:
         """The stage's tiers (tiers.csv), or one tier of all firms."""
@@ -530,7 +558,7 @@ class LithiumModel(mesa.Model):
         self._apply_feedstock(t)
         relief: dict[str, np.ndarray] = {}
         grants: dict[str, np.ndarray] = {}
-        for code, pol in self.cluster_policies.items():
+        for code, pol in self._policies(t).items():
             policy.monthly_factors(pol, self.books, t, code)
             for key, value in policy.tax_relief(pol, self.books, t, code).items():
                 relief[key] = relief.get(key, 0.0) + value
@@ -849,7 +877,7 @@ class LithiumModel(mesa.Model):
                 own = [part for part in parts if part.source == "own_mine"]
                 running = {id(part): 1.0 - withheld[cohort_index(part.cohort)] for part in own}
                 share = sum(part.share * running[id(part)] for part in own)
-                cost = sum(part.share * running[id(part)] * self._mine_cash_cost(part.cohort) for part in own)
+                cost = sum(part.share * running[id(part)] * self._mine_cash_cost(part.cohort, t) for part in own)
                 book.own_share[:, j] = share
                 book.owns_feedstock[:, j] = share > 0
                 book.own_feedstock_cost[:, j] = cost / share if share > 0 else 0.0
@@ -869,12 +897,13 @@ class LithiumModel(mesa.Model):
                     if kept < 1.0:  # bought at this month's market price
                         linked[0] = linked.get(0, 0.0) + part.share * (1.0 - kept)
 
-    def _mine_cash_cost(self, cohort: str) -> float:
-        """A cohort's mid cash cost this month, excl. the conversion its costs include: what one t LCE of its
-        feedstock costs the group that owns the mine, yuan/t LCE."""
+    def _mine_cash_cost(self, cohort: str, t: int) -> float:
+        """A cohort's mid cash cost in month ``t``, excl. the conversion its costs include: what one t LCE of its
+        feedstock costs the group that owns the mine, yuan/t LCE (read from the cost paths: the world book's own
+        month is set later in the step)."""
         book = self.world.book
         k = book.index(cohort)
-        mid = 0.5 * (book.cost_low[k] + book.cost_high[k])
+        mid = 0.5 * (book.cost_low_path[t, k] + book.cost_high_path[t, k])
         return max(mid - self.params.cohort_conversion_cost, 0.1 * mid)
 
     def _accounts_materials(self, book: FirmBook, decided: np.ndarray, materials: np.ndarray) -> np.ndarray:
@@ -906,7 +935,7 @@ class LithiumModel(mesa.Model):
         if stage.key != "lithium_salt":
             return prices
         out = prices
-        for code, pol in self.cluster_policies.items():
+        for code, pol in self._policies(t).items():
             if "hedging" not in pol.settings:
                 continue
             share, horizon, cost = policy.hedge_terms(pol, self.params)
@@ -1138,7 +1167,7 @@ class LithiumModel(mesa.Model):
             + sum(
                 (
                     policy.energy_support_cost(pol, book, energy, quantity, code)
-                    for code, pol in self.cluster_policies.items()
+                    for code, pol in self._policies(t).items()
                     if "energy_support" in pol.settings
                 ),
                 np.zeros(book.shape),
@@ -1224,7 +1253,7 @@ class LithiumModel(mesa.Model):
     def _year_end(self, t: int) -> None:
         """December: VAT credit refunds (留抵退税) and the land-efficiency review (亩均论英雄)."""
         grades = {}
-        for code, pol in self.cluster_policies.items():
+        for code, pol in self._policies(t).items():
             for key, refund in policy.vat_refunds(pol, self.books, t, code).items():
                 self.recorder.acc[key]["support"] += refund
             capex = {key: self.params.of(self.chain[key], "capex") for key in self.books}
@@ -1252,7 +1281,7 @@ class LithiumModel(mesa.Model):
         return np.array(
             [
                 pol.value("investment_support", "lag_cut_months") if t >= pol.start("investment_support") else 0.0
-                for _, pol in sorted(self.cluster_policies.items())
+                for _, pol in sorted(self._policies(t).items())
             ]
         )
 
@@ -1341,7 +1370,7 @@ class LithiumModel(mesa.Model):
         p = self.params
         site = self.sites[stage.key]
         hf = np.where(np.arange(len(site.keys)) == 0, p.of(stage, "suining_cost_factor"), 1.0)
-        started = sorted(self.cluster_policies.items())
+        started = sorted(self._policies(t).items())
         cut = np.array(
             [pol.value("energy_support", "cost_cut") if t >= pol.start("energy_support") else 0.0 for _, pol in started]
         )
@@ -1351,6 +1380,8 @@ class LithiumModel(mesa.Model):
                 for _, pol in started
             ]
         )
+        # the rest of China's local incentives lower its capex as they do when the plant is built (`_order`)
+        subsidy[self._reference] = 1.0 - (1.0 - subsidy[self._reference]) * (1.0 - p.local_incentive_share)
         cost = location.unit_costs(
             conversion,
             energy,

@@ -29,10 +29,11 @@ def monthly_factors(policy: Policy, books: dict[str, FirmBook], month: int, code
     for book in books.values():
         here = book.columns.in_cluster(code)
         # every plant column exists from the start (projects and new-plant columns are created then), so setting
-        # once is enough
-        if month == policy.start("energy_support") and energy > 0:
+        # once at the lever's start is enough; set whatever the size, as a scenario's lever may replace a rival
+        # cluster's known one by a smaller one (`LithiumModel._cluster_policies`)
+        if month == policy.start("energy_support") and "energy_support" in policy.settings:
             book.energy_factor = np.where(here, 1.0 - energy, book.energy_factor)
-        if month == policy.start("investment_support") and subsidy > 0:
+        if month == policy.start("investment_support") and "investment_support" in policy.settings:
             book.capex_factor = np.where(here, 1.0 - subsidy, book.capex_factor)
         if learning > 0 and month >= policy.start("innovation"):
             monthly = (1.0 - learning) ** (1.0 / 12.0)
@@ -53,7 +54,7 @@ def tax_relief(policy: Policy, books: dict[str, FirmBook], month: int, code: int
 def innovation_grants(policy: Policy, books: dict[str, FirmBook], month: int, code: int = 0) -> dict[str, np.ndarray]:
     """This month's innovation grants (揭榜挂帅, the research institute), yuan per firm by stage: what the city pays
     for the extra learning, ``extra_learning_rate x 100 x cost_per_point`` 亿元 a year in twelfths, pro rata to
-    the value of Suining firms' plant."""
+    the value of the plant of the cluster ``code``'s firms (Suining's, code 0, for the scenario's own lever)."""
     lever = "innovation"
     points = 100.0 * policy.value(lever, "extra_learning_rate")
     if points <= 0 or month < policy.start(lever):

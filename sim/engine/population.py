@@ -1,8 +1,11 @@
 """Random draws of firms: the synthetic rest of China at the start and the entrants later, one definition.
 
-Every replicate draws from its own streams (`Streams`, spawned from its seed), so a replicate's draws do not
-depend on the batch it runs in. Draws are standard variates taken up front; `firm_attributes` turns them into
-sizes and costs with the current parameters (docs/model.md, "Initialisation" and "Stochasticity").
+Every replicate draws from its own streams (`Streams`, spawned from its seed: the population, the projects and
+uncertain registry plants, the price shocks, entry, world supply projects, and where new plants go), so a
+replicate's draws do not depend on the batch it runs in. Draws are standard variates taken up front;
+`firm_attributes` turns them into sizes and costs with the current parameters, and an integrated salt maker's
+mining cost comes from the domestic supply cohorts' cost curve (`mine_cost_quantile`). docs/model.md,
+"Initialisation" and "Stochasticity".
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def stratified_normal(rng: np.random.Generator, n: int) -> np.ndarray:
     """n standard normal draws, one from each of n equal-probability strata, in random order.
 
     A small population keeps the distribution's spread without depending on a lucky draw: the variance of
-    Suining's emergent shares across seeds comes from the model, not the sampling.
+    Suining's shares across seeds comes from the model, not the sampling.
     """
     u = (rng.permutation(n) + rng.random(n)) / n
     return special.ndtri(u)

@@ -296,6 +296,14 @@ _METRICS: dict[str, tuple[str, str]] = {
     "revenue_growth_contribution": ("contribution to city revenue growth", "对全市一般公共预算收入增长的拉动"),
     "city_gdp_growth": ("city real GDP growth (record, then projection)", "全市GDP实际增速（实际值与预测）"),
     "pipeline_projects": ("lithium projects in the pipeline", "在建锂电招商项目"),
+    "new_capacity": ("new capacity ordered", "新增产能（当年订单）"),
+    "new_capacity_share": ("share of the nation's new capacity", "占全国新增产能比重"),
+    "loss_months": ("plant-months of negative operating cash flow", "经营现金流为负的工厂月数"),
+    "output_share_leaders": ("share of national output, leaders", "占全国产量比重（头部企业）"),
+    "output_share_second": ("share of national output, second tier", "占全国产量比重（二线企业）"),
+    "output_share_tail": ("share of national output, tail", "占全国产量比重（尾部企业）"),
+    "imports": ("served from stocks and trade at the scenario's price", "按情景价格由库存与贸易满足的需求"),
+    "supply_gap": ("supply short of demand at the scenario's price", "情景价格下的供给缺口"),
 }
 
 # unit as the summary writes it -> (English, Chinese) as written beside a number
@@ -319,6 +327,7 @@ _UNITS: dict[str, tuple[str, str]] = {
     "t/yr": ("t/yr", "吨/年"),
     "GWh/yr": ("GWh/yr", "GWh/年"),
     "percentage points": ("percentage points", "百分点"),
+    "plant-months": ("plant-months", "厂·月"),
 }
 
 # how tonnes and yuan are shown: (factor, English unit, Chinese unit); English picks kt or Mt by size
@@ -390,8 +399,14 @@ def segment(lang: str, key: str, chain: Chain = DEFAULT_CHAIN) -> str:
 
 
 def region(lang: str, key: str) -> str:
+    """A region's name: the nation and the world from the table, a cluster from its data (clusters.csv)."""
     entry = ENTRIES.get(key)
-    return entry[check(lang)] if entry else key
+    if entry:
+        return entry[check(lang)]
+    from sim.inputs.clusters import default_clusters
+
+    clusters = default_clusters()
+    return clusters[key].label(check(lang)) if key in clusters.keys else key
 
 
 def stage_unit(lang: str, key: str, chain: Chain = DEFAULT_CHAIN) -> str:

@@ -13,8 +13,8 @@ Stages come in two kinds (``agents``):
 - ``firms``: a segment of producing firms (Suining's named plants plus a synthetic rest of China), competing
   for the stage's demand (docs/model.md, "Submodels: offers and allocation");
 - ``cohorts``: world lithium supply, groups of mines, brine fields and recyclers on a cost curve; simulated in
-  the market mode of the carbonate price only (in path mode the stage prices feedstock and supplies what is
-  asked).
+  both modes of the carbonate price (in path mode the price is pinned to the scenario's path and a shortfall is a
+  supply gap; docs/model.md, "Submodels: world lithium market").
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ DEMAND_DRIVERS = {
     "battery_gwh": "national lithium-ion cell demand, GWh/month (after price response and sodium-ion)",
     "lfp_share": "share of cells that are LFP, fraction",
     "non_lfp_lce": "lithium salts for NCM cathode, other uses and net exports, t LCE/month",
-    "rest_of_world_lce": "lithium demand served outside China's salt makers, t LCE/month (market mode)",
+    "rest_of_world_lce": "lithium demand served outside China's salt makers, t LCE/month",
 }
 
 

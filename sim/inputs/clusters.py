@@ -1,7 +1,7 @@
 """The rival clusters as data: who they are, what a plant costs to run there, and the policies each is known for.
 
 Suining competes for every new plant with Yibin, Yichun, Deyang-Aba (Mianzhu), Meishan-Pengshan and Changzhou; the
-rest of China is the residual. Three tables in ``data/`` (docs/data.md):
+rest of China is the residual. Three tables in ``sim/inputs/data/`` (docs/data.md):
 
 - ``clusters.csv``: one row per cluster (key, names in English and Chinese, province, kind, main segments);
 - ``cluster_conditions.csv``: one row per cluster, condition and segment (electricity price, land price, wages,
@@ -16,6 +16,7 @@ China (the reference), so a cluster's conditions move its plants' costs up or do
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -108,7 +109,7 @@ class ClusterData:
             key = row["cluster"]
             if key in (HOME, REFERENCE) or key not in self.keys:
                 continue
-            lever, unit, value = row["lever"], row["unit"], float(row["value"])
+            lever, unit, value = row["lever"], row["unit"], row["value"]
             start = row.get("from") or "2022-01"
             start = max(start, "2022-01")
             settings = out.setdefault(key, {})
@@ -174,7 +175,18 @@ def load_clusters(directory: str | Path | None = None) -> ClusterData:
         for r in rows
     ]
     clusters.sort(key=lambda c: (c.key != HOME, c.key == REFERENCE))
-    policies = tuple(_rows(directory / "cluster_policies.csv"))
+    path = directory / "cluster_policies.csv"
+    policies = tuple(_rows(path))
+    for line, row in enumerate(policies, start=2):
+        if row.get("cluster") not in keys:
+            raise InputError(f"row {line}: unknown cluster '{row.get('cluster')}'", file=str(path), key="cluster")
+        try:
+            row["value"] = float(row["value"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"row {line}: value must be a number", file=str(path), key="value") from None
+        start = row.get("from") or "2022-01"
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start):
+            raise InputError(f"row {line}: from must be a month YYYY-MM, not '{start}'", file=str(path), key="from")
     return ClusterData(tuple(clusters), policies)
 
 

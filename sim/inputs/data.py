@@ -421,6 +421,19 @@ class ModelData:
                     file=str(DATA_DIR / "cluster_plants.csv"),
                     key="cluster",
                 )
+            cohorts = {c.cohort for c in self.supply.cohorts}
+            for period in firm.feedstock:
+                for part in period.parts:
+                    if part.cohort and part.cohort not in cohorts:
+                        raise InputError(
+                            f"plant {firm.firm_id}: feedstock_cohort '{part.cohort}' is not one of "
+                            f"{', '.join(sorted(cohorts))} (supply_cohorts.csv)",
+                            file=str(
+                                DATA_DIR
+                                / ("suining_feedstock.csv" if firm.cluster == "suining" else "cluster_plants.csv")
+                            ),
+                            key="feedstock_cohort",
+                        )
             known = [t.tier for t in self.tiers.get(firm.segment, [])]
             if firm.tier and known and firm.tier not in known:
                 raise InputError(

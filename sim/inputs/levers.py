@@ -3,8 +3,9 @@
 Each lever (a table under ``[policy]`` in a scenario) is a `Lever`: its TOML name, labels in English and
 Chinese, the report line it comes from, and its fields, each a declared `Param` (unit, range, default, reason)
 or a table of values by year. The scenario schema, the parser, the validation, the Python API's ``override`` and
-the workbench's controls are generated from `LEVERS`; the mechanisms live in `sim.engine.policy`. All levers
-act on Suining firms only (docs/model.md, "Submodels: policy levers").
+the workbench's controls are generated from `LEVERS`; the mechanisms live in `sim.engine.policy`. The levers
+under ``[policy]`` act on Suining's plants; the same levers under ``[policy.<cluster>]`` act on a rival
+cluster's, over the policies that cluster is known for (docs/model.md, "Submodels: policy levers").
 
 =====================  =============================================  ==========================================
 lever (table)          report                                         mechanism in the model

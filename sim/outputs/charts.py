@@ -15,6 +15,7 @@ several threads or processes (`draw_all` spreads a list of charts over worker pr
 
 from __future__ import annotations
 
+import os
 import textwrap
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -341,7 +342,7 @@ def draw_all(
             meanwhile()
         return [function(*args, **kwargs) for function, args, kwargs in jobs]
     try:
-        futures = [pool.submit(function, *args, **kwargs) for function, args, kwargs in jobs]
+        futures = [pool.submit(function, *_for_worker(args), **kwargs) for function, args, kwargs in jobs]
     except BrokenProcessPool:  # the worker could not start (e.g. a main module it cannot import): draw here
         return draw_all(jobs, None, meanwhile)
     if meanwhile is not None:
@@ -358,9 +359,19 @@ def draw_all(
             continue
         try:
             out.append(futures[i].result())
-        except BrokenProcessPool:
+        except (BrokenProcessPool, OSError):  # the worker died, or could not reach the directory: draw here
             out.append(function(*args, **kwargs))
     return out
+
+
+def _for_worker(args: tuple) -> tuple:
+    """A job's arguments as another process must read them: a directory this process holds by descriptor
+    (``/proc/self/fd/N``, `sim.runs.rundir`) is named through this process's id, which the worker can follow."""
+    own = f"/proc/{os.getpid()}/"
+    return tuple(
+        Path(str(a).replace("/proc/self/", own, 1)) if isinstance(a, Path) and str(a).startswith("/proc/self/") else a
+        for a in args
+    )
 
 
 def warm() -> None:

@@ -181,7 +181,7 @@ def _quantiles(values: np.ndarray, finite: np.ndarray, probs: tuple[float, ...])
 
 
 def supply_table(record, replicates: list[int]) -> pd.DataFrame:
-    """World supply by replicate, year and cohort (market mode): mean capacity (t LCE/yr), production (t LCE),
+    """World supply by replicate, year and cohort (both price modes): mean capacity (t LCE/yr), production (t LCE),
     mean running share."""
     if not record.cohorts:
         return pd.DataFrame()

@@ -11,6 +11,9 @@ per unit/yr, at cluster c (``hf_c`` Suining's fitted residual factor at Suining,
           + location_time_value x (months of construction c's ready land saves)
     P_c = exp(V_c) / sum_k exp(V_k)        over the clusters that host the stage
 
+with ``cut_c`` and ``subsidy_c`` the energy support and capex subsidy cluster c's policy offers now (the rest of
+China's local incentives count as a capex subsidy there: ``1 - (1 - subsidy)(1 - local_incentive_share)``),
+
 and the decider draws with two uniforms (`draw`): home (Suining) or elsewhere, then which cluster elsewhere.
 """
 
@@ -50,7 +53,7 @@ def choose(model, stage, month: int, conversion: float, energy: float, labour: f
     """The cluster (index) a decider picks for a new plant (see the module docstring)."""
     p = model.params
     site = model.sites[stage.key]
-    policies = [pol for _, pol in sorted(model.cluster_policies.items())]
+    policies = [pol for _, pol in sorted(model.policies(month).items())]
     capex = p.of(stage, "capex")
     annuity = p.investment_hurdle + 1.0 / p.depreciation_years
     weight = model.agglomeration_weight(stage.key, month)
@@ -59,6 +62,8 @@ def choose(model, stage, month: int, conversion: float, energy: float, labour: f
     for c, pol in enumerate(policies):
         cut = pol.value("energy_support", "cost_cut") if month >= pol.start("energy_support") else 0.0
         subsidy = pol.value("investment_support", "capex_subsidy") if month >= pol.start("investment_support") else 0.0
+        if c == model.reference_cluster:  # the rest of China's local incentives lower its capex, as when built
+            subsidy = 1.0 - (1.0 - subsidy) * (1.0 - p.local_incentive_share)
         unit = (
             conversion
             + site["logistics"][c]

@@ -118,11 +118,19 @@ class ReferenceModel(mesa.Model):
         """Whether the scenario pins the stage's price: a firm stage priced off the carbonate quote in path mode."""
         return not self.market_mode and stage.agents == "firms" and stage.price_rule not in FEE_RULES
 
+    def policies(self, month: int) -> dict:
+        """The policy in force in each cluster this month, by cluster code: Suining's is the scenario's throughout;
+        a rival's is its known policy, each lever replaced from its own start month by the scenario's."""
+        return {
+            code: next(pol for start, pol in reversed(phases) if start <= month)
+            for code, phases in self.cluster_policies.items()
+        }
+
     def lag_cuts(self, month: int) -> list[float]:
         """Months off the construction lag each cluster's ready land gives now."""
         return [
             pol.value("investment_support", "lag_cut_months") if month >= pol.start("investment_support") else 0.0
-            for _, pol in sorted(self.cluster_policies.items())
+            for _, pol in sorted(self.policies(month).items())
         ]
 
     def agglomeration_weight(self, stage_key: str, month: int) -> list[float]:
@@ -258,10 +266,10 @@ class ReferenceModel(mesa.Model):
     # --- 2. feedstock terms and policy ---------------------------------------------------------------------------
     def apply_feedstock(self, month: int) -> None:
         """This month's feedstock terms of registered salt plants: the share their group's mines supply and its
-        cash cost (the mine's cohort mid cost, as the world market last set it, less the conversion included in
-        it), and how their accounts pay for each part (a lagged market price less a discount, or the mine's cost).
-        A mine that events withhold (a licence suspended, exports banned) feeds its owner only the part it still
-        runs; the rest is bought at this month's market price."""
+        cash cost (the mine's cohort mid cost this month, less the conversion included in it), and how their
+        accounts pay for each part (a lagged market price less a discount, or the mine's cost). A mine that events
+        withhold (a licence suspended, exports banned) feeds its owner only the part it still runs; the rest is
+        bought at this month's market price."""
         if self.world is None:
             return
         cohorts = {c.cohort: c for c in self.world.cohorts}
@@ -269,7 +277,7 @@ class ReferenceModel(mesa.Model):
 
         def cash_cost(cohort: str) -> float:
             c = cohorts[cohort]
-            mid = 0.5 * (c.cost_low + c.cost_high)
+            mid = 0.5 * (c.cost_low_path[month] + c.cost_high_path[month])
             return max(mid - self.params.cohort_conversion_cost, 0.1 * mid)
 
         for firm in self.all_firms():
@@ -300,7 +308,7 @@ class ReferenceModel(mesa.Model):
         """Each cluster's levers on its own plants: factors, this month's relief and grants."""
         for firm in self.all_firms():
             firm.relief = firm.grants = 0.0
-        for code, pol in self.cluster_policies.items():
+        for code, pol in self.policies(month).items():
             here = [f for f in self.all_firms() if f.cluster == code]
             monthly_factors(pol, here, month)
             for firm, value in tax_relief(pol, here, month).items():
@@ -315,7 +323,7 @@ class ReferenceModel(mesa.Model):
         out = {f: price for f in firms}
         if stage.key != "lithium_salt":
             return out
-        for code, pol in self.cluster_policies.items():
+        for code, pol in self.policies(month).items():
             if "hedging" not in pol.settings:
                 continue
             share, horizon, cost = hedge_terms(pol, self.params)
@@ -353,7 +361,7 @@ class ReferenceModel(mesa.Model):
         quantities = market.allocate(flows["output"][key])
         total_weight = sum(f.weight for f in market.firms)
         unmet = flows["unmet"][key]
-        energy = [(code, pol) for code, pol in self.cluster_policies.items() if "energy_support" in pol.settings]
+        energy = [(code, pol) for code, pol in self.policies(month).items() if "energy_support" in pol.settings]
         support = {}
         for f in market.firms:
             # what the city pays: capex subsidies, relief, innovation grants and its share of the energy saving
@@ -399,7 +407,7 @@ class ReferenceModel(mesa.Model):
     def year_end(self, month: int) -> None:
         """December: VAT credit refunds (留抵退税) and the land-efficiency review (亩均论英雄), cluster by cluster
         (a review's exits change the next cluster's national averages); then the year's records."""
-        for code, pol in self.cluster_policies.items():
+        for code, pol in self.policies(month).items():
             here = [f for f in self.all_firms() if f.cluster == code]
             for firm, refund in vat_refunds(pol, here, month).items():
                 firm.year["support"] = firm.year.get("support", 0.0) + refund

@@ -24,17 +24,18 @@ from sim.reference.accounts import finance
 
 
 def monthly_factors(policy, firms: list, month: int) -> None:
-    """Energy support and capex subsidies switch on at their start month; innovation compounds monthly (every
-    plant of the cluster, built or not: a plant built later finds the lever's factors in place)."""
+    """Energy support and capex subsidies are set at their start month (whatever their size: a scenario's lever
+    may replace a rival's known one by a smaller one); innovation compounds monthly. Every plant of the cluster,
+    built or not: a plant built later finds the lever's factors in place."""
     if not policy.settings:
         return
     energy = policy.value("energy_support", "cost_cut")
     subsidy = policy.value("investment_support", "capex_subsidy")
     learning = policy.value("innovation", "extra_learning_rate")
     for firm in firms:
-        if month == policy.start("energy_support") and energy > 0:
+        if month == policy.start("energy_support") and "energy_support" in policy.settings:
             firm.energy_factor = 1.0 - energy
-        if month == policy.start("investment_support") and subsidy > 0:
+        if month == policy.start("investment_support") and "investment_support" in policy.settings:
             firm.capex_factor = 1.0 - subsidy
         if learning > 0 and month >= policy.start("innovation"):
             firm.cost_factor = firm.cost_factor * (1.0 - learning) ** (1.0 / 12.0)

@@ -92,7 +92,7 @@ def simulate(
         if record.failures:  # its later years are NaN: metrics of them are NaN, and say nothing more
             warnings.simplefilter("ignore", RuntimeWarning)
         tables = batch_tables(record, replicates)
-        tables.supply = supply_table(record, replicates) if record.price_mode == "market" else None
+        tables.supply = supply_table(record, replicates)  # the world market runs in both price modes
     tables.failures = {replicates[j]: f.to_dict(replicates[j]) for j, f in record.failures.items()}
     return tables
 
