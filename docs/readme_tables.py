@@ -12,6 +12,8 @@ writes these blocks of README.md, each between ``<!-- generated: NAME -->`` and 
   gives on its replicates, which the fit never saw (calibration/seeds.py), with their P5-P95 bands;
 - ``results``: the baseline's main figures by year, and the market mode's carbonate price against the record;
 - ``library``: each library scenario's final year;
+- ``scoreboard``: the baseline's place in the city's economy, 2023-26, and what the policy package changes, with
+  the support it costs;
 - ``fit``: the calibration's summary: targets by kind, in and out of sample, misses, the rolling-origin backtest
   against persistence, the recovery check and the wall time.
 
@@ -296,7 +298,45 @@ def fit_summary(report: Path = REPORT) -> str:
         f"{timings['search']:.0f} s, backtest {timings.get('backtest', 0):.0f} s, recovery "
         f"{timings.get('parameter recovery', 0):.0f} s)."
     )
+    if "Resumed from a checkpoint" in (report / "REPORT.md").read_text(encoding="utf-8"):
+        out.append(
+            "Its search and backtest resumed from the checkpoints of an earlier, interrupted run of the same code "
+            "(`--resume`), so their times are those of the resume, not of a search from the start."
+        )
     return _wrap("\n".join(out))
+
+
+SCOREBOARD_YEARS = (2023, 2024, 2025, 2026)
+SCOREBOARD = (  # (metric, label, digits)
+    ("gdp_share", "share of city GDP (%)", 2),
+    ("gdp_growth_contribution", "contribution to GDP growth (points)", 2),
+    ("fixed_asset_investment", "fixed-asset investment (亿元)", 1),
+    ("local_fiscal_revenue", "local fiscal revenue (亿元)", 2),
+    ("support", "policy support paid (亿元)", 2),
+)
+
+
+def scoreboard(summaries: dict[str, pd.DataFrame]) -> str:
+    """The baseline's and the policy package's city figures, 2023-26 (means of the replicates)."""
+    base, package = summaries["baseline"], summaries["policy_package"]
+
+    def mean(summary, metric, year):
+        return _row(summary, metric, "suining", "all", year)["mean"]
+
+    g = {y: mean(base, "value_added_real_growth", y) for y in (2023,)}
+    out = [
+        f"The baseline ({REPLICATES} replicates, means): in 2023 lithium was **{mean(base, 'gdp_share', 2023):.2f}% of "
+        f"Suining's GDP** and contributed **{mean(base, 'gdp_growth_contribution', 2023):.2f} percentage points** of "
+        f"the city's {mean(base, 'city_gdp_growth', 2023):.1f}% growth (its real value added grew {g[2023]:.1f}%).",
+        "",
+        "| scenario | figure | " + " | ".join(str(y) for y in SCOREBOARD_YEARS) + " |",
+        "|---|---|" + "---|" * len(SCOREBOARD_YEARS),
+    ]
+    for name, summary in (("baseline", base), ("policy_package", package)):
+        for metric, label, digits in SCOREBOARD:
+            cells = [_n(mean(summary, metric, y), digits) for y in SCOREBOARD_YEARS]
+            out.append(f"| `{name}` | {label} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def _num(value: float) -> str:
@@ -314,6 +354,7 @@ def blocks(summaries: dict[str, pd.DataFrame], report: Path = REPORT) -> dict[st
         "headline": headline(summaries, fit),
         "results": results(summaries),
         "library": library_table(summaries),
+        "scoreboard": scoreboard(summaries),
         "fit": fit_summary(report),
     }
 

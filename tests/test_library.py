@@ -13,15 +13,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
 
-ONLY = [
-    "low_price",
-    "price_rebound",
-    "demand_slowdown",
-    "policy_package",
-    "neighbours_bid",
-    "oversupply",
-    "storage_boom",
-]  # a sample of each kind
+ONLY = ["low_price", "policy_package", "neighbours_bid", "oversupply"]  # a sample of each kind, both price modes
 
 
 def _library() -> list[str]:

@@ -140,15 +140,15 @@ def test_every_replicate_failing_is_an_error(short):
 # --- memory -------------------------------------------------------------------------------------------
 def test_memory_stays_flat_over_many_replicates(short):
     """Mesa 3.3 keeps every model in `mesa.Agent._ids` (docs/model.md); the engine frees it, and the runner
-    streams each batch's tables to disk, so 200 replicates in batches of 20 need about the memory of 40."""
+    streams each batch's tables to disk, so 100 replicates in batches of 10 need about the memory of 20."""
     gc.collect()
     registered = len(mesa.Agent._ids)
     tracemalloc.start()
     try:
         peaks = {}
-        for n in (40, 200):
+        for n in (20, 100):
             tracemalloc.reset_peak()
-            result = run_scenario(short, replicates=n, batch_size=20, progress=False)
+            result = run_scenario(short, replicates=n, batch_size=10, progress=False)
             peaks[n] = tracemalloc.get_traced_memory()[1]
             assert result.meta["replicates_ok"] == n
             del result
@@ -156,7 +156,7 @@ def test_memory_stays_flat_over_many_replicates(short):
     finally:
         tracemalloc.stop()
     assert len(mesa.Agent._ids) == registered  # no model is kept alive by Mesa's registry
-    assert peaks[200] < 1.5 * peaks[40], peaks
+    assert peaks[100] < 1.5 * peaks[20], peaks
 
 
 def test_firm_tables_live_on_disk_until_the_result_is_dropped(short):
