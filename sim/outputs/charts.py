@@ -425,6 +425,9 @@ def run_charts(
         jobs.append((_world_market, (s, out / "world_market.png"), common))
         if supply is not None and len(supply):
             jobs.append((_cost_curve, (s, supply, out / "cost_curve.png"), common))
+    from sim.outputs import cluster_charts  # it draws with this module's building blocks
+
+    jobs.extend(cluster_charts.run_jobs(s, out, common, chain))
     return draw_all(jobs, pool)
 
 
