@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sim.inputs import catalogue as cat
 from sim.inputs.clusters import cluster_keys
 from sim.inputs.scenario import load_scenario, month_index
-from sim.outputs import charts, cluster_charts
+from sim.outputs import charts, cluster_charts, drawing
 from sim.outputs.cluster_charts import pooled_share, project_flow
 from sim.runs.compare import compare
 from sim.runs.runner import run_scenario
@@ -113,35 +113,35 @@ def drawn(runs, tmp_path_factory):
     """The baseline's run directory saved with its charts in English and Chinese, the comparison with
     neighbours_bid written in English (its workbook takes a while) and its clusters' chart drawn in Chinese too;
     only the clusters' charts are drawn: (run directories, comparison directory, figures drawn as (lang, file,
-    figure)). That every text of these charts fits its figure is tested with every chart's, in
-    tests/test_charts.py."""
-    original_draw, original_save = charts.draw_all, charts._save
-    figures, drawing = [], {"lang": "en"}
+    figure, texts outside it))."""
+    original_draw, original_save = charts.draw_all, drawing._save
+    figures, current = [], {"lang": "en"}
 
     def only_clusters(jobs, pool=None, meanwhile=None):
         mine = [job for job in jobs if job[0].__module__ == cluster_charts.__name__]
         return original_draw(mine, pool, meanwhile)
 
     def keep(fig, path):
-        figures.append((drawing["lang"], path.name, fig))
+        drawing.layout(fig)
+        figures.append((current["lang"], path.name, fig, drawing.overflowing_text(fig)))
         return original_save(fig, path)
 
     patch = pytest.MonkeyPatch()
     patch.setattr(charts, "draw_all", only_clusters)
-    patch.setattr(charts, "_save", keep)
+    patch.setattr(drawing, "_save", keep)
     root = tmp_path_factory.mktemp("cluster_drawn")
     result = runs["baseline"][0]
     try:
         run_dirs = {}
         for lang in ("en", "zh"):
-            drawing["lang"] = lang
+            current["lang"] = lang
             run_dirs[lang] = result.save(root / f"run-{lang}", charts=True, lang=lang)
-        drawing["lang"] = "en"
+        current["lang"] = "en"
         comparison = root / "cmp-en"
         compare([runs["baseline"][1], runs["neighbours_bid"][1]], comparison, lang="en")
         table = pd.read_csv(comparison / "comparison.csv")
         names = {"baseline": "基准情景", "neighbours_bid": "周边城市加码竞争"}
-        drawing["lang"] = "zh"
+        current["lang"] = "zh"
         jobs = cluster_charts.comparison_jobs(table, root / "cmp-zh" / "charts", "zh", names=names, history=[2022])
         charts.draw_all(jobs)
     finally:
@@ -155,16 +155,23 @@ def test_a_run_directory_has_the_cluster_charts_in_both_languages(drawn):
     for lang, directory in run_dirs.items():
         for name in RUN_CHARTS:
             assert (directory / "charts" / name).stat().st_size > 10_000, (lang, name)
-    assert sorted((lang, name) for lang, name, _ in figures if name in RUN_CHARTS) == sorted(
+    assert sorted((lang, name) for lang, name, _, _ in figures if name in RUN_CHARTS) == sorted(
         (lang, name) for lang in ("en", "zh") for name in RUN_CHARTS
     )
+
+
+@pytest.mark.slow
+def test_every_text_of_the_cluster_charts_fits_its_figure(drawn):
+    _, _, figures = drawn
+    assert len(figures) == 8  # three of a run in two languages, a comparison's in two
+    assert not [(lang, name, outside) for lang, name, _, outside in figures if outside]
 
 
 @pytest.mark.slow
 def test_chinese_cluster_charts_hold_no_english(drawn):
     _, _, figures = drawn
     english = {}
-    for lang, name, fig in figures:
+    for lang, name, fig, _ in figures:
         texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if str(t.get_text()).strip()]
         words = [w for t in texts for w in english_words(t)]
         if lang == "zh" and words:
@@ -180,7 +187,7 @@ def test_project_flow_bars_stack_to_the_nations_new_capacity(runs, drawn):
     (mean over replicates, in the unit shown), Suining's at the bottom."""
     _, _, figures = drawn
     summary = runs["baseline"][0].summary
-    fig = next(fig for lang, name, fig in figures if (lang, name) == ("en", "project_flow.png"))
+    fig = next(fig for lang, name, fig, _ in figures if (lang, name) == ("en", "project_flow.png"))
     stages = cluster_charts.cluster_stages(summary)
     years = cluster_charts.window(summary["year"], cluster_charts.FLOW_YEARS)
     assert years == [2024, 2025, 2026]
@@ -220,7 +227,7 @@ def test_compare_draws_the_clusters_and_the_workbook_has_their_sheet(runs, drawn
     mean, low, high = found[2 + 3 * 4 : 5 + 3 * 4]  # 2026: the fifth year, its mean, P5 and P95
     assert (mean, low, high) == pytest.approx((expected["mean"], expected.p05, expected.p95))
     book.close()
-    assert {lang for lang, name, _ in figures if name == "compare_clusters.png"} == {"en", "zh"}
+    assert {lang for lang, name, _, _ in figures if name == "compare_clusters.png"} == {"en", "zh"}
 
 
 @pytest.mark.slow

@@ -3,9 +3,10 @@ and Suining's share of the nation's new capacity (its win rate for new plants); 
 
 They read the summary's cluster rows, never the model: ``new_capacity`` (capacity ordered in the year for the
 cluster's plants, u/yr), ``new_capacity_share`` (% of the nation's) and ``national_share`` (% of national output),
-docs/model.md, section 7, "Submodels: observation". A summary without cluster rows gets none of these charts. The
+docs/model.md, section 7, "Submodels: observation". A summary without cluster rows gets none of these drawing. The
 tables the charts draw (`project_flow`, `pooled_share`) are functions of their own, so a test can check them.
-They use the building blocks of `sim.outputs.charts` (through the module, so what patches it reaches them too).
+They draw with the building blocks of `sim.outputs.drawing` (through the module, so what patches it reaches them
+too); `sim.outputs.charts` adds them to a run's charts, `sim.outputs.compare` to a comparison's.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from matplotlib.patches import Patch
 from sim.inputs import catalogue as cat
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
 from sim.inputs.clusters import cluster_keys
-from sim.outputs import charts
+from sim.outputs import drawing
 
 HOME = "suining"
 RESIDUAL = "rest_of_china"  # the rest of China: the residual population of plants, not a city
@@ -35,7 +36,7 @@ CLUSTER_METRICS = ("new_capacity", "new_capacity_share", "national_share")
 HOME_COLOUR = "#c62828"
 RESIDUAL_COLOUR = "#c4c4c4"
 RIVAL_COLOURS = ("#0072B2", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#6a3d9a", "#8c6d31")
-FLOW_BAND = 0.07  # lighter than `charts.BAND_ALPHA`: six clusters' bands overlap on one panel
+FLOW_BAND = 0.07  # lighter than `drawing.BAND_ALPHA`: six clusters' bands overlap on one panel
 
 
 def cluster_colours(clusters: Sequence[str]) -> dict[str, str]:
@@ -110,7 +111,7 @@ def pooled_share(table: pd.DataFrame, segment: str, years: Sequence[int], region
 def run_jobs(
     summary: pd.DataFrame, out: Path, common: dict, chain: Chain = DEFAULT_CHAIN
 ) -> list[tuple[Callable[..., Path], tuple, dict]]:
-    """The clusters' charts of a run as jobs for `sim.outputs.charts.draw_all` (none without cluster rows):
+    """The clusters' charts of a run as jobs for `sim.outputs.drawing.draw_all` (none without cluster rows):
     ``project_flow.png``, ``cluster_shares.png`` and ``suining_win_rate.png``."""
     stages = cluster_stages(summary, chain)
     if not stages or HOME not in clusters_in(summary):
@@ -142,13 +143,13 @@ def project_flow_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, h
     colours = cluster_colours(clusters)
     years = window(s["year"], FLOW_YEARS)
     shaded = [y for y in history or [] if y in years]
-    with rc_context(charts._style()):
-        fig, axes = charts._figure(len(stages), width=4.4, height=4.4)
+    with rc_context(drawing._style()):
+        fig, axes = drawing._figure(len(stages), width=4.4, height=4.4)
         for ax, key in zip(axes, stages, strict=True):
             flow = project_flow(s, key, years)
             totals = flow.sum(axis=1).to_numpy(dtype=float)
             factor, unit = cat.display_unit(lang, flow.attrs["unit"], float(totals.max(initial=0.0)))
-            charts._history(ax, shaded, lab["history"])
+            drawing._history(ax, shaded, lab["history"])
             bottom = np.zeros(len(years))
             for cluster in clusters:
                 values = flow[cluster].to_numpy(dtype=float) * factor
@@ -159,14 +160,14 @@ def project_flow_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, h
                 bottom += values
             top = float(bottom.max(initial=0.0))
             ax.set_ylim(0.0, top * 1.06 if top > 0 else 1.0)
-            charts._panel_title(ax, cat.segment(lang, key, chain))
-            charts._axes(ax, lab, lab["with_unit"].format(name=cat.metric(lang, "new_capacity"), unit=unit), years)
+            drawing._panel_title(ax, cat.segment(lang, key, chain))
+            drawing._axes(ax, lab, lab["with_unit"].format(name=cat.metric(lang, "new_capacity"), unit=unit), years)
             ax.grid(alpha=0.3, axis="y")
             ax.grid(False, axis="x")
         handles, _ = axes[-1].get_legend_handles_labels()
         _side_legend(axes[-1], handles[::-1], lab["cluster_axis"])  # top of the stack first, as drawn
-        charts._title(fig, lab["flow_title"].format(scenario=scenario), lab["flow_note"])
-        return charts._save(fig, path)
+        drawing._title(fig, lab["flow_title"].format(scenario=scenario), lab["flow_note"])
+        return drawing._save(fig, path)
 
 
 def cluster_shares_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, history, chain=None) -> Path:
@@ -177,27 +178,27 @@ def cluster_shares_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang,
     clusters = [c for c in clusters_in(s) if c != RESIDUAL]
     colours = cluster_colours(clusters)
     years = sorted(s["year"].unique())
-    with rc_context(charts._style()):
-        fig, axes = charts._figure(len(stages), width=4.4, height=4.4)
+    with rc_context(drawing._style()):
+        fig, axes = drawing._figure(len(stages), width=4.4, height=4.4)
         banded = False
         for ax, key in zip(axes, stages, strict=True):
-            charts._history(ax, history, lab["history"] if ax is axes[-1] else None)
+            drawing._history(ax, history, lab["history"] if ax is axes[-1] else None)
             for cluster in clusters:
-                rows = charts._series(s, cluster, key, "national_share")
+                rows = drawing._series(s, cluster, key, "national_share")
                 width = 2.4 if cluster == HOME else 1.5
                 banded |= _light_band(ax, rows, colours[cluster], cat.cluster(lang, cluster), width)
-            charts._panel_title(ax, cat.segment(lang, key, chain))
-            charts._axes(ax, lab, lab["share_axis"], years)
+            drawing._panel_title(ax, cat.segment(lang, key, chain))
+            drawing._axes(ax, lab, lab["share_axis"], years)
             ax.set_ylim(bottom=0.0)
         extra = [Patch(facecolor="#888888", alpha=0.3, label=lab["band"])] if banded else []
         handles, _ = axes[-1].get_legend_handles_labels()
         _side_legend(axes[-1], [*handles, *extra], lab["cluster_axis"])
-        charts._title(fig, lab["cluster_shares_title"].format(scenario=scenario), lab["cluster_shares_note"])
-        return charts._save(fig, path)
+        drawing._title(fig, lab["cluster_shares_title"].format(scenario=scenario), lab["cluster_shares_note"])
+        return drawing._save(fig, path)
 
 
 def _light_band(ax, rows: pd.DataFrame, colour: str, label: str, width: float) -> bool:
-    """`charts._band` with a lighter fill, for many bands on one panel."""
+    """`drawing._band` with a lighter fill, for many bands on one panel."""
     rows = rows.dropna(subset=["mean"])
     if rows.empty:
         return False
@@ -219,13 +220,13 @@ def win_rate_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, histo
     years = sorted(s["year"].unique())
     pooled_years = window(years, POOLED_YEARS)
     pooled_text = span(pooled_years)
-    with rc_context(charts._style()):
-        fig, axes = charts._figure(len(stages), width=4.6, height=4.4)
+    with rc_context(drawing._style()):
+        fig, axes = drawing._figure(len(stages), width=4.6, height=4.4)
         for ax, key in zip(axes, stages, strict=True):
-            charts._history(ax, history, lab["history"])
-            rows = charts._series(s, HOME, key, "new_capacity_share").dropna(subset=["mean"])
+            drawing._history(ax, history, lab["history"])
+            rows = drawing._series(s, HOME, key, "new_capacity_share").dropna(subset=["mean"])
             if len(rows):
-                charts._bars(
+                drawing._bars(
                     ax, rows.year.to_numpy(), rows["mean"], rows.p05.to_numpy(float), rows.p95.to_numpy(float),
                     HOME_COLOUR, ".0f", lab["win_share"], lab["band"],
                 )  # fmt: skip
@@ -237,7 +238,7 @@ def win_rate_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, histo
                     lw=1.6, label=lab["win_pooled"].format(years=pooled_text), zorder=5,
                 )  # fmt: skip
                 marks.append(pooled)
-            output = charts._series(s, HOME, key, "national_share").dropna(subset=["mean"])
+            output = drawing._series(s, HOME, key, "national_share").dropna(subset=["mean"])
             if len(output):
                 ax.plot(
                     output.year, output["mean"], ":", color="#444444", lw=1.6, marker="o", ms=3,
@@ -249,12 +250,12 @@ def win_rate_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, histo
                 ax.set_ylim(low, max(marks) * 1.12)
             ax.set_ylim(bottom=0.0)
             title = lab["win_panel"].format(segment=cat.segment(lang, key, chain), years=pooled_text, share=pooled)
-            charts._panel_title(ax, title if np.isfinite(pooled) else cat.segment(lang, key, chain))
-            charts._axes(ax, lab, lab["win_axis"], years)
+            drawing._panel_title(ax, title if np.isfinite(pooled) else cat.segment(lang, key, chain))
+            drawing._axes(ax, lab, lab["win_axis"], years)
         _side_legend(axes[-1])
         note = lab["win_note"].format(years=pooled_text)
-        charts._title(fig, lab["win_title"].format(scenario=scenario), note)
-        return charts._save(fig, path)
+        drawing._title(fig, lab["win_title"].format(scenario=scenario), note)
+        return drawing._save(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ def comparison_jobs(
     history: Sequence[int],
     note: str = "",
 ) -> list[tuple[Callable[..., Path], tuple, dict]]:
-    """``compare_clusters.png`` as a job for `sim.outputs.charts.draw_all` (none without cluster rows)."""
+    """``compare_clusters.png`` as a job for `sim.outputs.drawing.draw_all` (none without cluster rows)."""
     stages = [k for k in COMPARED_STAGES if k in cluster_stages(table)]
     if not stages or HOME not in clusters_in(table):
         return []
@@ -285,30 +286,30 @@ def comparison_chart(table: pd.DataFrame, scenarios, stages, path: Path, *, lang
     those years went, by cluster: each scenario's difference from the baseline (with the baseline alone, its
     levels), the years' means summed."""
     lab = cat.words(lang)
-    colours, styles = charts.scenario_colours(scenarios), charts.scenario_styles(scenarios)
+    colours, styles = drawing.scenario_colours(scenarios), drawing.scenario_styles(scenarios)
     years = sorted(table["year"].unique())
     pooled_years = window(years, POOLED_YEARS)
     pooled_text = span(pooled_years)
     clusters = clusters_in(table)
     others = scenarios[1:] or scenarios[:1]
     baseline = names.get(scenarios[0], scenarios[0])
-    with rc_context(charts._style()):
-        fig, axes = charts._figure(len(stages), 2, width=5.6, height=4.4)
+    with rc_context(drawing._style()):
+        fig, axes = drawing._figure(len(stages), 2, width=5.6, height=4.4)
         for ax, key in zip(axes[: len(stages)], stages, strict=True):
-            charts._history(ax, history, lab["history"])
+            drawing._history(ax, history, lab["history"])
             banded = False
             for name in scenarios:
                 mine = table[table.scenario == name]
                 share = pooled_share(mine, key, pooled_years)
                 shown = names.get(name, name)
                 label = lab["named_share"].format(name=shown, share=share) if np.isfinite(share) else shown
-                rows = charts._series(mine, HOME, key, "new_capacity_share")
-                banded |= charts._band(ax, rows, colours[name], label, None, styles[name])
+                rows = drawing._series(mine, HOME, key, "new_capacity_share")
+                banded |= drawing._band(ax, rows, colours[name], label, None, styles[name])
             extra = [Patch(facecolor="#888888", alpha=0.3, label=lab["band"])] if banded else []
-            charts._legend(ax, title=lab["scenario"], extra=extra)
+            drawing._legend(ax, title=lab["scenario"], extra=extra)
             segment = cat.segment(lang, key)
-            charts._panel_title(ax, lab["cmp_win_panel"].format(segment=segment))
-            charts._axes(ax, lab, lab["win_axis"], years)
+            drawing._panel_title(ax, lab["cmp_win_panel"].format(segment=segment))
+            drawing._axes(ax, lab, lab["win_axis"], years)
             ax.set_ylim(bottom=0.0)
         for ax, key in zip(axes[len(stages) :], stages, strict=True):
             levels = {
@@ -338,12 +339,12 @@ def comparison_chart(table: pd.DataFrame, scenarios, stages, path: Path, *, lang
             else:
                 title = lab["cmp_flow_level"].format(segment=segment, years=pooled_text)
                 name = cat.metric(lang, "new_capacity")
-            charts._panel_title(ax, title)
+            drawing._panel_title(ax, title)
             ax.set_xlabel(lab["cluster_axis"])
-            charts._ylabel(ax, lab["with_unit"].format(name=name, unit=shown_unit))
-            ax.yaxis.set_major_formatter(mticker.FuncFormatter(charts._thousands))
+            drawing._ylabel(ax, lab["with_unit"].format(name=name, unit=shown_unit))
+            ax.yaxis.set_major_formatter(mticker.FuncFormatter(drawing._thousands))
             ax.grid(alpha=0.3, axis="y")
-            charts._legend(ax, title=lab["scenario"])
+            drawing._legend(ax, title=lab["scenario"])
         notes = [lab["cmp_clusters_note"].format(years=pooled_text), *([note] if note else [])]
-        charts._title(fig, lab["cmp_clusters_title"].format(years=pooled_text), "\n".join(notes))
-        return charts._save(fig, path)
+        drawing._title(fig, lab["cmp_clusters_title"].format(years=pooled_text), "\n".join(notes))
+        return drawing._save(fig, path)
