@@ -142,8 +142,11 @@ def drawn(runs, tmp_path_factory):
         table = pd.read_csv(comparison / "comparison.csv")
         names = {"baseline": "基准情景", "neighbours_bid": "周边城市加码竞争"}
         current["lang"] = "zh"
-        jobs = cluster_charts.comparison_jobs(table, root / "cmp-zh" / "charts", "zh", names=names, history=[2022])
-        charts.draw_all(jobs)
+        # as a mixed comparison draws it: the title carries what is mixed
+        mode = cat.say("zh", "mixed_mode", scenario=names["neighbours_bid"], mode="市场出清", base_mode="价格路径")
+        note = cat.say("zh", "mixed", what=mode)
+        out = root / "cmp-zh" / "charts"
+        charts.draw_all(cluster_charts.comparison_jobs(table, out, "zh", names=names, history=[2022], note=note))
     finally:
         patch.undo()
     return run_dirs, comparison, figures
@@ -227,7 +230,8 @@ def test_compare_draws_the_clusters_and_the_workbook_has_their_sheet(runs, drawn
     mean, low, high = found[2 + 3 * 4 : 5 + 3 * 4]  # 2026: the fifth year, its mean, P5 and P95
     assert (mean, low, high) == pytest.approx((expected["mean"], expected.p05, expected.p95))
     book.close()
-    assert {lang for lang, name, _, _ in figures if name == "compare_clusters.png"} == {"en", "zh"}
+    drawn_here = {lang: fig for lang, name, fig, _ in figures if name == "compare_clusters.png"}
+    assert set(drawn_here) == {"en", "zh"} and "混合比较" in drawn_here["zh"]._suptitle.get_text()
 
 
 @pytest.mark.slow

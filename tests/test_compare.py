@@ -339,7 +339,7 @@ def test_a_mixed_comparison_when_allowed_says_so_in_every_title_and_sheet(runs, 
     monkeypatch.setattr(charts, "_save", keep_title)
     out = tmp_path / "mixed"
     compare([runs["baseline"][1], market_dir], out, allow_mixed=True)
-    assert len(titles) == 3 * len(COMPARISON_CHARTS) + 2  # and the scoreboard and the clusters
+    assert len(titles) == 3 * len(COMPARISON_CHARTS) + 1
     assert all("Mixed comparison: baseline_market in market mode against a baseline in path mode" in t for t in titles)
     book = openpyxl.load_workbook(out / "comparison.xlsx")
     for sheet in book:
