@@ -23,7 +23,7 @@ from sim.runs.runner import RunResult, run_scenario
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
-OWN_FILES = {"summary.csv", "replicates.csv", "firms.csv", "market.csv", "meta.json"}
+OWN_FILES = {"summary.csv", "replicates.csv", "firms.csv", "market.csv", "supply.csv", "meta.json"}
 
 
 @pytest.fixture(scope="module")

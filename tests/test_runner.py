@@ -254,7 +254,7 @@ def test_api_round_trip(tmp_path):
 
     saved = result.save(tmp_path / "cheaper")
     written = {p.name for p in saved.iterdir()}
-    assert written == {"summary.csv", "replicates.csv", "firms.csv", "market.csv", "meta.json", "charts"}
+    assert written == {"summary.csv", "replicates.csv", "firms.csv", "market.csv", "supply.csv", "meta.json", "charts"}
     assert meta_events(saved)["firm_months_battery"] > 0
     pd.testing.assert_frame_equal(pd.read_csv(saved / "summary.csv"), result.summary, check_dtype=False)
     meta = json.loads((saved / "meta.json").read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ CSV files are written from them once, when the run is saved. The summary values 
 kilobytes per replicate) so the summary across replicates is computed without reading the parts back.
 
 When the run directory is known, the part files live beside it in ``.NAME.partial-KEY/`` (see
-`sim.runs.rundir`), where KEY hashes the scenario, parameters, seed, replicate count and code version: an
+`sim.runs.leftovers`), where KEY hashes the scenario, parameters, seed, replicate count and code version: an
 interrupted run leaves them there, and a run with ``resume`` reuses the finished batches. Such a directory is
 resume material: it is deleted only once its replicates are in a saved run directory, or when a run of the
 same KEY starts afresh (and says so).
@@ -35,7 +35,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from sim.outputs.tables import BatchTables, summarise
-from sim.runs.rundir import Folder, private_dir, report, shown, uninterruptible
+from sim.runs.folder import Folder, report, shown
+from sim.runs.interrupts import uninterruptible
+from sim.runs.leftovers import private_dir
 
 MANIFEST = "run.json"  # what a partial directory is for: scenario, seed, replicates, version, key, pid
 TABLES = ("firms", "market", "supply")
@@ -49,7 +51,7 @@ class ReplicateStore:
         directory: where the part files go (for messages: where the finished replicates are kept).
         temporary: delete the directory when the store is garbage collected (runs not tied to a results
             directory, e.g. from the Python API).
-        folder: the directory held open (`sim.runs.rundir.private_dir`): every part is written relative to
+        folder: the directory held open (`sim.runs.leftovers.private_dir`): every part is written relative to
             its descriptor, never through a link put in its place.
     """
 
