@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 
 import sim.outputs.charts as charts
+import sim.outputs.cluster_charts as cluster_charts
 from sim.cli import main
 from sim.inputs.data import default_data
 from sim.outputs.charts import overflowing_text, run_charts
@@ -63,6 +64,9 @@ def drawn(runs, tmp_path_factory):
 
     patch = pytest.MonkeyPatch()
     patch.setattr(charts, "_save", check)
+    # the rival clusters' charts are checked the same way on a longer run (tests/test_cluster_outputs.py)
+    patch.setattr(cluster_charts, "run_jobs", lambda *args, **kwargs: [])
+    patch.setattr(cluster_charts, "comparison_jobs", lambda *args, **kwargs: [])
     root = tmp_path_factory.mktemp("drawn")
     try:
         for lang in ("en", "zh"):

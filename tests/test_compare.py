@@ -84,7 +84,7 @@ def test_comparison_csv_has_every_row_and_the_differences(runs, comparison):
 def test_workbook_has_headline_difference_and_full_sheets(comparison):
     table, out = comparison
     book = openpyxl.load_workbook(out / "comparison.xlsx")
-    assert book.sheetnames == ["Headline", "Difference", "Scoreboard", "Assumptions", "Comparison"]
+    assert book.sheetnames == ["Headline", "Difference", "Clusters", "Scoreboard", "Assumptions", "Comparison"]
     headline = [row for row in book["Headline"].iter_rows(values_only=True)]
     assert "Suining" in headline[0][0]
     assert headline[2][2::3][:3] == (2022, 2023, 2024)  # each year over its mean, P5 and P95
@@ -167,7 +167,7 @@ def test_cost_and_return_reads_revenue_gained_minus_support_paid(comparison):
 def test_charts_in_english(comparison):
     _, out = comparison
     expected = {f"{stem}{suffix}.png" for stem in COMPARISON_CHARTS for suffix in ("", "_diff", "_diff_final")}
-    assert {p.name for p in (out / "charts").iterdir()} == expected | {"scoreboard.png"}
+    assert {p.name for p in (out / "charts").iterdir()} == expected | {"scoreboard.png", "compare_clusters.png"}
     assert all(p.stat().st_size > 10_000 for p in (out / "charts").iterdir())
 
 
@@ -178,11 +178,11 @@ def test_workbook_and_charts_in_chinese(runs, tmp_path):
     with process_pool(1) as pool:  # a worker process draws half the charts
         compare([runs["baseline"][1], runs["low_price"][1]], out, lang="zh", pool=pool)
     book = openpyxl.load_workbook(out / "comparison.xlsx")
-    assert book.sheetnames == ["主要指标", "与基准差值", "记分牌", "假设与来源", "完整对比表"]
+    assert book.sheetnames == ["主要指标", "与基准差值", "产业集群", "记分牌", "假设与来源", "完整对比表"]
     headline = [row[0] for row in book["主要指标"].iter_rows(min_row=5, values_only=True) if row[0]]
     assert "增加值（现价）（亿元）" in headline and "产量 — 基础锂盐（万吨 LCE）" in headline
     assert next(book["完整对比表"].iter_rows(values_only=True))[:4] == ("情景", "情景名称", "年份", "地区")
-    assert len(list((out / "charts").glob("*.png"))) == 3 * len(COMPARISON_CHARTS) + 1  # and the scoreboard
+    assert len(list((out / "charts").glob("*.png"))) == 3 * len(COMPARISON_CHARTS) + 2  # the scoreboard, clusters
 
 
 def test_run_charts_in_chinese(runs, tmp_path):
@@ -195,7 +195,7 @@ def test_run_charts_in_chinese(runs, tmp_path):
 def test_one_run_alone_gets_level_charts_only(runs, tmp_path):
     compare([runs["baseline"][1]], tmp_path / "one")
     names = {p.name for p in (tmp_path / "one" / "charts").glob("*.png")}
-    assert names == {f"{stem}.png" for stem in COMPARISON_CHARTS} | {"scoreboard.png"}
+    assert names == {f"{stem}.png" for stem in COMPARISON_CHARTS} | {"scoreboard.png", "compare_clusters.png"}
 
 
 def test_the_catalogue_has_every_entry_in_every_language_and_every_metric():

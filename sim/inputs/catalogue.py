@@ -19,6 +19,7 @@ API (what charts, the workbook, the command line and the workbench call)::
     cat.display_unit("zh", "t LCE", 6.3e5)  # (factor, unit) to show values in: (1e-4, "万吨 LCE")
     cat.segment("zh", "battery")            # a stage (from the chain) or "all"
     cat.region("zh", "suining")             # "遂宁"
+    cat.cluster("zh", "deyang_aba")         # a cluster's short name for charts and sheets: "德阳-阿坝"
     cat.scenario_label("zh", "baseline", "基准情景")   # the Chinese name where the scenario has one
     cat.words("zh")                         # every entry of a language as a nested dict ("sheets.headline" ->
                                             # words["sheets"]["headline"]), for code that reads tables
@@ -118,6 +119,57 @@ _TABLE: dict[str, tuple[str, str]] = {
     ),
     "mode.path": ("path", "价格路径"),
     "mode.market": ("market", "市场出清"),
+    # the rival clusters: short names for charts and sheets where the data's name is long (clusters.csv)
+    "cluster_name.deyang_aba": ("Deyang-Aba", "德阳-阿坝"),
+    "cluster_name.rest_of_china": ("rest of China", "全国其他"),
+    "flow_title": (
+        "Where new capacity went: capacity ordered by cluster and segment — {scenario}",
+        "新增产能流向：分集群、分环节的当年新增产能订单 — {scenario}",
+    ),
+    "flow_note": (
+        "mean over replicates; a cluster's capacity stacked on the others', the bar the nation's",
+        "各次模拟均值；各集群叠加，柱高即全国合计",
+    ),
+    "cluster_shares_title": (
+        "Each cluster's share of national output by segment — {scenario}",
+        "各集群分环节产量占全国比重 — {scenario}",
+    ),
+    "cluster_shares_note": (
+        "mean with P5–P95 band; the rest of China holds the remainder to 100%",
+        "均值与P5–P95区间；其余份额属全国其他地区",
+    ),
+    "win_title": (
+        "Suining's share of China's new capacity ordered, by year — {scenario}",
+        "遂宁占全国当年新增产能订单的比重 — {scenario}",
+    ),
+    "win_note": (
+        "bars: mean with P5–P95 of replicates; dashed: {years} pooled (Suining's mean new capacity summed, over the "
+        "nation's); dotted: Suining's share of national output",
+        "柱：各次模拟均值与P5–P95；虚线：{years}年合计（遂宁新增产能均值之和占全国之比）；点线：遂宁产量占全国比重",
+    ),
+    "win_pooled": ("{years} pooled", "{years}年合计"),
+    "win_share": ("share of new capacity (mean)", "占新增产能比重（均值）"),
+    "win_panel": ("{segment} — {years} pooled: {share:.1f}%", "{segment} — {years}年合计：{share:.1f}%"),
+    "win_output": ("share of national output", "产量占全国比重"),
+    "win_axis": ("share of China's new capacity (%)", "占全国新增产能比重（%）"),
+    "cluster_axis": ("cluster", "集群"),
+    "cmp_clusters_title": (
+        "Rival clusters by scenario: Suining's share of the nation's new capacity, and where the nation's new "
+        "capacity {years} went",
+        "分情景的集群竞争：遂宁占全国新增产能比重，及{years}年全国新增产能流向",
+    ),
+    "cmp_clusters_note": (
+        "above: mean with P5–P95 band, in the legend the share pooled over {years}; below: the years' means summed",
+        "上：均值与P5–P95区间，图例为{years}年合计比重；下：各年均值之和",
+    ),
+    "cluster_indicator": ("{cluster}: {metric} — {segment}", "{cluster}：{metric} — {segment}"),
+    "named_share": ("{name}: {share:.1f}%", "{name}：{share:.1f}%"),
+    "cmp_win_panel": ("{segment}: Suining's share of new capacity", "{segment}：遂宁占全国新增产能比重"),
+    "cmp_flow_panel": (
+        "{segment}: new capacity {years} by cluster, difference from {baseline}",
+        "{segment}：{years}年分集群新增产能与{baseline}之差",
+    ),
+    "cmp_flow_level": ("{segment}: new capacity {years} by cluster", "{segment}：{years}年分集群新增产能"),
     # the report's scoreboard
     "score_title": (
         "The work report's scoreboard — {scenario}: what lithium adds (percentage points)",
@@ -159,6 +211,12 @@ _TABLE: dict[str, tuple[str, str]] = {
     "sheets.comparison": ("Comparison", "完整对比表"),
     "sheets.scoreboard": ("Scoreboard", "记分牌"),
     "sheets.assumptions": ("Assumptions", "假设与来源"),
+    "sheets.clusters": ("Clusters", "产业集群"),
+    "clusters_title": (
+        "Rival clusters by scenario, segment and year: share of national output, new capacity ordered and share of "
+        "the nation's new capacity (mean over replicates with P5–P95)",
+        "分情景、分环节、分年度的集群竞争：产量占全国比重、当年新增产能订单及占全国新增产能比重（各次模拟均值及P5–P95）",
+    ),
     "headline_title": (
         "Suining lithium industry by scenario and year: mean over replicates with P5–P95",
         "遂宁锂电产业分情景、分年度主要指标（各次模拟均值及P5–P95）",
@@ -407,6 +465,13 @@ def region(lang: str, key: str) -> str:
 
     clusters = default_clusters()
     return clusters[key].label(check(lang)) if key in clusters.keys else key
+
+
+def cluster(lang: str, key: str) -> str:
+    """A cluster's short name, for charts and sheets: from the table where the data's name is long, else the
+    region's name from its data (`region`)."""
+    entry = ENTRIES.get(f"cluster_name.{key}")
+    return entry[check(lang)] if entry else region(lang, key)
 
 
 def stage_unit(lang: str, key: str, chain: Chain = DEFAULT_CHAIN) -> str:

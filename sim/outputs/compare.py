@@ -51,6 +51,8 @@ FIRM_STAGES = tuple(s.key for s in DEFAULT_CHAIN.firm_stages)
 REQUIRED_METRICS = ("output", "value_added", "value_added_real", "national_share", "employment", "profit")
 UNPAIRED = 60  # replicates of each run whose pairs make the band of an unpaired difference (3,600 pairs)
 FISCAL = ("support_cumulative", "local_fiscal_revenue_cumulative", "net_fiscal")
+# the clusters' sheet: each cluster's share of national output, new capacity ordered and share of the nation's
+CLUSTER_METRICS = ("national_share", "new_capacity", "new_capacity_share")
 
 # the headline sheet: Suining's figures a planning office asks for first, as (segment, metric)
 HEADLINE = [
@@ -445,19 +447,53 @@ def headline_tables(
                 diff = {(y, s): mine.at[y, f"diff_{s}"] * factor for y in mine.index for s in stats}
                 differences.append((key, "percentage points" if shown == "%" else shown, diff))
 
-    def frame(items) -> pd.DataFrame:
-        if not items:
-            return pd.DataFrame()
-        out = pd.DataFrame(
-            [values for _, _, values in items], index=pd.MultiIndex.from_tuples([k for k, _, _ in items])
-        )
-        out.index.names = [lab["indicator"], lab["scenario"]]
-        out = out.reindex(columns=sorted(out.columns, key=lambda c: (c[0], ("mean", "p05", "p95").index(c[1]))))
-        out.columns = pd.MultiIndex.from_tuples(out.columns, names=[lab["year"], lab["statistic"]])
-        out.attrs["units"] = [unit for _, unit, _ in items]  # the unit each row is shown in (its number format)
-        return out
+    return _wide_frame(levels, lab), _wide_frame(differences, lab)
 
-    return frame(levels), frame(differences)
+
+def _wide_frame(items: list[tuple[tuple[str, str], str, dict]], lab: dict) -> pd.DataFrame:
+    """Rows ((indicator, scenario), unit shown, {(year, statistic): value}) as a frame for `_wide_sheet`."""
+    if not items:
+        return pd.DataFrame()
+    out = pd.DataFrame([values for _, _, values in items], index=pd.MultiIndex.from_tuples([k for k, _, _ in items]))
+    out.index.names = [lab["indicator"], lab["scenario"]]
+    out = out.reindex(columns=sorted(out.columns, key=lambda c: (c[0], ("mean", "p05", "p95").index(c[1]))))
+    out.columns = pd.MultiIndex.from_tuples(out.columns, names=[lab["year"], lab["statistic"]])
+    out.attrs["units"] = [unit for _, unit, _ in items]  # the unit each row is shown in (its number format)
+    return out
+
+
+def cluster_tables(table: pd.DataFrame, lang: str = "en", names: dict[str, str] | None = None) -> pd.DataFrame:
+    """The rival clusters' figures (`CLUSTER_METRICS`) by cluster, segment and scenario: rows (indicator with
+    unit, scenario), columns (year, statistic: mean, P5, P95). Tonnes as readers count them, as the charts do;
+    empty when the table has no cluster rows."""
+    lab = cat.words(lang)
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    names = {s: (names or {}).get(s, s) for s in scenarios}
+    present = set(table.loc[table.metric.isin(CLUSTER_METRICS), "region"])
+    clusters = [key for key in cluster_keys() if key in present]
+    items = []
+    for metric in CLUSTER_METRICS:
+        for segment in FIRM_STAGES:
+            rows = table[(table.metric == metric) & (table.segment == segment) & table.region.isin(clusters)]
+            if rows.empty:
+                continue
+            unit = str(rows["unit"].iloc[0])
+            factor, shown = cat.display_unit(lang, unit, float(rows["mean"].abs().max()))
+            for cluster in clusters:
+                mine = rows[rows.region == cluster]
+                name = lab["cluster_indicator"].format(
+                    cluster=cat.cluster(lang, cluster),
+                    metric=cat.metric(lang, metric),
+                    segment=cat.segment(lang, segment),
+                )
+                indicator = cat.say(lang, "with_unit", name=name, unit=shown)
+                for scenario in scenarios:
+                    values = mine[mine.scenario == scenario].set_index("year")
+                    if values.empty:
+                        continue
+                    cells = {(y, s): values.at[y, s] * factor for y in values.index for s in ("mean", "p05", "p95")}
+                    items.append(((indicator, names[scenario]), shown, cells))
+    return _wide_frame(items, lab)
 
 
 def readable_table(table: pd.DataFrame, lang: str = "en", names: dict[str, str] | None = None) -> pd.DataFrame:
@@ -622,8 +658,9 @@ def write_workbook(
     context: Comparing | None = None,
 ) -> Path:
     """``comparison.xlsx``: the headline sheet and the differences from the baseline (each mean with its P5 and
-    P95), the report's scoreboard with the city's cost and return, the assumptions (from every run's
-    meta.json) and the full table; headers frozen, filters on, numbers formatted by unit."""
+    P95), the rival clusters (`cluster_tables`), the report's scoreboard with the city's cost and return, the
+    assumptions (from every run's meta.json) and the full table; headers frozen, filters on, numbers formatted
+    by unit."""
     lab = cat.words(lang)
     sheets = lab["sheets"]
     context = context or Comparing({s: {"scenario": s} for s in dict.fromkeys(table["scenario"])})
@@ -637,6 +674,9 @@ def write_workbook(
         if not difference.empty:
             _wide_sheet(book, sheets["difference"], lab["difference_title"].format(baseline=baseline), note,
                         difference, lab)  # fmt: skip
+        clusters = cluster_tables(table, lang, names)
+        if not clusters.empty:
+            _wide_sheet(book, sheets["clusters"], lab["clusters_title"], note, clusters, lab)
         if scoreboard is not None and len(scoreboard):
             score = scoreboard.assign(
                 scenario=scoreboard["scenario"].map(lambda s: names.get(s, s)),
@@ -666,6 +706,7 @@ def fill_comparison(
 ) -> None:
     """Write ``comparison.csv``, ``comparison.xlsx`` and ``charts/`` (with the scoreboard) into ``directory``;
     with ``pool``, a worker process draws charts while this one writes the workbook and draws the rest."""
+    from sim.outputs import cluster_charts
     from sim.outputs.charts import comparison_jobs, draw_all, scoreboard_comparison
 
     context = context or Comparing({s: {"scenario": s} for s in dict.fromkeys(table["scenario"])})
@@ -674,6 +715,7 @@ def fill_comparison(
     score = scoreboard_table(table, city or {}, projects) if city else None
     words = {"names": names, "history": context.history(), "note": note}
     jobs = comparison_jobs(table, directory / "charts", lang, **words)
+    jobs.extend(cluster_charts.comparison_jobs(table, directory / "charts", lang, **words))
     if city:
         jobs.append((scoreboard_comparison, (table, city, directory / "charts", lang), words))
     draw_all(jobs, pool, meanwhile=lambda: write_workbook(table, directory / "comparison.xlsx", lang, score, context))
