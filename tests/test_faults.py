@@ -130,8 +130,8 @@ def _running(process: psutil.Process) -> bool:
 @pytest.mark.slow
 def test_two_runs_into_one_directory_do_not_mix(short_file, reference, tmp_path):
     out = tmp_path / "run"
-    # 400 replicates: long enough (seconds) that the second process starts while the first holds the lock
-    first = _run_process(BASELINE, out, "400", "--no-charts", "--seed", "1")
+    # 250 replicates: long enough (seconds) that the second process starts while the first holds the lock
+    first = _run_process(BASELINE, out, "250", "--no-charts", "--seed", "1")
     while not os.path.exists(tmp_path / ".run.lock") and first.poll() is None:
         time.sleep(0.01)
     second = _start(short_file, out, "--seed", "2")

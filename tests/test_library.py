@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
 
 
-ONLY = ["low_price", "policy_package", "neighbours_bid", "oversupply"]  # a sample of each kind, both price modes
+ONLY = ["low_price", "price_rebound", "demand_slowdown", "policy_package", "oversupply"]  # each kind, both price modes
 
 
 def _library() -> list[str]:
@@ -60,7 +60,7 @@ def test_run_library_script(tmp_path):
     assert (tmp_path / "library_comparison" / "comparison.xlsx").is_file()
     # the printed differences are from the scenario's own baseline
     against_market = out.stdout[out.stdout.index("\nagainst baseline_market (") :]
-    assert "oversupply" in against_market and "storage_boom" in against_market and "low_price" not in against_market
+    assert "oversupply" in against_market and "low_price" not in against_market
     # the headline moves the way the stories say
     va = path.query("region == 'suining' and segment == 'all' and metric == 'value_added' and year == 2030")
     va = va.set_index("scenario")["mean"]

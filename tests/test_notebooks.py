@@ -1,7 +1,8 @@
 """The notebooks run, are committed with their outputs, and show their charts.
 
 Each notebook is executed top to bottom with nbclient in a fresh ``python3`` kernel (the ipykernel of this
-environment) whose working directory is the project root; the calibration notebook uses the quick budget.
+environment) whose working directory is the project root; the calibration notebook runs the quick budget's
+search, fit table and Jacobian, and reads the backtest, sensitivity and recovery from the committed report.
 Importing ``sim`` leaves matplotlib's backend alone, so a notebook's own charts appear where it draws them.
 """
 

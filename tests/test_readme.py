@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = runpy.run_path(str(ROOT / "docs" / "readme_tables.py"), run_name="readme_tables")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = ("headline", "results", "library", "fit")
+BLOCKS = ("headline", "results", "library", "fit", "scoreboard")
 
 
 def test_the_readme_has_every_generated_block():
