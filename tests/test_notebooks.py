@@ -2,7 +2,8 @@
 
 Each notebook is executed top to bottom with nbclient in a fresh ``python3`` kernel (the ipykernel of this
 environment) whose working directory is the project root; the calibration notebook runs the quick budget's
-search, fit table and Jacobian, and reads the backtest, sensitivity and recovery from the committed report.
+search and fit table, and reads the uncertainty, identification, backtest, sensitivity and recovery from the
+committed report.
 Importing ``sim`` leaves matplotlib's backend alone, so a notebook's own charts appear where it draws them.
 """
 
