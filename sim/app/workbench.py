@@ -430,7 +430,7 @@ NEIGHBOUR = "neighbour"  # the choice of which neighbour's controls the page sho
 VIEW_ONLY = (NEIGHBOUR,)  # controls that change what the page shows, never the scenario
 NEIGHBOURS_GROUP = "neighbours"
 # the levers through which a city bids for a new plant (its location choice reads its energy cost, its capex and
-# its build time: docs/model.md, "Submodels: location choice"), as (lever, field) of `sim.api.LEVERS`
+# its build time: docs/model.md, "Submodels: investment, entry and exit"), as (lever, field) of `sim.api.LEVERS`
 NEIGHBOUR_FIELDS = (
     ("energy_support", "cost_cut"),
     ("investment_support", "capex_subsidy"),
