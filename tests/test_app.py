@@ -299,6 +299,27 @@ def test_scenario_discovery_warns_on_a_small_sample(session):
     session.shot("09-discovery")
 
 
+def test_a_neighbours_bid_changes_suinings_share_of_new_capacity(session):
+    page = session.page
+    page.goto(session.url + START + "&lang=zh")
+    card = ".headline-new_capacity_share-lfp_cathode .lsim-scenario"
+    before = page.wait_for_selector(card).inner_text()
+    page.click("text=邻市：周边城市的政策")  # folded away while the scenario sets no neighbour's levers
+    field = page.locator(".ctl-yibin--energy_support--cost_cut .lsim-control-input")
+    field.fill("50")  # Yibin's power 50% cheaper from 2026
+    field.press("Enter")
+    page.wait_for_function(
+        "([sel, old]) => { const e = document.querySelector(sel); return e && e.innerText !== old; }",
+        arg=[card, before],
+    )
+    assert "yibin.energy_support.cost_cut=0.5" in page.url
+    assert "宜宾：能源成本降幅" in page.inner_text(".ctl-yibin--energy_support--cost_cut")
+    assert "遂宁占全国新增产能比重" in page.inner_text("body")
+    for text in page.locator(".lsim-control-why").all_inner_texts():  # the neighbours' words in Chinese too
+        assert not re.findall(r"[A-Za-z]{4,}", text), f"English in the Chinese page: {text}"
+    session.shot("10-neighbour")
+
+
 def test_no_request_left_the_machine(session):
     local = urlsplit(session.url).netloc
     elsewhere = [u for u in session.requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -16,8 +17,9 @@ from sim.app import workbench as wb
 from sim.app.scenario_toml import scenario_toml
 from sim.cli import main
 from sim.discovery.explore import SCENARIO_INPUTS, project_inputs
+from sim.inputs.clusters import default_clusters
 from sim.inputs.declare import Param
-from sim.inputs.levers import Lever
+from sim.inputs.levers import LEVER_BY_NAME, Lever
 from tests.conftest import LIBRARY, SCENARIOS
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
@@ -279,3 +281,101 @@ def test_downloads_hold_the_workbook_and_the_run_directories(start, tmp_path):
     for run in ("baseline", "baseline-workbench"):
         assert {f"{run}/summary.csv", f"{run}/meta.json"} <= names
     assert "baseline-workbench.toml" in names
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a neighbour's levers
+# ---------------------------------------------------------------------------------------------------------
+def test_a_neighbours_levers_are_controls_bounded_by_the_declarations(start):
+    by_key = {c.key: c for c in wb.controls(start)}
+    assert wb.neighbours() == ("yibin", "yichun", "deyang_aba", "meishan", "changzhou")
+    choice = by_key[wb.NEIGHBOUR]
+    assert choice.kind == "choice" and choice.choices == wb.neighbours() and choice.read(start) == "yibin"
+    assert choice.choice_label("deyang_aba", "zh") == "德阳-阿坝" and choice.choice_label("yibin", "en") == "Yibin"
+    for cluster in wb.neighbours():
+        assert by_key[f"{cluster}.from"].kind == "year" and by_key[f"{cluster}.from"].read(start) == 2026
+        for lever, name in wb.NEIGHBOUR_FIELDS:
+            decl = LEVER_BY_NAME[lever].field(name)
+            control = by_key[f"{cluster}.{lever}.{name}"]
+            assert (control.low, control.high, control.integer) == (decl.low, decl.high, decl.integer)
+            assert control.cluster == cluster and control.group == wb.NEIGHBOURS_GROUP
+            assert control.label("zh").endswith(decl.label("zh")) and control.units["en"] == decl.unit
+            # explained in the page's language: no English words in the Chinese
+            assert not re.findall(r"[A-Za-z]{4,}", control.explain("zh")) and "energy" not in control.label("zh")
+    # the start is the city's known offer (cluster_policies.csv): Deyang-Aba's 0.13 yuan/kWh at 0.42 yuan/kWh
+    known = default_clusters().standing_policies()["deyang_aba"]["energy_support"]["cost_cut"]
+    assert (
+        by_key["deyang_aba.energy_support.cost_cut"].read(start) == pytest.approx(known) == pytest.approx(0.13 / 0.42)
+    )
+    assert by_key["changzhou.energy_support.cost_cut"].read(start) == 0.0
+    bid = {c.key: c for c in wb.controls(wb.load_library("neighbours_bid"))}  # a scenario's own value comes first
+    assert bid["deyang_aba.energy_support.cost_cut"].read(wb.load_library("neighbours_bid")) == 0.40
+
+
+def test_a_neighbours_lever_becomes_its_policy_table_as_a_scenario_file_gives_it(start):
+    built = wb.build(start, {"deyang_aba.energy_support.cost_cut": 0.45})
+    assert built.name == "baseline-workbench" and set(built.policy.clusters) == {"deyang_aba"}
+    assert built.policy.settings == start.policy.settings  # Suining's levers untouched
+    # the same as [policy.deyang_aba.energy_support] in a file: the known offer's other fields, from the control's year
+    text = (SCENARIOS / "baseline.toml").read_text(encoding="utf-8") + (
+        '\n[policy.deyang_aba.energy_support]\ncost_cut = 0.45\ncity_cost_share = 1.0\nfrom = "2026-01"\n'
+    )
+    assert built.policy == load_scenario_text(text, name="baseline.toml").policy
+    later = wb.build(start, {"yibin.from": 2027, "yibin.investment_support.capex_subsidy": 0.2})
+    setting = later.policy.clusters["yibin"].setting("investment_support")
+    assert setting.start == month_index("2027-01") and setting.values == {"capex_subsidy": 0.2, "lag_cut_months": 3.0}
+    energy = later.policy.clusters["yibin"].setting("energy_support")  # the known offer, from the city's new year
+    assert energy.start == month_index("2027-01") and energy.values == {
+        k: v for k, v in default_clusters().standing_policies()["yibin"]["energy_support"].items() if k != "from"
+    }
+    alone = wb.build(start, {"yibin.investment_support.capex_subsidy": 0.2})
+    assert set(alone.policy.clusters["yibin"].settings) == {"investment_support"}  # untouched: the known offer holds
+    # a scenario that sets a neighbour's levers: the other levers and cities are kept
+    bid = wb.load_library("neighbours_bid")
+    more = wb.build(bid, {"deyang_aba.investment_support.capex_subsidy": 0.2})
+    assert more.policy.clusters["deyang_aba"].value("investment_support", "capex_subsidy") == 0.2
+    assert more.policy.clusters["deyang_aba"].value("energy_support", "cost_cut") == 0.40
+    assert more.policy.clusters["yibin"] == bid.policy.clusters["yibin"]
+    assert set(wb.build(bid, {"end": 2027}).policy.clusters) == {"yibin", "deyang_aba"}  # a shorter run keeps them
+    assert wb.build(bid, {"end": 2025}).policy.clusters == {}  # ... unless they would start after it
+    # the downloaded file holds them: a file `lithium-sim check` reads back to the same policy
+    assert load_scenario_text(scenario_toml(more), name="more.toml").policy == more.policy
+
+
+def test_a_neighbours_levers_travel_in_the_link_and_a_bad_value_is_refused(start):
+    values = {wb.NEIGHBOUR: "deyang_aba", "deyang_aba.energy_support.cost_cut": 0.45, "deyang_aba.from": 2027,
+              "yibin.investment_support.lag_cut_months": 6.0}  # fmt: skip
+    view = wb.View(scenario="baseline", values=values)
+    query = wb.encode_query(view)
+    assert "deyang_aba.energy_support.cost_cut=0.45" in query and "neighbour=deyang_aba" in query
+    back, problems = wb.decode_query(query)
+    assert problems == [] and back == view
+    assert wb.build(back.start(), back.values) == wb.build(start, values)
+    assert wb.build(start, {wb.NEIGHBOUR: "meishan"}) is start  # choosing whose levers to show changes nothing
+    with pytest.raises(InputError) as err:
+        wb.build(start, {"yibin.energy_support.cost_cut": 0.7})
+    assert err.value.key == "yibin.energy_support.cost_cut" and "from 0 to 0.5" in err.value.message
+    view, problems = wb.decode_query("yibin.energy_support.cost_cut=0.7&neighbour=rest_of_china")
+    assert view.values == {} and len(problems) == 2
+    assert "yibin.energy_support.cost_cut" in problems[0] and "choose one of yibin" in problems[1]
+
+
+# Deyang-Aba's raise from its known 31% to 50% moved Suining's pooled share by -0.2 to +0.04 points over three seeds
+# at four replicates: a rise beyond half a point would not be noise
+SHARE_TOLERANCE = 0.5  # percentage points
+
+
+def test_a_neighbours_higher_energy_support_never_raises_suinings_share_of_new_lfp_capacity(start):
+    cache = wb.RunCache(firm_detail=0)
+    shares = {}
+    for cluster in ("yibin", "deyang_aba"):
+        scenario = wb.build(start, {f"{cluster}.energy_support.cost_cut": 0.5})
+        base, scen = wb.run_pair(scenario, 4, cache=cache)
+        years, shares[cluster] = wb.new_capacity_shares(base, scen)
+        assert years == list(range(2025, 2031))
+        before, after = shares[cluster]["lfp_cathode"]
+        assert after <= before + SHARE_TOLERANCE, (cluster, before, after)
+    assert cache.runs_made == 3  # one baseline for both
+    assert shares["yibin"]["lfp_cathode"][1] < shares["yibin"]["lfp_cathode"][0]  # Yibin's bid is felt
+    diff = wb.differences(wb.comparison(base, scen), [2030])
+    assert {"lfp_cathode", "lithium_salt"} <= set(diff.loc[diff.metric == "new_capacity_share", "segment"])

@@ -46,6 +46,7 @@ from sim.app.scenario_toml import scenario_toml
 from sim.app.words import metric_name, words
 from sim.discovery.explore import Exploration, explore
 from sim.discovery.targets import NAMED_TARGETS, parse_target
+from sim.outputs.cluster_charts import span
 from sim.outputs.labels import segment_label, unit_label
 from sim.runs.executors import process_pool
 
@@ -317,12 +318,18 @@ def Controls(ctrls: list[wb.Control], current: dict, lang: str, on_change, error
         "price": w["group_price"],
         "demand": w["group_demand"],
         "projects": w["group_projects"],
+        wb.NEIGHBOURS_GROUP: w["group_neighbours"],
         **levers,
     }
+    # a neighbour's levers stay folded away unless the scenario sets some (from its file or the controls)
+    bidding = built is not None and bool(built.policy.clusters)
     for group, items in groups.items():
         open_ = group in ("price", "demand", "energy_support", "investment_support", "tax_relief")
+        open_ = open_ or (group == wb.NEIGHBOURS_GROUP and bidding)
         with solara.Details(summary=names.get(group, group), expand=open_):
             for c in items:
+                if c.cluster and c.cluster != current.get(wb.NEIGHBOUR):
+                    continue  # another neighbour's: shown when that neighbour is chosen
                 idle = built is not None and not c.acts(built)
                 ControlInput(c, lang, current[c.key], on_change, errors.get(c.key, ""), idle)
 
@@ -431,6 +438,20 @@ def Headline(key: tuple, base, scen, lang: str, last: int):
                     f"{html.escape(_number(value, '亿元', signed=name != 'support'))}</span>",
                 )
     solara.Text(w["fiscal_note"], classes=["lsim-muted"])
+    years, shares = solara.use_memo(lambda: wb.new_capacity_shares(base, scen), [key])
+    solara.Text(w["capacity_headline"].format(years=span(years)), style={"font-weight": "500"})
+    with solara.Div(classes=["lsim-headline", "lsim-capacity"]):
+        for segment, (before, after) in shares.items():
+            change = html.escape(_number(after - before, w["points"], signed=True))
+            with solara.Div(classes=["lsim-card", f"headline-new_capacity_share-{segment}"]):
+                solara.Text(segment_label(lang, segment), classes=["lsim-muted"])
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML=f'<span class="lsim-base">{html.escape(_number(before, "%"))}</span> → '
+                    f'<span class="lsim-value lsim-scenario">{html.escape(_number(after, "%"))}</span>'
+                    f'<div class="lsim-delta">{change}</div>',
+                )
+    solara.Text(w["capacity_note"], classes=["lsim-muted"])
 
 
 def _chart_labels(base, scen, lang: str) -> list[str]:
@@ -807,7 +828,8 @@ def Page():
             dense=True,
             continuous_update=False,
         )
-        n_changed = len(wb.changes(start, values.value)) if wanted is not None else len(values.value)
+        changed = wb.changes(start, values.value) if wanted is not None else values.value
+        n_changed = len(set(changed) - set(wb.VIEW_ONLY))  # choosing a neighbour changes what shows, not the scenario
         solara.Text(w["changed"].format(n=n_changed) if n_changed else w["unchanged"], classes=["lsim-muted"])
         solara.Button(w["reset"], on_click=lambda: (values.set({}), errors.set({})), text=True, dense=True)
         with solara.Div():

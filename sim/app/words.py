@@ -18,6 +18,10 @@ WORDS = {
         "fiscal_net": "net for the city (revenue gained − support)",
         "fiscal_note": "Support: the cash and subsidies the scenario's levers pay to Suining's lithium firms; local "
         "fiscal revenue: the city's share of their taxes. Means over the replicates.",
+        "capacity_headline": "Suining's share of the nation's new capacity, {years} pooled: what a neighbour's bid "
+        "takes away, baseline → scenario",
+        "capacity_note": "Capacity ordered in those years for plants in Suining, over the nation's (a ratio of means "
+        "over the replicates). A neighbour's levers are paid from its own budget, not Suining's.",
         "baseline_label": "baseline",
         "scenario_label": "scenario",
         "band": "lines: means; shaded: P5–P95 across replicates",
@@ -43,6 +47,7 @@ WORDS = {
         "group_price": "Carbonate price",
         "group_demand": "Demand",
         "group_projects": "Projects in the pipeline (招商引资)",
+        "group_neighbours": "Neighbours: a rival city's levers",
         "range": "range {low} – {high}",
         "tab_results": "Results",
         "tab_discovery": "Scenario discovery",
@@ -111,6 +116,9 @@ WORDS = {
         "fiscal_net": "城市净收益（增收 − 扶持）",
         "fiscal_note": "扶持：情景中各项政策向遂宁锂电企业支付的现金与补贴；地方财政收入：企业税收中归属本市的部分。"
         "均为各次模拟的平均值。",
+        "capacity_headline": "遂宁占全国新增产能比重（{years}年合计）：邻市竞争带走多少，基准 → 情景",
+        "capacity_note": "上述年份落户遂宁的新增产能占全国新增产能的比重（各次模拟平均值之比）。"
+        "邻市政策由该市财政承担，不计入遂宁支出。",
         "baseline_label": "基准",
         "scenario_label": "情景",
         "band": "线：平均值；阴影：各次模拟的 P5–P95",
@@ -136,6 +144,7 @@ WORDS = {
         "group_price": "碳酸锂价格",
         "group_demand": "需求",
         "group_projects": "招商引资项目",
+        "group_neighbours": "邻市：周边城市的政策",
         "range": "范围 {low} – {high}",
         "tab_results": "结果",
         "tab_discovery": "情景发现",

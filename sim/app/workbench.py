@@ -5,6 +5,11 @@
   uncertain inputs of scenario discovery (`sim.discovery.explore`: the price level after the history, its
   volatility, demand growth, each pipeline project's completion probability); the run's last year. A new
   lever, lever field or uncertain input appears without code here.
+- **A neighbour's levers**: for each rival city (`NEIGHBOURS`: the clusters of ``clusters.csv`` but Suining and the
+  rest of China), the location levers of `NEIGHBOUR_FIELDS` (energy cost cut, capex subsidy, months off the build),
+  bounded by the same declarations as Suining's, and the year they change from; a choice of which city the page
+  shows. They become ``[policy.<cluster>.<lever>]`` tables, as a scenario file writes them, checked by the same
+  code and booked to that city (docs/model.md, "Submodels: policy levers").
 - **A view** is a starting scenario (from the library, or uploaded TOML), the controls' values that differ from
   it, the replicates and the language; `encode_query` / `decode_query` put it in the URL's query string, so a
   link reproduces the view.
@@ -12,6 +17,8 @@
   are never run twice. The baseline beside a scenario is the library's baseline *of the same price mode*
   (`BASELINES`: ``baseline`` for path mode, ``baseline_market`` for market mode) over the same years, so a
   market-mode scenario is never read against a path-mode baseline.
+- **What a neighbour's bid takes away**: `new_capacity_shares` gives Suining's share of the nation's new LFP
+  cathode and lithium salt capacity, pooled over 2025-2030 (`sim.outputs.cluster_charts.POOLED_YEARS`), in both runs.
 - **Cost beside benefit**: `fiscal` puts the support the city pays beside the local revenue it gains and the
   net, from the summary's ``support`` and ``local_fiscal_revenue`` rows.
 - **Downloads**: the run directories as a zip, the comparison workbook, the scenario as a TOML file.
@@ -46,13 +53,18 @@ from sim.api import (
     compare,
     load_scenario,
     load_scenario_text,
+    month_label,
     override,
     project_root,
 )
 from sim.api import run as run_scenario
 from sim.app.words import explanation, lever_source
 from sim.discovery.explore import HISTORY_END_YEAR, SCENARIO_INPUTS, UncertainInput, project_inputs
+from sim.inputs import catalogue
+from sim.inputs.clusters import HOME, REFERENCE, cluster_keys, default_clusters
 from sim.inputs.data import load_city
+from sim.inputs.levers import LEVER_BY_NAME
+from sim.outputs.cluster_charts import COMPARED_STAGES, POOLED_YEARS, pooled_share, window
 
 BASELINE = "baseline"
 BASELINES = {"path": "baseline", "market": "baseline_market"}  # the library's baseline of each price mode
@@ -122,6 +134,10 @@ class Control:
         acts: whether it acts in a scenario (e.g. the price level only in path mode); when it does not, the page
             shows it disabled with ``idle`` (by language) as the reason.
         bound: by language, why its range is narrower than the declaration's ('' when it is not).
+        reasons: by language, what it means, when the control words it itself (a neighbour's); else `explain`
+            looks the key up (`sim.app.words.explanation`).
+        cluster: the neighbour whose lever it is ('' for Suining's and the rest): the page shows a neighbour's
+            controls when that neighbour is chosen.
     """
 
     key: str
@@ -141,12 +157,16 @@ class Control:
     acts: Callable[[Scenario], bool] = lambda scenario: True
     idle: Mapping[str, str] = dataclasses.field(default_factory=dict)
     bound: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    reasons: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    cluster: str = ""
 
     def label(self, lang: str) -> str:
         return self.labels.get(lang) or self.labels["en"]
 
     def explain(self, lang: str) -> str:
         """What the control means and why its range, in ``lang`` (`sim.app.words.explanation`)."""
+        if lang in self.reasons:
+            return self.reasons[lang]
         return explanation(self.key, self.reason, lang)
 
     def source_text(self, lang: str) -> str:
@@ -399,6 +419,196 @@ def controls(scenario: Scenario) -> list[Control]:
                 )
             )
     out += [_from_uncertain(decl, "projects", scenario) for decl in project_inputs(scenario)]
+    out += neighbour_controls(scenario)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a neighbour's levers
+# ---------------------------------------------------------------------------------------------------------
+NEIGHBOUR = "neighbour"  # the choice of which neighbour's controls the page shows: the view's, not the scenario's
+VIEW_ONLY = (NEIGHBOUR,)  # controls that change what the page shows, never the scenario
+NEIGHBOURS_GROUP = "neighbours"
+# the levers through which a city bids for a new plant (its location choice reads its energy cost, its capex and
+# its build time: docs/model.md, "Submodels: investment, entry and exit"), as (lever, field) of `sim.api.LEVERS`
+NEIGHBOUR_FIELDS = (
+    ("energy_support", "cost_cut"),
+    ("investment_support", "capex_subsidy"),
+    ("investment_support", "lag_cut_months"),
+)
+NEIGHBOUR_REASONS = {  # what a neighbour's control means, by field and language ({city}: the city's name)
+    "from": {
+        "en": "the first year (January) {city}'s changed levers act; before it, the city's known policies hold",
+        "zh": "{city}调整后的政策开始起作用的年份（1月起）；此前沿用该市现有政策",
+    },
+    "cost_cut": {
+        "en": "fraction off the energy cost of plants in {city}, paid from its own budget; a new plant chooses "
+        "where to go on expected unit cost, so a cheaper {city} draws plants from Suining. It starts at the "
+        "scenario's value, else the city's known offer (cluster_policies.csv)",
+        "zh": "{city}企业能源成本的降幅，由该市财政承担；新建工厂按预期单位成本选址，{city}成本越低，"
+        "从遂宁吸引走的工厂越多。起始值为情景中的设定，未设定时为该市已知的现有政策",
+    },
+    "capex_subsidy": {
+        "en": "share of the capex of plants in {city} paid by its government (Suining's 2019 policy pays 0.3%, "
+        "Zigong up to 20%); it starts at the scenario's value, else the city's known offer (cluster_policies.csv)",
+        "zh": "{city}政府承担的当地工厂设备投资比例（遂宁2019年政策为0.3%，自贡最高20%）；起始值为情景中的设定，"
+        "未设定时为该市已知的现有政策",
+    },
+    "lag_cut_months": {
+        "en": "months off the construction lag in {city} where serviced land and approvals are ready ('standard "
+        "land'); it starts at the scenario's value, else the city's known offer (cluster_policies.csv)",
+        "zh": "{city}“标准地”与审批就绪后建设周期缩短的月数；起始值为情景中的设定，未设定时为该市已知的现有政策",
+    },
+}
+NEIGHBOUR_CHOICE_REASON = {
+    "en": "which rival city's levers to set; changes made for one city are kept when another is chosen",
+    "zh": "选择要设置政策的周边城市；切换城市时，已作的修改保留",
+}
+
+
+def neighbours() -> tuple[str, ...]:
+    """The rival cities whose levers the workbench sets: the clusters but Suining and the rest of China (a
+    residual, not a city with a budget; its incentives are the model's ``local_incentive_share``)."""
+    return tuple(k for k in cluster_keys() if k not in (HOME, REFERENCE))
+
+
+def _neighbour_lever(scenario: Scenario, cluster: str, lever: str) -> dict[str, float]:
+    """The fields of a neighbour's lever in force at the end of the scenario: the scenario's
+    ``[policy.<cluster>.<lever>]`` where it sets one (it replaces the city's known offer from its month), else the
+    city's known offer (``cluster_policies.csv``, `ClusterData.standing_policies`), else none (the declaration's
+    defaults: no policy)."""
+    own = scenario.policy.clusters.get(cluster)
+    if own is not None and lever in own.settings:
+        return dict(own.settings[lever].values)
+    known = default_clusters().standing_policies().get(cluster, {}).get(lever, {})
+    return {name: float(value) for name, value in known.items() if name != "from"}
+
+
+def _neighbour_value(cluster: str, lever: str, name: str) -> Callable[[Scenario], float]:
+    decl = LEVER_BY_NAME[lever].field(name)
+
+    def read(scenario: Scenario) -> float:
+        value = _neighbour_lever(scenario, cluster, lever).get(name, decl.default)
+        return int(value) if decl.integer else float(value)
+
+    return read
+
+
+def _neighbour_start(cluster: str) -> Callable[[Scenario], int]:
+    """The first year of the scenario's levers for ``cluster`` (the earliest), else the first year after the
+    history (a change to a city's offer reads as news from then on, as in the library's ``neighbours_bid``)."""
+
+    def read(scenario: Scenario) -> int:
+        own = scenario.policy.clusters.get(cluster)
+        if own is not None and own.settings:
+            return BASE_YEAR + min(max(s.start, 0) for s in own.settings.values()) // 12
+        return min(HISTORY_END_YEAR + 1, scenario.years[-1])
+
+    return read
+
+
+def _first_neighbour(scenario: Scenario) -> str:
+    """The first neighbour whose levers the scenario sets, else the first neighbour."""
+    keys = neighbours()
+    return next((k for k in keys if k in scenario.policy.clusters), keys[0])
+
+
+def neighbour_controls(scenario: Scenario) -> list[Control]:
+    """The choice of neighbour, then each neighbour's year and location levers (`NEIGHBOUR_FIELDS`), with the
+    declarations' units and ranges; a value beyond the declaration's bound (a scenario's own) widens it, as for
+    Suining's levers."""
+    keys = neighbours()
+    names = {key: {lang: catalogue.cluster(lang, key) for lang in ("en", "zh")} for key in keys}
+    out = [
+        Control(
+            NEIGHBOUR,
+            NEIGHBOURS_GROUP,
+            "choice",
+            {"en": "neighbouring city", "zh": "邻市"},
+            {"en": "", "zh": ""},
+            0,
+            0,
+            0,
+            False,
+            NEIGHBOUR_CHOICE_REASON["en"],
+            _first_neighbour,
+            choices=keys,
+            choice_labels=names,
+            reasons=NEIGHBOUR_CHOICE_REASON,
+        )
+    ]
+    years = scenario.years
+    for key in keys:
+        name = names[key]
+        out.append(
+            Control(
+                f"{key}.from",
+                NEIGHBOURS_GROUP,
+                "year",
+                {"en": f"{name['en']}: from", "zh": f"{name['zh']}：起始年份"},
+                {"en": "", "zh": ""},
+                BASE_YEAR,
+                years[-1],
+                1,
+                True,
+                NEIGHBOUR_REASONS["from"]["en"].format(city=name["en"]),
+                _neighbour_start(key),
+                reasons={lang: text.format(city=name[lang]) for lang, text in NEIGHBOUR_REASONS["from"].items()},
+                cluster=key,
+            )
+        )
+        for lever, field_name in NEIGHBOUR_FIELDS:
+            decl = LEVER_BY_NAME[lever].field(field_name)
+            read = _neighbour_value(key, lever, field_name)
+            high = max(decl.high, read(scenario))
+            words = NEIGHBOUR_REASONS.get(field_name, {"en": decl.reason})
+            out.append(
+                Control(
+                    key=f"{key}.{lever}.{field_name}",
+                    group=NEIGHBOURS_GROUP,
+                    kind="number",
+                    labels={"en": f"{name['en']}: {decl.label('en')}", "zh": f"{name['zh']}：{decl.label('zh')}"},
+                    units={"en": decl.unit, "zh": unit_zh(decl.unit)},
+                    low=decl.low,
+                    high=high,
+                    step=_step(decl.low, high, decl.integer),
+                    integer=decl.integer,
+                    reason=words["en"].format(city=name["en"]),
+                    read=read,
+                    reasons={lang: text.format(city=name[lang]) for lang, text in words.items()},
+                    cluster=key,
+                )
+            )
+    return out
+
+
+def _neighbour_policy(scenario: Scenario, changed: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``[policy.<cluster>]`` tables of the neighbours' changed controls: for each lever touched, the lever's
+    fields in force (`_neighbour_lever`) with the changed ones, from January of the city's year (a lever the
+    scenario already sets keeps its own month unless the year is changed)."""
+    out: dict[str, dict[str, Any]] = {}
+    for cluster in neighbours():
+        touched = {k.split(".", 1)[1]: v for k, v in changed.items() if k.startswith(f"{cluster}.")}
+        if not touched:
+            continue
+        own = scenario.policy.clusters.get(cluster)
+        first = f"{int(touched.get('from', _neighbour_start(cluster)(scenario)))}-01"
+        tables: dict[str, Any] = {}
+        for lever in dict.fromkeys(lever for lever, _ in NEIGHBOUR_FIELDS):
+            fields = {k.split(".", 1)[1]: v for k, v in touched.items() if k.startswith(f"{lever}.")}
+            values = _neighbour_lever(scenario, cluster, lever)
+            if not fields and not ("from" in touched and values):
+                continue
+            values.update(fields)
+            declared = LEVER_BY_NAME[lever]
+            table: dict[str, Any] = {
+                name: int(v) if declared.field(name).integer else float(v) for name, v in values.items()
+            }
+            keeps_month = "from" not in touched and own is not None and lever in own.settings
+            table["from"] = month_label(max(own.start(lever), 0)) if keeps_month else first
+            tables[lever] = table
+        if tables:
+            out[cluster] = tables
     return out
 
 
@@ -412,7 +622,8 @@ def defaults(scenario: Scenario) -> dict[str, Any]:
 
 
 def changes(scenario: Scenario, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The values that differ from the starting scenario's, checked by their controls."""
+    """The values that differ from the starting scenario's, checked by their controls (the choice of neighbour
+    among them: it is part of the view, though it changes nothing in the scenario)."""
     by_key = {c.key: c for c in controls(scenario)}
     start = defaults(scenario)
     out = {}
@@ -425,25 +636,33 @@ def changes(scenario: Scenario, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _policy_to(policy: Policy, end: int) -> Policy:
+    """The policy without the levers that would start, and the projects that would come online, after month
+    ``end``; the neighbours' policies cut the same way (a neighbour left with nothing keeps its known offer)."""
+    clusters = {key: _policy_to(p, end) for key, p in policy.clusters.items()}
+    return Policy(
+        {k: v for k, v in policy.settings.items() if v.start <= end},
+        tuple(p for p in policy.projects if p.online <= end),
+        {key: p for key, p in clusters.items() if p.settings or p.projects},
+    )
+
+
 def _cut_to(scenario: Scenario, last_year: int) -> Scenario:
     """The scenario run to December of ``last_year``: levers that would start and projects that would come
     online after it are left out (they would not act within the run)."""
     end = (last_year - BASE_YEAR) * 12 + 11
     if end == scenario.end_month:
         return scenario
-    policy = scenario.policy
-    kept = Policy(
-        {k: v for k, v in policy.settings.items() if v.start <= end},
-        tuple(p for p in policy.projects if p.online <= end),
-    )
+    kept = _policy_to(scenario.policy, end)
     events = tuple(dataclasses.replace(e, until=min(e.until, end)) for e in scenario.supply_events if e.start <= end)
     return override(scenario, end_month=end).with_changes(policy=kept, supply_events=events)
 
 
 def build(start: Scenario, values: Mapping[str, Any]) -> Scenario:
     """The starting scenario with the controls' values (those that differ from it), named ``<start>-workbench``
-    when anything changed. Every change goes through `sim.api.override`, checked by the declarations."""
-    changed = changes(start, values)
+    when anything changed. Every change goes through `sim.api.override`, checked by the declarations; a
+    neighbour's levers as ``[policy.<cluster>.<lever>]`` tables, as a scenario file gives them."""
+    changed = {k: v for k, v in changes(start, values).items() if k not in VIEW_ONLY}
     if not changed:
         return start
     scenario = start
@@ -472,6 +691,7 @@ def build(start: Scenario, values: Mapping[str, Any]) -> Scenario:
                 by_year.update({y: float(touched[decl.name]) for y in scenario.years if y >= first_year})
                 table[decl.name] = {str(y): v for y, v in sorted(by_year.items())}
         policy[lever.name] = table
+    policy.update(_neighbour_policy(scenario, changed))
     if policy:
         scenario = override(scenario, policy=policy)
     for decl in project_inputs(start):
@@ -737,6 +957,7 @@ DIFFERENCE_ROWS = (  # (region, segment, metric): Suining's headline figures, in
     ("suining", "lithium_salt", "national_share"),
     ("suining", "lfp_cathode", "national_share"),
     ("suining", "battery", "national_share"),
+    *(("suining", segment, "new_capacity_share") for segment in COMPARED_STAGES),  # where new plants go
     ("suining", "all", "employment"),
     ("suining", "all", "taxes"),
     ("suining", "all", "profit"),
@@ -809,6 +1030,19 @@ def headline(result: RunResult, year: int) -> dict[str, float]:
         except KeyError:
             out[f"{metric}.{segment}"] = math.nan
     return out
+
+
+def new_capacity_shares(base: RunResult, scenario: RunResult) -> tuple[list[int], dict[str, tuple[float, float]]]:
+    """Suining's share of the nation's new capacity (%), pooled over 2025-2030 (`POOLED_YEARS`, clipped to the
+    run's years), in the baseline and the scenario, by segment of `COMPARED_STAGES` (lithium salt and LFP
+    cathode): what a neighbour's bid takes away. A ratio of means over the replicates
+    (`sim.outputs.cluster_charts.pooled_share`), without a band."""
+    years = window(scenario.scenario.years, POOLED_YEARS)
+    shares = {
+        segment: (pooled_share(base.summary, segment, years), pooled_share(scenario.summary, segment, years))
+        for segment in COMPARED_STAGES
+    }
+    return years, shares
 
 
 def workbook(base: RunResult, scenario: RunResult, lang: str = "en") -> bytes:
