@@ -33,11 +33,12 @@ run: $(VENV)/.installed
 app: $(VENV)/.installed-app
 	$(BIN)/lithium-sim app --host $(HOST) --port $(PORT)
 
-# pytest exits 5 when it collects no tests: report it as the failure it is. The tests are spread over
-# TEST_WORKERS processes (pytest-xdist), each file's tests kept in one process but for a few (tests/conftest.py)
+# pytest exits 5 when it collects no tests: report it as the failure it is. The test files are spread over
+# TEST_WORKERS processes (pytest-xdist), each file's tests in one process, so its fixtures are built once and its
+# steps keep their order (xdist's finer --dist loadfile does not group tests under pytest 9)
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup; status=$$?; \
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # the quick loop while working: engine, market, accounting, chain, policy, inputs and tables; no end-to-end runs

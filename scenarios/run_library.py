@@ -3,6 +3,7 @@
     .venv/bin/python scenarios/run_library.py                 # 20 replicates each, in this process
     .venv/bin/python scenarios/run_library.py --replicates 50 --workers 2 --lang zh
     .venv/bin/python scenarios/run_library.py --scheduler tcp://10.0.0.5:8786   # on a Dask cluster
+    .venv/bin/python scenarios/run_library.py --no-charts      # each run's tables only (the comparisons draw theirs)
 
 Each scenario's run directory goes to results/<name>/. Scenarios are compared like with like: those whose
 carbonate price follows a path with `baseline` (results/library_comparison/), those whose price clears the world
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--scheduler", help="Dask scheduler address (instead of local workers)")
     parser.add_argument("--results", type=Path, default=HERE.parent / "results")
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
+    parser.add_argument("--no-charts", action="store_true", help="write each run's tables without its charts")
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", choices=LIBRARY, help="these scenarios (and the baselines)"
     )
@@ -52,7 +54,7 @@ def main() -> None:
             scheduler=args.scheduler,
             progress=True,
         )
-        result.save(args.results / name)
+        result.save(args.results / name, charts=not args.no_charts)
         runs[name] = result
 
     tables = []

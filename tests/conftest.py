@@ -17,24 +17,6 @@ SCENARIOS = ROOT / "scenarios"
 BASELINE = SCENARIOS / "baseline.toml"
 LIBRARY = sorted(p for p in SCENARIOS.glob("*.toml"))
 
-# `make test` spreads the tests over processes (pytest-xdist, --dist loadgroup). A file's tests stay in one process,
-# so its module fixtures (runs, a browser session, a server) are built once and its steps keep their order, except
-# in these files, whose tests are long and independent of each other: they are spread one by one.
-SPREAD = {
-    "test_notebooks.py",
-    "test_faults.py",
-    "test_explore.py",
-    "test_runner.py",
-    "test_fuzz.py",
-    "test_reference.py",
-}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(scope="session")

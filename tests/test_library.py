@@ -34,6 +34,7 @@ def test_run_library_script(tmp_path):
             "1",
             "--results",
             str(tmp_path),
+            "--no-charts",  # the runs' charts are tested elsewhere; the comparisons still draw theirs
             "--only",
             *ONLY,
         ],
