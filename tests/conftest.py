@@ -18,7 +18,6 @@ BASELINE = SCENARIOS / "baseline.toml"
 LIBRARY = sorted(p for p in SCENARIOS.glob("*.toml"))
 
 
-
 @pytest.fixture(scope="session")
 def baseline():
     return load_scenario(BASELINE)
