@@ -38,7 +38,7 @@ app: $(VENV)/.installed-app
 # steps keep their order (xdist's finer --dist loadfile does not group tests under pytest 9)
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # the quick loop while working: engine, market, accounting, chain, policy, inputs and tables; no end-to-end runs

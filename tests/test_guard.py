@@ -256,7 +256,7 @@ def box_points(draw: st.DrawFn) -> dict[str, float]:
 
 
 @pytest.mark.slow
-@settings(max_examples=24, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=16, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(values=box_points(), which=st.integers(0, len(BOX_SCENARIOS) - 1))
 def test_the_declared_parameter_box_is_jointly_safe(values, which):
     """Corners and random points of every declared range (sim/inputs/params.py, sim/inputs/chain.py), on the
