@@ -6,7 +6,7 @@ SCENARIO ?= scenarios/baseline.toml
 HOST ?= 127.0.0.1
 PORT ?= 8765
 
-.PHONY: run test test-fast app lint bench bench-load readme clean
+.PHONY: run test test-fast check-docs app lint bench bench-load readme clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
@@ -35,15 +35,22 @@ app: $(VENV)/.installed-app
 
 # pytest exits 5 when it collects no tests: report it as the failure it is. The test files are spread over
 # TEST_WORKERS processes (pytest-xdist), each file's tests in one process, so its fixtures are built once and its
-# steps keep their order (xdist's finer --dist loadfile does not group tests under pytest 9)
+# steps keep their order (xdist's finer `--dist loadgroup` does not group tests under pytest 9); the longest files
+# go first (tests/conftest.py), so the short ones even out the end. The documents' checks are `make check-docs`.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; status=$$?; \
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not docs"; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+# the documents against the code: the README's generated figures rerun, both notebooks run top to bottom (CI runs
+# it after `make test`; about a minute)
+check-docs: $(VENV)/.installed-test
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m docs; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make check-docs: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 # the quick loop while working: engine, market, accounting, chain, policy, inputs and tables; no end-to-end runs
 test-fast: $(VENV)/.installed-test
-	@$(BIN)/python -m pytest -q -m "not slow"; status=$$?; \
+	@$(BIN)/python -m pytest -q -m "not slow and not docs"; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 lint: $(VENV)/.installed-test

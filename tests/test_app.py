@@ -287,13 +287,13 @@ def test_a_link_reproduces_the_view(session):
 def test_scenario_discovery_warns_on_a_small_sample(session):
     page = session.page
     page.click("text=情景发现")
-    for selector, value in ((".discovery-samples input", "24"), (".discovery-replicates input", "1")):
+    for selector, value in ((".discovery-samples input", "12"), (".discovery-replicates input", "1")):
         page.fill(selector, value)
         page.press(selector, "Enter")
     page.click(".explore-button")
     summary = page.wait_for_selector(".discovery-summary", timeout=120_000)
-    assert "24" in summary.inner_text()
-    assert "24" in page.inner_text(".caveat-few_samples")  # too few draws for twelve inputs: said so
+    assert "12" in summary.inner_text()
+    assert "12" in page.inner_text(".caveat-few_samples")  # too few draws for twelve inputs: said so
     page.wait_for_selector(".discovery img")
     assert "tab=1" in page.url
     session.shot("09-discovery")

@@ -65,6 +65,7 @@ def test_importing_sim_leaves_the_matplotlib_backend_alone():
 
 
 @pytest.mark.slow  # end to end: left out of `make test-fast`
+@pytest.mark.docs  # `make check-docs` (CI runs it after `make test`)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path):
     from nbclient import NotebookClient

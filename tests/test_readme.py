@@ -31,6 +31,7 @@ def test_a_stale_block_is_rewritten_and_nothing_else(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.docs  # `make check-docs` (CI runs it after `make test`)
 def test_the_readme_figures_are_what_the_documented_runs_give():
     """The library's runs (each scenario at its own seed, 20 replicates: about 20 s) against the README."""
     blocks = SCRIPT["blocks"](SCRIPT["run_library"]())

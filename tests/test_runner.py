@@ -140,15 +140,15 @@ def test_every_replicate_failing_is_an_error(short):
 # --- memory -------------------------------------------------------------------------------------------
 def test_memory_stays_flat_over_many_replicates(short):
     """Mesa 3.3 keeps every model in `mesa.Agent._ids` (docs/model.md); the engine frees it, and the runner
-    streams each batch's tables to disk, so 60 replicates in batches of 6 need about the memory of 12."""
+    streams each batch's tables to disk, so 30 replicates in batches of 3 need about the memory of 6."""
     gc.collect()
     registered = len(mesa.Agent._ids)
     tracemalloc.start()
     try:
         peaks = {}
-        for n in (12, 60):
+        for n in (6, 30):
             tracemalloc.reset_peak()
-            result = run_scenario(short, replicates=n, batch_size=6, progress=False)
+            result = run_scenario(short, replicates=n, batch_size=3, progress=False)
             peaks[n] = tracemalloc.get_traced_memory()[1]
             assert result.meta["replicates_ok"] == n
             del result
@@ -156,7 +156,7 @@ def test_memory_stays_flat_over_many_replicates(short):
     finally:
         tracemalloc.stop()
     assert len(mesa.Agent._ids) == registered  # no model is kept alive by Mesa's registry
-    assert peaks[60] < 1.5 * peaks[12], peaks
+    assert peaks[30] < 1.5 * peaks[6], peaks
 
 
 def test_firm_tables_live_on_disk_until_the_result_is_dropped(short):
