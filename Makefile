@@ -50,7 +50,7 @@ check-docs: $(VENV)/.installed-test
 
 # the quick loop while working: engine, market, accounting, chain, policy, inputs and tables; no end-to-end runs
 test-fast: $(VENV)/.installed-test
-	@$(BIN)/python -m pytest -q -m "not slow and not docs"; status=$$?; \
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not slow and not docs"; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test-fast: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 lint: $(VENV)/.installed-test

@@ -24,6 +24,7 @@ def _traced(scenario, params, n, master):
     return model
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 @given(
     level=st.floats(0.3, 3.0),
     demand=st.floats(0.6, 1.6),
@@ -111,6 +112,7 @@ def test_integrated_converters_run_on_their_group_s_cost_and_book_the_transfer_p
     assert np.all(per_t[:, 2:] > 2.0 * mine)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 @pytest.mark.parametrize(
     "lever, settings",
     [

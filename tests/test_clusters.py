@@ -95,6 +95,7 @@ def test_where_plants_go_leaves_the_nation_s_output_as_it_was(horizon):
         assert np.all(np.abs(y / x - 1.0) < 0.02), (stage, x, y)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_a_rival_s_lever_replaced_from_2026_leaves_its_history_alone(horizon):
     """A scenario's ``[policy.<cluster>.<lever>]`` replaces the cluster's known lever from its own ``from`` month:
     before it, every number is the baseline's (same seeds), and from it the rival's support changes."""

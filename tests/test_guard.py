@@ -87,6 +87,7 @@ def short():
     return load_scenario(BASELINE).with_changes(end_month=month_index("2026-12"))
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 @pytest.mark.parametrize(
     "month, year_end, market",
     [(0, False, False), (5, False, False), (11, True, False), (30, False, False), (59, True, False), (40, False, True)],

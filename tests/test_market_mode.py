@@ -82,6 +82,7 @@ def _mean_price(scenario, supply=None, months=72, master=11):
     return record.market["carbonate_quote"].mean(axis=1)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_more_supply_capacity_never_raises_the_mean_price(market_baseline):
     supply = default_data().supply
     more = dataclasses.replace(
@@ -91,6 +92,7 @@ def test_more_supply_capacity_never_raises_the_mean_price(market_baseline):
     assert np.all(plenty <= base * (1 + 1e-9))  # same seeds: common random numbers
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_a_suspension_never_lowers_the_mean_price(market_baseline):
     event = SupplyEvent("suspension", month_index("2025-08"), market_baseline.end_month, "china_lepidolite", 70000.0)
     suspended = market_baseline.with_changes(supply_events=(*market_baseline.supply_events, event))
@@ -121,6 +123,7 @@ def test_the_fitted_market_mode_keeps_the_2022_24_prices_within_their_target_ban
         assert abs(price[year - 2022] / recorded - 1) <= 0.30, (year, price[year - 2022])
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_the_supply_scenarios_bracket_the_market_baseline_in_2027(market_baseline):
     """oversupply (projects on time, restarts) < baseline_market < supply_discipline (suspensions, curtailments
     held): mean carbonate price of 2027 over 8 replicates on common seeds."""

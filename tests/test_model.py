@@ -61,6 +61,7 @@ def test_a_seed_object_can_be_reused(short):
     assert np.array_equal(a.values, b.values, equal_nan=True)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 @pytest.mark.parametrize("name", ["baseline", "baseline_market", "policy_package"])
 def test_a_replicate_is_bit_identical_whatever_its_batch(name):
     """Batches must not change the Monte Carlo: each replicate's figures equal the one-at-a-time run's."""
@@ -184,6 +185,7 @@ def test_properties_over_generated_populations_and_price_paths(short, factors, s
             assert np.all(row > 0)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_memory_stays_flat_over_many_batches(short):
     before = len(mesa.Agent._ids)
     for master in range(20):

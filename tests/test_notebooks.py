@@ -46,6 +46,7 @@ def test_the_calibration_notebook_says_what_the_quick_fit_moved():
     assert moved > 0
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_importing_sim_leaves_the_matplotlib_backend_alone():
     script = (
         "import matplotlib\n"

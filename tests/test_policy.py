@@ -97,6 +97,7 @@ def test_standard_land_shortens_suining_construction(baseline):
     )
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_the_project_pipeline_adds_named_plants(plain):
     projects = [
         {
@@ -175,6 +176,7 @@ def test_listed_groups_carry_their_plants_through_a_harsh_review(plain):
     assert np.all(record.firms["lithium_salt"]["active"][:, -1, anju] > 0)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_hedging_never_raises_the_mean_price_received_and_steadies_cash_flow(baseline):
     """Forward sales at the expected price: the mean realised price is spot's less costs; its variance falls."""
     flat = baseline.with_changes(

@@ -134,6 +134,7 @@ def _scenario(base, months, factors, policy):
     return scenario.with_changes(carbonate_points=tuple(points))
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 @given(case=cases())
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_engine_matches_the_reference_on_generated_cases(baseline, market_baseline, case):
@@ -160,6 +161,7 @@ def test_engine_matches_the_reference_on_library_scenarios(name):
     assert_same(load_scenario(SCENARIOS / f"{name}.toml"), seed=20240101)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_the_comparison_fails_when_a_rule_differs(short):
     """The oracle can fail: LFP's processing fee a thousandth higher in the reference alone shows in its price far
     beyond the tolerance."""

@@ -96,6 +96,7 @@ def test_fiscal_shares_sum_to_the_taxes_paid(vat, cit, surcharges, city):
     assert np.isclose(to_city + to_centre + to_province, vat + cit + surcharges, rtol=1e-12)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_more_investment_never_shows_less_fixed_asset_investment(baseline):
     more = override(
         baseline,
@@ -121,6 +122,7 @@ def test_more_investment_never_shows_less_fixed_asset_investment(baseline):
     assert np.all(np.cumsum(up, axis=1)[:, :5] >= np.cumsum(base, axis=1)[:, :5] - 1e-9)
 
 
+@pytest.mark.slow  # full scenario runs: left out of `make test-fast`
 def test_a_project_that_only_adds_investment_never_shows_less_fixed_asset_investment(baseline):
     """A plant built in 2029-30 that comes online in the run's last month adds capex and crowds nobody out: the
     city's lithium investment is at least the baseline's in every year, and higher in the years it is spent."""
