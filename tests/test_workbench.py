@@ -379,3 +379,15 @@ def test_a_neighbours_higher_energy_support_never_raises_suinings_share_of_new_l
     assert shares["yibin"]["lfp_cathode"][1] < shares["yibin"]["lfp_cathode"][0]  # Yibin's bid is felt
     diff = wb.differences(wb.comparison(base, scen), [2030])
     assert {"lfp_cathode", "lithium_salt"} <= set(diff.loc[diff.metric == "new_capacity_share", "segment"])
+
+
+def test_every_lever_unit_has_its_chinese_form():
+    """A unit missing from the Chinese table shows in English on the Chinese page."""
+    from sim.app.workbench import UNITS_ZH
+    from sim.inputs.levers import LEVERS
+
+    def declared(fields):
+        return fields.values() if isinstance(fields, dict) else (fields or ())
+
+    units = {p.unit for lever in LEVERS for p in [*declared(lever.fields), *declared(lever.yearly)]}
+    assert units <= set(UNITS_ZH), sorted(units - set(UNITS_ZH))

@@ -395,7 +395,7 @@ def _against(base, lang: str) -> str:
     """Which baseline the scenario is read against, and in which price mode."""
     w = words(lang)
     mode = w["mode_" + base.scenario.price_mode]
-    return w["against"].format(name=base.scenario.name, mode=mode)
+    return w["against"].format(name=base.scenario.label(lang), mode=mode)
 
 
 @solara.component

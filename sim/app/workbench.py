@@ -256,6 +256,8 @@ UNITS_ZH = {  # the levers' units in Chinese; a unit not here shows in English
     "fraction of price": "占价格比例",
     "fraction of notional": "占合约金额比例",
     "1/yr": "每年",
+    "fraction of the firms' saving": "占企业节省额比例",
+    "亿元/yr per point of extra learning": "亿元/年（学习率每提高一个百分点）",
 }
 
 
