@@ -3,8 +3,6 @@ the backtest, the recovery check and a resumed second run (one module fixture ru
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,16 +14,9 @@ from calibration.seeds import CALIBRATION_KEY
 from calibration.targets import GROUPS, INFORMATIVE, KINDS, load_free_parameters, load_targets
 from sim.api import load_param_file, load_scenario
 from sim.cli import main as cli_main
-from tests.test_calibration import calibrate_args
+from tests.test_calibration import BASELINE, HAND_SET, calibrate_args
 
 pytestmark = pytest.mark.slow  # end to end: left out of `make test-fast`
-
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "scenarios" / "baseline.toml"
-MARKET = ROOT / "scenarios" / "baseline_market.toml"
-HAND_SET = ROOT / "calibration" / "parameters.toml"
-TARGETS = ROOT / "calibration" / "targets.toml"
-FREE = ROOT / "calibration" / "free_parameters.toml"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -123,20 +123,25 @@ def run_charts(
     return draw_all(jobs, pool)
 
 
-def _run_output(s, stages, path, *, scenario, lang, history, chain) -> Path:
+def _per_stage(s, stages, region, metric, title, path, *, scenario, lang, history, chain) -> Path:
+    """One panel per stage: ``region``'s ``metric`` with its band, in the unit a reader expects."""
     lab = cat.words(lang)
     colours = stage_colours(chain)
     with rc_context(_style()):
         fig, axes = _figure(len(stages))
         for ax, key in zip(axes, stages, strict=True):
-            rows, unit = _scaled(_series(s, "suining", key, "output"), lang)
+            rows, unit = _scaled(_series(s, region, key, metric), lang)
             _history(ax, history, lab["history"])
             _band(ax, rows, colours[key], cat.segment(lang, key, chain), lab["band"])
             _panel_title(ax, cat.segment(lang, key, chain))
-            _axes(ax, lab, lab["with_unit"].format(name=cat.metric(lang, "output"), unit=unit), s["year"])
+            _axes(ax, lab, lab["with_unit"].format(name=cat.metric(lang, metric), unit=unit), s["year"])
             _legend(ax)
-        _title(fig, lab["output_title"].format(scenario=scenario))
+        _title(fig, lab[title].format(scenario=scenario))
         return _save(fig, path)
+
+
+def _run_output(s, stages, path, **kw) -> Path:
+    return _per_stage(s, stages, "suining", "output", "output_title", path, **kw)
 
 
 def _run_value_added(s, path, *, scenario, lang, history, chain) -> Path:
@@ -192,20 +197,8 @@ def _run_shares(s, stages, path, *, scenario, lang, history, chain) -> Path:
         return _save(fig, path)
 
 
-def _run_prices(s, stages, path, *, scenario, lang, history, chain) -> Path:
-    lab = cat.words(lang)
-    colours = stage_colours(chain)
-    with rc_context(_style()):
-        fig, axes = _figure(len(stages))
-        for ax, key in zip(axes, stages, strict=True):
-            rows, unit = _scaled(_series(s, "china", key, "price"), lang)
-            _history(ax, history, lab["history"])
-            _band(ax, rows, colours[key], cat.segment(lang, key, chain), lab["band"])
-            _panel_title(ax, cat.segment(lang, key, chain))
-            _axes(ax, lab, lab["with_unit"].format(name=cat.metric(lang, "price"), unit=unit), s["year"])
-            _legend(ax)
-        _title(fig, lab["price_title"].format(scenario=scenario))
-        return _save(fig, path)
+def _run_prices(s, stages, path, **kw) -> Path:
+    return _per_stage(s, stages, "china", "price", "price_title", path, **kw)
 
 
 def _run_demand(s, stages, path, *, scenario, lang, history, chain) -> Path:

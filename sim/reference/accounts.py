@@ -12,7 +12,8 @@ accounting"); yuan per month, prices excluding VAT::
     PR   = OS - I + subsidy                    profit before income tax (利润总额)
     T    = income_tax_rate x max(PR, 0),  NI = PR - T
 
-Finance: a month's cash flow first repays debt, then builds cash; a deficit draws cash, then borrows.
+Finance: a month's cash flow first repays debt, then builds cash; a deficit draws cash, then borrows. Capacity:
+new capacity ramps up the same way for plants and mines (`ramp_month`).
 """
 
 from __future__ import annotations
@@ -71,3 +72,13 @@ def finance(cash: float, debt: float, inflow: float) -> tuple[float, float]:
     cash = cash - repay
     borrow = max(-cash, 0.0)
     return cash + borrow, debt + borrow
+
+
+def ramp_month(ramping: float, months_left: float) -> tuple[float, float]:
+    """One month of ramp-up, the same for plants and mines: what still ramps loses ``1 / months left`` of itself
+    (all of it in the last month). Returns the capacity still ramping and the months left."""
+    if months_left <= 0:
+        return ramping, months_left
+    ramping = ramping * (1.0 - 1.0 / max(months_left, 1.0))
+    months_left = months_left - 1.0
+    return (0.0 if months_left <= 0 else ramping), months_left

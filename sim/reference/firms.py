@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import mesa
 
-from sim.reference.accounts import finance, month_accounts
+from sim.reference.accounts import finance, month_accounts, ramp_month
 
 
 class Firm(mesa.Agent):
@@ -90,12 +90,7 @@ class Firm(mesa.Agent):
 
     def advance_ramp(self) -> None:
         """One month of ramp-up: what still ramps loses ``1 / months left`` of itself (all of it in the last)."""
-        if self.ramp_months_left > 0:
-            left = max(self.ramp_months_left, 1.0)
-            self.ramping = self.ramping * (1.0 - 1.0 / left)
-            self.ramp_months_left = self.ramp_months_left - 1.0
-            if self.ramp_months_left <= 0:
-                self.ramping = 0.0
+        self.ramping, self.ramp_months_left = ramp_month(self.ramping, self.ramp_months_left)
 
     def add_capacity(self, amount: float, ramp_months: float) -> None:
         """A tranche comes online and ramps up over ``ramp_months``; one still ramping ramps with it from now."""

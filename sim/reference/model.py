@@ -34,7 +34,7 @@ from collections import defaultdict
 import mesa
 
 from sim.engine.model import LithiumModel, release
-from sim.engine.records import STAGE_FLOWS, WORLD_SERIES
+from sim.engine.records import FLOWS, STAGE_FLOWS, WORLD_SERIES
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
 from sim.inputs.data import ModelData
 from sim.inputs.scenario import Scenario
@@ -55,26 +55,8 @@ from sim.reference.policy import (
 from sim.reference.setup import copy_setup
 from sim.reference.world import Cohort
 
-YEAR_FLOWS = (
-    "output",
-    "output_value",
-    "intermediate",
-    "value_added",
-    "wages",
-    "depreciation",
-    "vat",
-    "surcharges",
-    "income_tax",
-    "profit",
-    "interest",
-    "support",
-    "investment",
-    "unmet",
-    "ordered",
-    "employment",
-    "available",
-    "installed",
-)
+# the year's flows of the engine's record (but its loss months), and what the reference also keeps per year
+YEAR_FLOWS = (*(f for f in FLOWS if f != "loss_months"), "employment", "available", "installed")
 
 
 class ReferenceModel(mesa.Model):

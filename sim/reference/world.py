@@ -29,6 +29,8 @@ import math
 
 import mesa
 
+from sim.reference.accounts import ramp_month
+
 DAYS_PER_MONTH = 365.25 / 12.0
 
 
@@ -83,12 +85,7 @@ class Cohort(mesa.Agent):
 
     def advance_ramp(self) -> None:
         """One month of ramp-up."""
-        if self.ramp_months_left > 0:
-            left = max(self.ramp_months_left, 1.0)
-            self.ramping = self.ramping * (1.0 - 1.0 / left)
-            self.ramp_months_left = self.ramp_months_left - 1.0
-            if self.ramp_months_left <= 0:
-                self.ramping = 0.0
+        self.ramping, self.ramp_months_left = ramp_month(self.ramping, self.ramp_months_left)
 
     def curtail(self, smoothed_price: float, restart: bool, hold: bool) -> None:
         """Move the running share toward what the smoothed price (excl. VAT) covers (see the module docstring)."""
