@@ -218,6 +218,7 @@ def _explore(args: argparse.Namespace) -> int:
 
     from sim.discovery.explore import EXPLORE_FILES, EXPLORE_OWNED, explore
     from sim.discovery.targets import parse_target
+    from sim.inputs import catalogue as cat
     from sim.inputs.scenario import load_scenario
     from sim.runs.rundir import claim, kind_for
 
@@ -228,7 +229,11 @@ def _explore(args: argparse.Namespace) -> int:
     kind = kind_for(EXPLORE_FILES, EXPLORE_OWNED, name="explore directory")
     with claim(out, kind, force=args.force, option="--out"):
         with tqdm(
-            total=args.samples, desc="explore: scenarios", unit="scn", disable=args.quiet, file=sys.stderr
+            total=args.samples,
+            desc=cat.say(args.lang, "cli.bar_explore"),
+            unit=cat.say(args.lang, "cli.bar_explore_unit"),
+            disable=args.quiet,
+            file=sys.stderr,
         ) as bar:
 
             def progress(done: int, total: int) -> None:
@@ -391,6 +396,7 @@ def _run_into(args: argparse.Namespace, scenario, out: Path) -> int:
                 seed=args.seed,
                 workers=args.workers,
                 progress=not args.quiet,
+                lang=args.lang,
                 scheduler=args.scheduler,
                 out_dir=out,
                 resume=args.resume,
@@ -565,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     from sim.runs.rundir import committed_targets, interrupt_requested
 
-    command = "?"
+    command, args = "?", None
     try:
         args = build_parser().parse_args(argv)
         command = args.command
@@ -579,7 +585,7 @@ def _main(argv: list[str] | None) -> int:
         }
         return verbs[command](args)
     except InputError as err:
-        print(f"lithium-sim {command}: {err.message}", file=sys.stderr)
+        print(f"lithium-sim {command}: {err.message_in(getattr(args, 'lang', 'en'))}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         return _interrupted(committed_targets())

@@ -138,3 +138,10 @@ def test_command_line_messages_in_chinese(runs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "低价持续" in out and "基准情景" in out
     assert not english_words(out.replace(str(tmp_path / "cmp"), ""), {"comparison", "charts"})
+    # a refusal speaks the command's language too, naming the file and the key
+    mixed = [str(runs[n][1]) for n in ("baseline", "baseline_market")]
+    assert main(["compare", *mixed, "--out", str(tmp_path / "mixed"), "--lang", "zh"]) == 2
+    refused = capsys.readouterr().err
+    assert "市场出清" in refused and "price_mode" in refused
+    commands = {"lithium", "sim", "compare", "price_mode", "baseline_market", "allow", "mixed", "allow_mixed", "True"}
+    assert not english_words(refused, commands)

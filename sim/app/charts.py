@@ -81,6 +81,11 @@ def _draw(ax, rows: pd.DataFrame, colour: str, label: str, style: str = "-", ban
         ax.fill_between(rows.year, rows.p05, rows.p95, color=colour, alpha=0.15, lw=0)
 
 
+def _part(label: str, what: str, lang: str) -> str:
+    """A series' name for one of two lines a side draws ("baseline: output")."""
+    return f"{label}（{what}）" if lang == "zh" else f"{label}: {what}"
+
+
 def _thousands(value: float, _pos: int) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
 
@@ -96,8 +101,8 @@ def chart(name: str, base: pd.DataFrame, scenario: pd.DataFrame, labels: Sequenc
         for summary, colour, label in ((base, BASELINE_COLOUR, labels[0]), (scenario, SCENARIO_COLOUR, labels[1])):
             rows = _rows(summary, region, segment, metric)
             if name == "demand":
-                _draw(ax, rows, colour, f"{label}: {words['demand']}", "--", band=False)
-                _draw(ax, _rows(summary, region, segment, "output"), colour, f"{label}: {words['output']}")
+                _draw(ax, rows, colour, _part(label, words["demand"], lang), "--", band=False)
+                _draw(ax, _rows(summary, region, segment, "output"), colour, _part(label, words["output"], lang))
             else:
                 _draw(ax, rows, colour, label)
             years = sorted(set(years) | {int(y) for y in rows.year})
@@ -224,10 +229,10 @@ def echarts_option(
             if name == "demand":
                 output = _series_values(_rows(frame, region, segment, "output"), "mean", years)
                 option["series"].append(
-                    {"type": "line", "name": f"{label}: {words['output']}", "xAxisIndex": i, "yAxisIndex": i,
+                    {"type": "line", "name": _part(label, words["output"], lang), "xAxisIndex": i, "yAxisIndex": i,
                      "data": output, "symbol": "none", "lineStyle": {"color": colour, "width": 2}, "color": colour}
                 )  # fmt: skip
-                label = f"{label}: {words['demand']}"
+                label = _part(label, words["demand"], lang)
             option["series"].append(
                 {"type": "line", "name": label, "xAxisIndex": i, "yAxisIndex": i, "data": mean, "symbol": "circle",
                  "symbolSize": 4, "color": colour,

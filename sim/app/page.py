@@ -456,7 +456,11 @@ def Headline(key: tuple, base, scen, lang: str, last: int):
 
 def _chart_labels(base, scen, lang: str) -> list[str]:
     w = words(lang)
-    return [f"{w['baseline_label']}: {base.scenario.name}", f"{w['scenario_label']}: {scen.scenario.name}"]
+    colon = "：" if lang == "zh" else ": "
+    return [
+        f"{w['baseline_label']}{colon}{base.scenario.label(lang)}",
+        f"{w['scenario_label']}{colon}{scen.scenario.label(lang)}",
+    ]
 
 
 @solara.component
@@ -629,7 +633,7 @@ def Discovery(lang: str, current: Callable[[], Any]):
     solara.Text(w["discovery_intro"])
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         questions = {
-            f"{key}: {(t.question_zh if lang == 'zh' else t.question_en)}": key for key, t in NAMED_TARGETS.items()
+            (t.question_zh if lang == "zh" else f"{key}: {t.question_en}"): key for key, t in NAMED_TARGETS.items()
         }
         solara.Select(
             w["question"],
@@ -652,10 +656,9 @@ def Discovery(lang: str, current: Callable[[], Any]):
         )
         solara.Button(w["explore"], on_click=task, disabled=task.pending, color="primary", classes=["explore-button"])
     named = NAMED_TARGETS[question]
-    solara.Text(
-        f"{named.expression} — {w['asked_of'].format(name=named.scenario)}",
-        classes=["lsim-muted"],
-    )
+    asked = w["asked_of"].format(name=wb.library_label(named.scenario, lang))
+    # the target's expression is what `lithium-sim explore --target` takes; in Chinese the question says it
+    solara.Text(asked if lang == "zh" else f"{named.expression} — {asked}", classes=["lsim-muted"])
     solara.Checkbox(label=w["use_current"], value=use_current, on_value=set_use_current)
     solara.Text(w["discovery_note"], classes=["lsim-muted"])
     if task.pending:
@@ -806,11 +809,13 @@ def Page():
         )
     with solara.Sidebar():
         solara.Text(w["start"], style={"font-weight": "500", "display": "block", "margin-bottom": "14px"})
+        choices = wb.library_choices(lang.value)
+        shown = {name: label for label, name in choices.items()}
         solara.Select(
             w["library"],
-            values=wb.library(),
-            value=library_name.value if uploaded.value[0] is None else None,
-            on_value=choose_library,
+            values=list(choices),
+            value=shown.get(library_name.value) if uploaded.value[0] is None else None,
+            on_value=lambda label: choose_library(choices.get(label, library_name.value)),
             dense=True,
         )
         TomlUpload(label=w["upload_button"], event_upload=on_upload)

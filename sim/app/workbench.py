@@ -34,6 +34,7 @@ import io
 import math
 import tempfile
 import threading
+import tomllib
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -98,6 +99,34 @@ def city_support_bound() -> tuple[float, int, float]:
 def library() -> list[str]:
     """The names of the library's scenario files (``scenarios/*.toml``)."""
     return sorted(p.stem for p in (project_root() / "scenarios").glob("*.toml"))
+
+
+def library_choices(lang: str) -> dict[str, str]:
+    """The library's scenarios as a reader picks them: the name shown in ``lang`` (a scenario's ``name_zh`` in
+    Chinese) -> the file's name. Read from the files' own ``name_zh``; a name two files share gets its key."""
+    names = library()
+    shown = {name: library_label(name, lang) for name in names}
+    counts = collections.Counter(shown.values())
+    return {(label if counts[label] == 1 else f"{label} ({name})"): name for name, label in shown.items()}
+
+
+def library_label(name: str, lang: str) -> str:
+    """A library scenario's name as the page shows it in ``lang``."""
+    return _name_zh(name) if lang == "zh" else name
+
+
+def _name_zh(name: str) -> str:
+    path = project_root() / "scenarios" / f"{name}.toml"
+    stamp = path.stat().st_mtime_ns
+    cached = _NAMES_ZH.get(name)
+    if cached is None or cached[0] != stamp:
+        with open(path, "rb") as handle:
+            cached = (stamp, str(tomllib.load(handle).get("name_zh") or name))
+        _NAMES_ZH[name] = cached
+    return cached[1]
+
+
+_NAMES_ZH: dict[str, tuple[int, str]] = {}
 
 
 def load_library(name: str) -> Scenario:
@@ -703,7 +732,13 @@ def build(start: Scenario, values: Mapping[str, Any]) -> Scenario:
     if not rename:
         return scenario
     name = f"{start.name[:90]}-workbench"
-    return override(scenario, name=name, description=f"{start.description} Changed in the workbench.".strip())
+    return override(
+        scenario,
+        name=name,
+        description=f"{start.description} Changed in the workbench.".strip(),
+        name_zh=f"{start.label('zh')}（工作台调整）",
+        description_zh=f"{start.about('zh')}（在工作台中调整）",
+    )
 
 
 def baseline_for(scenario: Scenario) -> Scenario:

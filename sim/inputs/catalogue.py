@@ -304,6 +304,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     "cli.what.replicates": ("replicate counts", "模拟次数"),
     "cli.what.seed": ("master seeds", "主随机种子"),
     "cli.list_sep": (", ", "、"),
+    # progress bars: tqdm writes ": " after the label and "/s" after the unit
+    "cli.bar_run": ("{scenario}: replicates", "{scenario}（模拟）"),
+    "cli.bar_run_unit": ("rep", "次"),
+    "cli.bar_explore": ("explore: scenarios", "情景发现（情景）"),
+    "cli.bar_explore_unit": ("scn", "个"),
 }
 
 # metric -> (English, Chinese)

@@ -51,12 +51,17 @@ class InputError(Exception):
         detail: what is wrong and what is allowed.
         file: the file the value came from, if any.
         key: the dotted key inside the file, if any.
+        translations: ``detail`` in other languages, by language code (``{"zh": ...}``), for commands run in
+            that language (`message_in`).
     """
 
-    def __init__(self, detail: str, *, file: str | None = None, key: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, file: str | None = None, key: str | None = None, translations: dict | None = None
+    ) -> None:
         self.detail = detail
         self.file = file
         self.key = key
+        self.translations = dict(translations or {})
         super().__init__(self.message)
 
     @property
@@ -71,3 +76,17 @@ class InputError(Exception):
         prefix = " ".join(where)
         detail = clip(self.detail)
         return f"{prefix}: {detail}" if prefix else detail
+
+    def message_in(self, lang: str) -> str:
+        """The message in Chinese (``lang`` "zh") where the error carries a translation, else in English."""
+        if lang != "zh" or lang not in self.translations:
+            return self.message
+        where = []
+        if self.file:
+            where.append(f"文件 {cut(str(self.file), MAX_PATH)}")
+        if self.key and str(self.key).startswith("--"):
+            where.append(f"（由 {cut(str(self.key))} 给出）")
+        elif self.key:
+            where.append(f"键 '{cut(str(self.key))}'")
+        detail = clip(self.translations[lang])
+        return f"{'，'.join(where)}：{detail}" if where else detail

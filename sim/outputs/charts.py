@@ -65,6 +65,7 @@ from sim.outputs.drawing import (  # noqa: F401
     save,
     scenario_colours,
     scenario_styles,
+    side_legend,
     stage_colours,
     use_bundled_font,
     warm,
@@ -74,6 +75,7 @@ from sim.outputs.drawing import (  # noqa: F401
 # the report's 2023 figures (2024 work report, line 21), shares of national output and real growth, are read from
 # the calibration targets when a chart marks them (sim.inputs.reported)
 REPORTED_SHARE_STAGES = ("lithium_salt", "lfp_cathode")
+LEGEND_ROOM = 1.8  # inches a figure grows by for a legend beside its last panel
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -192,7 +194,7 @@ def _run_shares(s, stages, path, *, scenario, lang, history, chain) -> Path:
                     label=f"{cat.segment(lang, key, chain)} {reported[key]:.0f}%: {lab['report']}",
                 )  # fmt: skip
         _axes(ax, lab, lab["share_axis"], s["year"])
-        _legend(ax, extra=[Patch(facecolor="#888888", alpha=0.3, label=lab["band"])])
+        side_legend(ax, extra=[Patch(facecolor="#888888", alpha=0.3, label=lab["band"])])
         _title(fig, lab["share_title"].format(scenario=scenario))
         return _save(fig, path)
 
@@ -478,6 +480,7 @@ def _comparison_levels(rows, scenarios, title, path, *, lang, names, history, no
     colours, styles = scenario_colours(scenarios), scenario_styles(scenarios)
     with rc_context(_style()):
         fig, axes = _figure(len(rows), width=5.0, height=4.4)
+        fig.set_figwidth(fig.get_figwidth() + LEGEND_ROOM)
         for ax, ((_, segment, metric), sel) in zip(axes, rows.items(), strict=True):
             sel, unit = _scaled(sel, lang)
             _history(ax, history, lab["history"])
@@ -485,7 +488,8 @@ def _comparison_levels(rows, scenarios, title, path, *, lang, names, history, no
             for name in scenarios:
                 banded |= _band(ax, sel[sel.scenario == name], colours[name], names[name], None, styles[name])
             extra = [Patch(facecolor="#888888", alpha=0.3, label=lab["band"])] if banded else []
-            _legend(ax, title=lab["scenario"], extra=extra)
+            if ax is axes[-1]:
+                side_legend(ax, title=lab["scenario"], extra=extra)
             _panel_title(ax, _panel_name(lang, segment, metric))
             _axes(ax, lab, lab["with_unit"].format(name=cat.metric(lang, metric), unit=unit), sel["year"])
         _title(fig, title, note)
@@ -497,6 +501,7 @@ def _comparison_differences(rows, scenarios, title, path, *, lang, names, histor
     colours, styles = scenario_colours(scenarios), scenario_styles(scenarios)
     with rc_context(_style()):
         fig, axes = _figure(len(rows), width=5.0, height=4.4)
+        fig.set_figwidth(fig.get_figwidth() + LEGEND_ROOM)
         for ax, ((_, segment, metric), sel) in zip(axes, rows.items(), strict=True):
             sel, unit = _scaled(sel, lang)
             _history(ax, history, lab["history"])
@@ -508,7 +513,8 @@ def _comparison_differences(rows, scenarios, title, path, *, lang, names, histor
                     ax, mine, colours[name], names[name], None, styles[name], "diff_p05", "diff_p95", "diff_mean"
                 )
             extra = [Patch(facecolor="#888888", alpha=0.3, label=lab["band"])] if banded else []
-            _legend(ax, title=lab["scenario"], extra=extra)
+            if ax is axes[-1]:
+                side_legend(ax, title=lab["scenario"], extra=extra)
             _panel_title(ax, _panel_name(lang, segment, metric))
             ylabel = lab["with_unit"].format(name=lab["difference"], unit=_difference_unit(lab, unit))
             _axes(ax, lab, ylabel, sel["year"])
@@ -529,7 +535,8 @@ def _comparison_final(rows, scenarios, year, title, path, *, lang, names, histor
             low = [final["diff_p05"].get(n, np.nan) if "diff_p05" in final else np.nan for n in others]
             high = [final["diff_p95"].get(n, np.nan) if "diff_p95" in final else np.nan for n in others]
             x = np.arange(len(others))
-            _bars(ax, x, values, np.asarray(low, float), np.asarray(high, float), [colours[n] for n in others], ".3g")
+            bands = np.asarray(low, float), np.asarray(high, float)
+            _bars(ax, x, values, *bands, [colours[n] for n in others], "amount")
             ax.axhline(0.0, color="#888888", lw=1)
             ax.set_xlim(-0.7, len(others) - 0.3)
             slant = len(others) > 2 or any(_width(names[n]) > 12 for n in others)
@@ -567,6 +574,7 @@ def scoreboard_comparison(
     years = sorted(rows.year.unique())
     with rc_context(_style()):
         fig, axes = _figure(3, width=5.0, height=4.6)
+        fig.set_figwidth(fig.get_figwidth() + LEGEND_ROOM)
         for ax, (metric, title) in zip(
             axes,
             (
@@ -585,6 +593,7 @@ def scoreboard_comparison(
             _panel_title(ax, title)
             _axes(ax, lab, lab["contribution"], years)
             extra = [Patch(facecolor="#888888", alpha=0.3, label=lab["band"])] if banded else []
-            _legend(ax, title=lab["scenario"], extra=extra)
+            if ax is axes[-1]:
+                side_legend(ax, title=lab["scenario"], extra=extra)
         _title(fig, lab["score_cmp_title"], note)
         return _save(fig, Path(out_dir) / "scoreboard.png")

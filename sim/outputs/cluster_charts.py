@@ -124,17 +124,6 @@ def run_jobs(
     ]
 
 
-def _side_legend(ax, handles: Sequence | None = None, title: str | None = None) -> None:
-    """A legend beside the panel, on its right (the layout makes room for it): the bars and bands stay clear."""
-    if handles is None:
-        handles, _ = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(
-            handles=list(handles), loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=7,
-            title=title, title_fontsize=7,
-        )  # fmt: skip
-
-
 def project_flow_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, history, chain=None) -> Path:
     """Stacked bars per year and segment: each cluster's new capacity ordered (mean), the nation's as the bar."""
     chain = chain or DEFAULT_CHAIN
@@ -165,7 +154,7 @@ def project_flow_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, h
             ax.grid(alpha=0.3, axis="y")
             ax.grid(False, axis="x")
         handles, _ = axes[-1].get_legend_handles_labels()
-        _side_legend(axes[-1], handles[::-1], lab["cluster_axis"])  # top of the stack first, as drawn
+        drawing.side_legend(axes[-1], handles[::-1], lab["cluster_axis"])  # top of the stack first, as drawn
         drawing._title(fig, lab["flow_title"].format(scenario=scenario), lab["flow_note"])
         return drawing._save(fig, path)
 
@@ -192,7 +181,7 @@ def cluster_shares_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang,
             ax.set_ylim(bottom=0.0)
         extra = [Patch(facecolor="#888888", alpha=0.3, label=lab["band"])] if banded else []
         handles, _ = axes[-1].get_legend_handles_labels()
-        _side_legend(axes[-1], [*handles, *extra], lab["cluster_axis"])
+        drawing.side_legend(axes[-1], [*handles, *extra], lab["cluster_axis"])
         drawing._title(fig, lab["cluster_shares_title"].format(scenario=scenario), lab["cluster_shares_note"])
         return drawing._save(fig, path)
 
@@ -252,7 +241,7 @@ def win_rate_chart(s: pd.DataFrame, stages, path: Path, *, scenario, lang, histo
             title = lab["win_panel"].format(segment=cat.segment(lang, key, chain), years=pooled_text, share=pooled)
             drawing._panel_title(ax, title if np.isfinite(pooled) else cat.segment(lang, key, chain))
             drawing._axes(ax, lab, lab["win_axis"], years)
-        _side_legend(axes[-1])
+        drawing.side_legend(axes[-1])
         note = lab["win_note"].format(years=pooled_text)
         drawing._title(fig, lab["win_title"].format(scenario=scenario), note)
         return drawing._save(fig, path)

@@ -325,20 +325,30 @@ def check_comparable(
         years = sorted(set(summary["year"].astype(int)))
         if years != base_years:
             raise InputError(
-                f"covers {_years_text(years)} but the baseline {base_label} covers {_years_text(base_years)}; runs "
-                "compared must cover the same years (give their scenarios the same end)",
+                f"covers {_years_text(years)} but the baseline '{base_label}' covers {_years_text(base_years)}; "
+                "runs compared must cover the same years (give their scenarios the same end)",
                 file=origin,
+                translations={
+                    "zh": f"覆盖{_years_text(years)}年，而基准“{_named_zh(base_label, base_meta)}”覆盖"
+                    f"{_years_text(base_years)}年；"
+                    "比较的运行必须覆盖相同的年份（给它们的情景设相同的结束年份）"
+                },
             )
         for problem in _unlike(label, meta, base_label, base_meta):
             key, detail, words = problem
             if not allow_mixed:
                 raise InputError(
-                    f"{detail}; a difference between them would mix that with the scenario's own effect. Compare it "
-                    f"with a baseline of the same price mode, parameter file and history (for market-mode "
-                    f"scenarios of the library: baseline_market), or allow a mixed comparison (compare "
+                    f"{detail['en']}; a difference between them would mix that with the scenario's own effect. "
+                    f"Compare it with a baseline of the same price mode, parameter file and history (for "
+                    f"market-mode scenarios of the library: baseline_market), or allow a mixed comparison (compare "
                     f"--allow-mixed, or allow_mixed=True), which every chart title and sheet then labels",
                     file=_meta_file(origin),
                     key=key,
+                    translations={
+                        "zh": f"{detail['zh']}；两者之差会把这一差别与情景本身的作用混在一起。请与价格模式、参数文件和"
+                        "历史年份都相同的基准比较（情景库中市场出清模式的情景：baseline_market），或允许混合比较"
+                        "（compare --allow-mixed，或 allow_mixed=True），此时每张图的标题和每个工作表都会注明混合之处"
+                    },
                 )
             for language in cat.LANGUAGES:
                 mixed[language].append(words(language))
@@ -358,6 +368,11 @@ def check_comparable(
     return warnings, note
 
 
+def _named_zh(label: str, meta: dict) -> str:
+    """A run's name in Chinese messages: its scenario's Chinese name where it has one."""
+    return cat.scenario_label("zh", str(meta.get("scenario", label)), meta.get("name_zh") or None)
+
+
 def _meta_file(origin: str) -> str:
     path = Path(origin)
     return str(path / "meta.json") if path.is_dir() else origin
@@ -371,6 +386,7 @@ def _unlike(label: str, meta: dict, base_label: str, base_meta: dict):
         named = cat.scenario_label(language, name, meta.get("name_zh") or None)
         return label.replace(name, named, 1) if label.startswith(name) else named
 
+    base_zh = _named_zh(base_label, base_meta)
     mode, base_mode = meta.get("price_mode", "path"), base_meta.get("price_mode", "path")
     if mode != base_mode:
 
@@ -380,21 +396,35 @@ def _unlike(label: str, meta: dict, base_label: str, base_meta: dict):
                 base_mode=cat.say(language, f"mode.{b}"),
             )  # fmt: skip
 
-        yield "price_mode", f"{label} runs in {mode} mode but the baseline {base_label} in {base_mode} mode", words
+        detail = {
+            "en": f"'{label}' runs in {mode} mode but the baseline '{base_label}' in {base_mode} mode",
+            "zh": f"“{shown('zh')}”为{cat.say('zh', f'mode.{mode}')}模式，而基准“{base_zh}”为"
+            f"{cat.say('zh', f'mode.{base_mode}')}模式",
+        }
+        yield "price_mode", detail, words
     file, base_file = meta.get("parameter_file_sha256"), base_meta.get("parameter_file_sha256")
     if file != base_file:
+        files = (meta.get("parameter_file"), str(file)[:12], base_meta.get("parameter_file"), str(base_file)[:12])
         yield (
             "parameter_file_sha256",
-            f"{label} used the parameter file {meta.get('parameter_file')} (SHA-256 {str(file)[:12]}) but the "
-            f"baseline {base_label} {base_meta.get('parameter_file')} (SHA-256 {str(base_file)[:12]})",
+            {
+                "en": f"'{label}' used the parameter file {files[0]} (SHA-256 {files[1]}) but the baseline "
+                f"'{base_label}' {files[2]} (SHA-256 {files[3]})",
+                "zh": f"“{shown('zh')}”使用参数文件 {files[0]}（SHA-256 {files[1]}），而基准“{base_zh}”使用 "
+                f"{files[2]}（SHA-256 {files[3]}）",
+            },
             lambda language: cat.say(language, "mixed_params", scenario=shown(language)),
         )
     history, base_history = meta.get("history_years"), base_meta.get("history_years")
     if history is not None and base_history is not None and list(history) != list(base_history):
         yield (
             "history_years",
-            f"{label} takes {_years_text(history)} as history but the baseline {base_label} "
-            f"{_years_text(base_history)}",
+            {
+                "en": f"'{label}' takes {_years_text(history)} as history but the baseline '{base_label}' "
+                f"{_years_text(base_history)}",
+                "zh": f"“{shown('zh')}”以{_years_text(history)}年为历史年份，而基准“{base_zh}”以"
+                f"{_years_text(base_history)}年为历史年份",
+            },
             lambda language: cat.say(
                 language, "mixed_history", scenario=shown(language), years=_years_text(history),
                 base_years=_years_text(base_history),

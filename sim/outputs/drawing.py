@@ -91,22 +91,49 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+# Chinese line breaking: no line starts with closing punctuation, none ends with an opening bracket; a line
+# breaks, where it can, after a clause's punctuation rather than inside a word
+_NO_LINE_START = frozenset("，。、；：！？）》」』】”’…%·")
+_NO_LINE_END = frozenset("（《「『【“‘")
+_BREAK_AFTER = frozenset("，、；：）》」』】")
+_BREAK_BEFORE = frozenset("（《「『【")
+
+
+def _ems(text: str) -> float:
+    """Width in ems: a CJK character is one em, anything else about two thirds of one."""
+    return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.68 for c in text)
+
+
+def _wrap_cjk(paragraph: str, limit: float) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for char in paragraph:
+        if line and _ems(line + char) > limit:
+            cut = len(line)
+            for i in range(len(line) - 1, len(line) // 2, -1):  # the last clause break in the line's second half
+                if line[i] in _BREAK_AFTER or line[i] in _BREAK_BEFORE:
+                    cut = i + 1 if line[i] in _BREAK_AFTER else i
+                    break
+            else:
+                while cut > 1 and (line[cut - 1] in _NO_LINE_END or (line + char)[cut] in _NO_LINE_START):
+                    cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        line += char
+    lines.append(line)
+    return lines
+
+
 def wrap(text: str, figure_width: float, fontsize: float = 12.0) -> str:
-    """A title broken into lines that fit a figure ``figure_width`` inches wide (CJK characters count double)."""
+    """A title broken into lines that fit a figure ``figure_width`` inches wide (Chinese by its characters'
+    widths, at clause breaks where it can and never with punctuation opening a line)."""
     limit = max(int((figure_width - 0.3) * 72.0 / (fontsize * 0.68)), 20)
     lines = []
     for paragraph in text.split("\n"):
-        if _width(paragraph) <= limit:
+        if any(_width(c) == 2 for c in paragraph):
+            lines.extend(_wrap_cjk(paragraph, max((figure_width - 0.3) * 72.0 / fontsize, 14.0)))
+        elif len(paragraph) <= limit:
             lines.append(paragraph)
-            continue
-        if any(_width(c) == 2 for c in paragraph):  # Chinese: break anywhere, by display width
-            line = ""
-            for char in paragraph:
-                if _width(line + char) > limit:
-                    lines.append(line)
-                    line = ""
-                line += char
-            lines.append(line)
         else:
             lines.extend(textwrap.wrap(paragraph, limit))
     return "\n".join(lines)
@@ -130,9 +157,9 @@ def _title(fig: Figure, text: str, note: str = "") -> None:
     width = fig.get_figwidth()
     title = wrap(text, width)
     if note:
-        title += "\n" + wrap(note, width, 10.0)
+        title += "\n" + wrap(note, width)  # one text, drawn at one size
     fig.suptitle(title, fontsize=12)
-    fig._title_lines = title.count("\n") + 1  # read by `save`: the room the title takes above the panels
+    fig._title_lines = title.count("\n") + 1  # read by `layout`: a figure with a title gets air below it
 
 
 def _series(table: pd.DataFrame, region: str, segment: str, metric: str) -> pd.DataFrame:
@@ -202,7 +229,8 @@ def _headroom(ax, low: float, high: float, share: float = 0.14) -> None:
 
 def _bars(ax, x, mean, low, high, colours, number: str, label: str | None = None, band_label: str | None = None):
     """Bars with their P5-P95 range as error bars; each value written beyond the end of its error bar, so labels
-    never sit on a bar or a whisker."""
+    never sit on a bar or a whisker. ``number`` is a format spec, or "amount" for figures of any size
+    (`amount`)."""
     mean = np.asarray(mean, dtype=float)
     low = np.where(np.isfinite(low), low, mean)
     high = np.where(np.isfinite(high), high, mean)
@@ -217,13 +245,22 @@ def _bars(ax, x, mean, low, high, colours, number: str, label: str | None = None
         if not np.isfinite(m):
             continue
         above = m >= 0
+        text = amount(m) if number == "amount" else format(m, number)
         ax.annotate(
-            format(m, number), (xi, max(hi, m) if above else min(lo, m)), xytext=(0, 3 if above else -3),
-            textcoords="offset points", ha="center", va="bottom" if above else "top", fontsize=7, zorder=4,
+            text, (xi, max(hi, m) if above else min(lo, m)), xytext=(0, 3 if above else -3), textcoords="offset points",
+            ha="center", va="bottom" if above else "top", fontsize=7, zorder=4,
         )  # fmt: skip
     finite = np.isfinite(mean)
     if finite.any():
         _headroom(ax, float(np.nanmin(np.r_[low[finite], mean[finite]])), float(np.nanmax(np.r_[high[finite]])))
+
+
+def amount(value: float) -> str:
+    """A figure as a planner reads it on a bar: 1,250 / 90.6 / 7.7 / 0.95, never 7.69 beside -0.951."""
+    size = abs(value)
+    if size >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if size >= 1 or size == 0 else f"{value:.2f}"
 
 
 def _thousands(value: float, _pos: int) -> str:
@@ -273,15 +310,27 @@ def _legend(ax, fontsize: float = 7, title: str | None = None, extra: Sequence =
         ax.legend(handles, names, loc="best", fontsize=fontsize, title=title, title_fontsize=fontsize)
 
 
+def side_legend(ax, handles: Sequence | None = None, title: str | None = None, extra: Sequence = ()) -> None:
+    """A legend beside the panel, on its right (the layout makes room for it): lines, bars and bands stay clear
+    of it, however many scenarios it names."""
+    if handles is None:
+        handles, _ = ax.get_legend_handles_labels()
+    handles = [*handles, *extra]
+    if handles:
+        ax.legend(
+            handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=7,
+            title=title, title_fontsize=7,
+        )  # fmt: skip
+
+
 def layout(fig: Figure) -> None:
     """Fit the panels to their text (labels, legends) below the figure's title."""
     lines = getattr(fig, "_title_lines", 0)
     # the engine run once, not attached (a figure with a layout engine is drawn twice when saved), and without
     # a rect (which makes it measure every text twice): the panels then move down below the title
     TightLayoutEngine(pad=0.6, rect=None).execute(fig)
-    if lines:
-        below_title = (0.12 + 0.24 * lines) / fig.get_figheight()
-        fig.subplots_adjust(top=fig.subplotpars.top - below_title)
+    if lines:  # the engine leaves the title's own height; a little air between it and the panels' titles
+        fig.subplots_adjust(top=fig.subplotpars.top - 0.1 / fig.get_figheight())
 
 
 def save(fig: Figure, path: Path) -> Path:

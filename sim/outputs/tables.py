@@ -216,7 +216,7 @@ def replicate_table(keys: list[tuple], replicates: list[int], values: np.ndarray
 
 
 def history_years(scenario, last_data_year: int | None = None) -> list[int]:
-    """The years a run takes as history: from the base year to the last year of the national data (2024), and
+    """The years a run takes as history: from the base year to the last year of the national data (2025), and
     in path mode not past the last year before the price shocks start (``shocks_from``): charts shade them apart
     from the projection, and comparisons check that their runs share them.
 

@@ -40,6 +40,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.engine.model import simulate_batch
+from sim.inputs import catalogue as cat
 from sim.inputs.data import default_data
 from sim.inputs.errors import InputError  # noqa: F401  (re-exported: callers catch it from here)
 from sim.inputs.scenario import Scenario, month_label
@@ -235,6 +236,7 @@ def run_scenario(
     params=None,
     progress: bool | Callable[[int, int], None] = True,
     *,
+    lang: str = "en",
     scheduler: Any = None,
     out_dir: str | Path | None = None,
     resume: bool = False,
@@ -254,6 +256,7 @@ def run_scenario(
         workers: local worker processes; 1 runs in this process. Ignored when ``scheduler`` is given.
         params: overrides the scenario's parameters.
         progress: show a progress bar on standard error, or a callable ``(replicates done, total)``.
+        lang: the language of the progress bar.
         scheduler: a Dask scheduler address (e.g. "tcp://127.0.0.1:8786"), a `distributed.Client` or a
             cluster object (e.g. `distributed.LocalCluster`); batches then run on that cluster.
         out_dir: the run directory the result will be saved to. It is claimed (locked) for the run, and
@@ -328,8 +331,8 @@ def run_scenario(
         bar = tqdm(
             total=n,
             initial=resumed,
-            desc=f"{scenario.name}: replicates",
-            unit="rep",
+            desc=cat.say(lang, "cli.bar_run", scenario=scenario.label(lang)),
+            unit=cat.say(lang, "cli.bar_run_unit"),
             disable=not progress or callable(progress) or n < 2,
             file=sys.stderr,
         )
