@@ -51,6 +51,7 @@ def test_importing_sim_leaves_the_matplotlib_backend_alone():
     script = (
         "import matplotlib\n"
         "import sim, sim.api, sim.outputs.charts, sim.runs.runner, sim.runs.compare, sim.cli\n"
+        "import sim.discovery.explore, sim.discovery.report, sim.app.charts\n"
         "print(matplotlib.get_backend())\n"
     )
     done = subprocess.run(

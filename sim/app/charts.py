@@ -11,16 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-import matplotlib
+import pandas as pd
+from matplotlib import ticker as mticker
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import pandas as pd  # noqa: E402
-from matplotlib import ticker as mticker  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from sim.api import DEFAULT_CHAIN  # noqa: E402
-from sim.outputs.charts import BASELINE_COLOUR, PALETTE, use_bundled_font  # noqa: E402
-from sim.outputs.labels import metric_label, segment_label, text, unit_label  # noqa: E402
+from sim.api import DEFAULT_CHAIN
+from sim.outputs.charts import BASELINE_COLOUR, PALETTE, use_bundled_font
+from sim.outputs.labels import metric_label, segment_label, text, unit_label
 
 SCENARIO_COLOUR = PALETTE[1]
 STAGES = tuple(stage.key for stage in DEFAULT_CHAIN.firm_stages)

@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib import ticker as mticker
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import ticker as mticker  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from sim.api import use_bundled_font  # noqa: E402
-from sim.discovery.confidence import SureBox  # noqa: E402
-from sim.discovery.prim import PrimResult, describe_box, readable_number  # noqa: E402
+from sim.api import use_bundled_font
+from sim.discovery.confidence import SureBox
+from sim.discovery.prim import PrimResult, describe_box, readable_number
 
 REPORT_FILES = (
     "samples.csv", "trajectory.csv", "boxes.csv", "trajectory.png", "box_limits.png", "box_scatter.png", "REPORT.md"
@@ -124,16 +122,22 @@ def _format_axis(axis, unit: str) -> None:
         axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
 
 
+def _figure(width: float, height: float):
+    """A figure and its axes, drawn by Agg into a file: never pyplot's, so the backend of whoever imports this
+    (a notebook's inline one) is left alone."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots()
+
+
 def _save(fig, path: Path) -> None:
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _trajectory_chart(result: PrimResult, lab: dict, path: Path) -> None:
     t = result.trajectory
-    fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
+    fig, ax = _figure(7, 5)
     ax.plot(t["coverage"], t["density"], color="#bbbbbb", lw=1, zorder=1)
-    colours = plt.get_cmap("viridis")
+    colours = colormaps["viridis"]
     most = max(int(t["n_restricted"].max()), 1)
     for count, rows in t.groupby("n_restricted"):
         ax.scatter(rows["coverage"], rows["density"], s=22, color=colours(count / most), label=str(count), zorder=2)
@@ -152,7 +156,7 @@ def _trajectory_chart(result: PrimResult, lab: dict, path: Path) -> None:
 def _limits_chart(result: PrimResult, labels, units, lab: dict, path: Path) -> None:
     box = result.box().set_index("dimension")
     order = list(result.importance().index)
-    fig, ax = plt.subplots(figsize=(7, 1.8 + 0.7 * max(len(order), 1)), layout="constrained")
+    fig, ax = _figure(7, 1.8 + 0.7 * max(len(order), 1))
     for row, name in enumerate(reversed(order)):
         lower, upper, low, high = box.loc[name, ["lower", "upper", "range_lower", "range_upper"]]
         start, end = (lower - low) / (high - low), (upper - low) / (high - low)
@@ -177,7 +181,7 @@ def _scatter_chart(samples, outcome, target, result: PrimResult, labels, units, 
     ranked = list(result.importance().index)
     ranked += [name for name in result.inputs if name not in ranked]
     box = result.box().set_index("dimension")
-    fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    fig, ax = _figure(7, 5.5)
     first = ranked[0]
     xs = samples[first].to_numpy(dtype=float)
     if len(ranked) > 1:

@@ -222,8 +222,8 @@ _TABLE: dict[str, tuple[str, str]] = {
         "遂宁锂电产业分情景、分年度主要指标（各次模拟均值及P5–P95）",
     ),
     "difference_title": (
-        "Suining lithium industry: difference from the baseline {baseline} (mean over replicates with P5–P95)",
-        "遂宁锂电产业：与基准情景（{baseline}）之差（各次模拟均值及P5–P95）",
+        "Suining lithium industry: difference from the baseline '{baseline}' (mean over replicates with P5–P95)",
+        "遂宁锂电产业：与基准“{baseline}”之差（各次模拟均值及P5–P95）",
     ),
     "assumptions_title": (
         "What was compared: scenarios, seeds, replicates, price mode, parameter file and code version (from each "

@@ -268,6 +268,10 @@ def comparison_table(
             ok = position >= 0
             table.loc[table.index[position[ok]], "diff_p05"] = found["diff_p05"].to_numpy()[ok]
             table.loc[table.index[position[ok]], "diff_p95"] = found["diff_p95"].to_numpy()[ok]
+    # a difference within floating-point noise of the figures is no difference (not -1.4e-14)
+    scale = np.maximum(table["mean"].abs(), table["baseline_mean"].abs()).fillna(0.0)
+    for column in ("diff_mean", "diff_p05", "diff_p95"):
+        table[column] = table[column].mask(table[column].abs() <= 1e-9 * scale, 0.0)
     return table[COMPARISON_COLUMNS]
 
 
