@@ -391,3 +391,22 @@ def test_every_lever_unit_has_its_chinese_form():
 
     units = {p.unit for lever in LEVERS for p in [*declared(lever.fields), *declared(lever.yearly)]}
     assert units <= set(UNITS_ZH), sorted(units - set(UNITS_ZH))
+
+
+def test_charts_show_tonnes_as_readers_count_them_and_scenarios_by_their_names():
+    from sim.app import charts as app_charts
+
+    package = wb.build(wb.load_library("policy_package"), {"end": 2024, "energy_support.cost_cut": 0.2})
+    base, scen = wb.run_pair(package, 2)
+    labels = ["基准：基准情景", f"情景：{scen.scenario.label('zh')}"]
+    assert scen.scenario.label("zh") == "政策组合（工作台调整）"
+    for lang, unit, factor in (("zh", "万吨", 1e-4), ("en", "kt", 1e-3)):
+        option = app_charts.echarts_option("output", base.summary, scen.summary, labels, lang)
+        salt = option["title"][0]
+        assert salt["subtext"].startswith(unit), salt
+        rows = base.summary.query("region == 'suining' and segment == 'lithium_salt' and metric == 'output'")
+        line = next(s for s in option["series"] if s["name"] == labels[0] and s["xAxisIndex"] == 0)
+        assert line["data"][-1] == pytest.approx(rows.sort_values("year")["mean"].iloc[-1] * factor, rel=1e-6)
+    names = wb.library_choices("zh")
+    assert names["政策组合"] == "policy_package" and names["基准情景"] == "baseline"
+    assert len(set(names.values())) == len(wb.library())  # every file once, by a name of its own

@@ -11,13 +11,15 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from matplotlib import ticker as mticker
 from matplotlib.figure import Figure
 
 from sim.api import DEFAULT_CHAIN
+from sim.inputs import catalogue
 from sim.outputs.charts import BASELINE_COLOUR, PALETTE, use_bundled_font
-from sim.outputs.labels import metric_label, segment_label, text, unit_label
+from sim.outputs.labels import metric_label, segment_label, text
 
 SCENARIO_COLOUR = PALETTE[1]
 STAGES = tuple(stage.key for stage in DEFAULT_CHAIN.firm_stages)
@@ -78,6 +80,29 @@ def _draw(ax, rows: pd.DataFrame, colour: str, label: str, style: str = "-", ban
         ax.fill_between(rows.year, rows.p05, rows.p95, color=colour, alpha=0.15, lw=0)
 
 
+def _display(frames, region: str, segment: str, metric: str, lang: str) -> tuple[float, str]:
+    """The factor and unit a reader expects for a panel (万吨 in Chinese, kt or Mt in English; see
+    `sim.inputs.catalogue.display_unit`), from the largest figure either side shows."""
+    unit = ""
+    magnitude = 0.0
+    for frame in frames:
+        rows = _rows(frame, region, segment, metric)
+        if len(rows):
+            unit = unit or str(rows["unit"].iloc[0])
+            values = rows[["mean", "p95"]].abs().to_numpy(dtype=float)
+            if np.isfinite(values).any():
+                magnitude = max(magnitude, float(np.nanmax(values)))
+    if not unit:
+        return 1.0, ""
+    return catalogue.display_unit(lang, unit, magnitude)
+
+
+def _scaled(rows: pd.DataFrame, factor: float) -> pd.DataFrame:
+    if factor == 1.0 or rows.empty:
+        return rows
+    return rows.assign(**{c: rows[c] * factor for c in ("mean", "p05", "p50", "p95") if c in rows})
+
+
 def _part(label: str, what: str, lang: str) -> str:
     """A series' name for one of two lines a side draws ("baseline: output")."""
     return f"{label}（{what}）" if lang == "zh" else f"{label}: {what}"
@@ -95,16 +120,16 @@ def chart(name: str, base: pd.DataFrame, scenario: pd.DataFrame, labels: Sequenc
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     years: list[int] = []
     for ax, (region, segment, metric) in zip(axes, panels, strict=True):
+        factor, unit_text = _display((base, scenario), region, segment, metric, lang)
         for summary, colour, label in ((base, BASELINE_COLOUR, labels[0]), (scenario, SCENARIO_COLOUR, labels[1])):
-            rows = _rows(summary, region, segment, metric)
+            rows = _scaled(_rows(summary, region, segment, metric), factor)
             if name == "demand":
                 _draw(ax, rows, colour, _part(label, words["demand"], lang), "--", band=False)
-                _draw(ax, _rows(summary, region, segment, "output"), colour, _part(label, words["output"], lang))
+                output = _scaled(_rows(summary, region, segment, "output"), factor)
+                _draw(ax, output, colour, _part(label, words["output"], lang))
             else:
                 _draw(ax, rows, colour, label)
             years = sorted(set(years) | {int(y) for y in rows.year})
-        unit = _rows(base, region, segment, metric)["unit"]
-        unit_text = unit_label(lang, unit.iloc[0]) if len(unit) else ""
         title = segment_label(lang, segment) if segment != "all" else metric_label(lang, metric)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(words["with_unit"].format(name=metric_label(lang, metric), unit=unit_text), fontsize=8)
@@ -115,8 +140,15 @@ def chart(name: str, base: pd.DataFrame, scenario: pd.DataFrame, labels: Sequenc
             ax.set_xticks(years[::step])
             ax.tick_params(axis="x", labelsize=8, rotation=45 if len(years) > 6 else 0)
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{TITLES[lang][name]} ({words['band']})", fontsize=11)
+    fig.suptitle(titled(name, lang), fontsize=11)
     return fig
+
+
+def titled(name: str, lang: str, band: str | None = None) -> str:
+    """A chart's title with what its lines and shading show (``band``; default the bands' name), bracketed as
+    the language brackets."""
+    band = band or text(lang)["band"]
+    return f"{TITLES[lang][name]}（{band}）" if lang == "zh" else f"{TITLES[lang][name]} ({band})"
 
 
 def png(fig: Figure) -> bytes:
@@ -178,8 +210,7 @@ def echarts_option(
     }
     for i, (region, segment, metric) in enumerate(panels):
         years = sorted({int(y) for frame in (base, scenario) for y in _rows(frame, region, segment, metric).year})
-        unit_rows = _rows(base, region, segment, metric)["unit"]
-        unit = unit_label(lang, unit_rows.iloc[0]) if len(unit_rows) else ""
+        factor, unit = _display((base, scenario), region, segment, metric, lang)
         metric_name = names.get(metric) or metric_label(lang, metric)
         title = segment_label(lang, segment) if segment != "all" else metric_name
         option["title"].append(
@@ -200,7 +231,7 @@ def echarts_option(
              "axisLabel": {"fontSize": 10}}
         )  # fmt: skip
         for frame, colour, label in ((base, BASELINE_COLOUR, labels[0]), (scenario, SCENARIO_COLOUR, labels[1])):
-            rows = _rows(frame, region, segment, metric)
+            rows = _scaled(_rows(frame, region, segment, metric), factor)
             if rows.empty:
                 continue
             mean = _series_values(rows, "mean", years)
@@ -224,7 +255,7 @@ def echarts_option(
                     }
                 )
             if name == "demand":
-                output = _series_values(_rows(frame, region, segment, "output"), "mean", years)
+                output = _series_values(_scaled(_rows(frame, region, segment, "output"), factor), "mean", years)
                 option["series"].append(
                     {"type": "line", "name": _part(label, words["output"], lang), "xAxisIndex": i, "yAxisIndex": i,
                      "data": output, "symbol": "none", "lineStyle": {"color": colour, "width": 2}, "color": colour}

@@ -195,7 +195,7 @@ if not COLD:
 
 
 @solara.component_vue("upload.vue")
-def TomlUpload(label: str, event_upload: Callable[[dict], None] | None = None):
+def TomlUpload(label: str, button: str, event_upload: Callable[[dict], None] | None = None):
     pass
 
 
@@ -465,7 +465,6 @@ def _chart_labels(base, scen, lang: str) -> list[str]:
 
 @solara.component
 def Charts(key: tuple, base, scen, lang: str):
-    w = words(lang)
     labels = _chart_labels(base, scen, lang)
     b, s = wb.with_net_fiscal(base.summary), wb.with_net_fiscal(scen.summary)
     if COLD:  # as before: pictures drawn on the server (COLD is fixed for the server's life)
@@ -481,10 +480,9 @@ def Charts(key: tuple, base, scen, lang: str):
         return {n: app_charts.echarts_option(n, bi, si, labels, lang, names) for n in app_charts.CHARTS}
 
     options = solara.use_memo(options_of, [key, lang])  # noqa: SH101 (COLD is fixed for the server's life)
+    band = words(lang)["band"]
     for name, option in options.items():
-        solara.Text(
-            f"{app_charts.TITLES[lang][name]} ({w['band']})", classes=["lsim-chart-title", f"chart-title-{name}"]
-        )
+        solara.Text(app_charts.titled(name, lang, band), classes=["lsim-chart-title", f"chart-title-{name}"])
         with solara.Div(classes=["lsim-chart", f"chart-{name}"]):
             EChart(option=option, version=_version(key, lang))
 
@@ -520,7 +518,7 @@ def Results(result, lang: str, stale: bool):
     )
     Headline(key, base, scen, lang, last)
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
-        solara.Text(w["downloads"] + ":")
+        solara.Text(w["downloads"] + ("：" if lang == "zh" else ":"))
         solara.FileDownload(
             lambda: _download("zip", base, scen, lang, toml_text, table),
             filename=f"{scenario.name}-runs.zip",
@@ -818,7 +816,7 @@ def Page():
             on_value=lambda label: choose_library(choices.get(label, library_name.value)),
             dense=True,
         )
-        TomlUpload(label=w["upload_button"], event_upload=on_upload)
+        TomlUpload(label=w["upload_button"], button=w["upload_choose"], event_upload=on_upload)
         # what appears and goes sits in a container that is always there, so the controls below keep their
         # widgets (a child appearing before them would make every control be built again)
         with solara.Div():
