@@ -203,7 +203,7 @@ def _explore_parser(sub) -> None:
         help=f"replicates per scenario drawn (default {DEFAULT_REPLICATES})",
     )
     p.add_argument("--seed", type=schema_int("seed"), help="master seed (default: the scenario's)")
-    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts (default en)")
+    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the charts and messages (default en)")
     p.add_argument(
         "--force",
         action="store_true",
@@ -249,10 +249,10 @@ def _explore(args: argparse.Namespace) -> int:
                 progress=progress,
             )
         result.save(out, lang=args.lang, force=args.force)
-    print("\n".join(result.console_lines()))
-    print(f"wrote {out}/ (SUMMARY.md, samples.csv, holds/, fails/; {result.wall_time_s:.0f} s)")
+    print("\n".join(result.console_lines(args.lang)))
+    print(cat.say(args.lang, "explore.wrote", out=out, seconds=result.wall_time_s))
     if result.failed:
-        print(f"{len(result.failed)} scenario(s) failed; their errors are in {out}/explore.json", file=sys.stderr)
+        print(cat.say(args.lang, "explore.failed", n=len(result.failed), out=out), file=sys.stderr)
         return EXIT_INTERNAL
     return EXIT_OK
 

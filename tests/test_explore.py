@@ -4,6 +4,7 @@ tiny run end to end that writes the report; bad targets and flags are exit 2 wit
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +276,11 @@ def test_24_draws_warn_in_the_result_the_summary_and_the_console(tmp_path, capsy
     for row in confidence["p_values"]:  # only limits that passed stay in the box
         assert row["p_value"] < confidence["alpha"]
     assert "How sure" in (out / "holds" / "REPORT.md").read_text(encoding="utf-8")
+    # the same report in Chinese: the boxes, their stability and the warnings (the question quotes the target)
+    chinese = probe.console_lines("zh")
+    assert "注意：" in chinese[-1] and "在24个抽样情景中" in chinese[0]
+    for line in chinese[1:]:
+        assert not re.findall(r"[A-Za-z]{3,}", line), line
 
 
 def test_memory_and_scenarios_are_built_a_chunk_at_a_time(monkeypatch):

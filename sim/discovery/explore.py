@@ -58,6 +58,7 @@ from sim.discovery.confidence import Caveat, SureBox, sample_caveats, sure_box
 from sim.discovery.prim import PrimResult, describe_box, latin_hypercube, readable_number
 from sim.discovery.report import REPORT_FILES, write_report
 from sim.discovery.targets import DEFAULT_REPLICATES, DEFAULT_SAMPLES, MAX_SAMPLES, Clause, Target, parse_target
+from sim.inputs import catalogue as cat
 
 HISTORY_END_YEAR = 2025  # the last year of data in the library's scenarios: uncertainty acts after it
 FUTURE_FROM = f"{HISTORY_END_YEAR + 1}-01"  # the first month a sampled lever acts, unless the scenario sets one
@@ -486,10 +487,12 @@ class Exploration:
 
         return write_directory(out_dir, fill, EXPLORE_FILES, EXPLORE_OWNED, force=force)
 
-    def console_lines(self) -> list[str]:
-        """What ``lithium-sim explore`` prints: the count, each reported box with its stability, the caveats."""
+    def console_lines(self, lang: str = "en") -> list[str]:
+        """What ``lithium-sim explore`` prints, in ``lang``: the count, each reported box with its stability, the
+        caveats."""
+        say = cat.say
         holds, total = int(self.holds.sum()), int(self.ok.sum())
-        lines = [f"{self.target.question('en')}: holds in {holds} of {total} scenarios drawn"]
+        lines = [say(lang, "explore.count", question=self.target.question(lang), holds=holds, total=total)]
         for side in ("holds", "fails"):
             sure = self.sure(side)
             if sure is None:
@@ -497,12 +500,20 @@ class Exploration:
             s = sure.result.chosen_stats
             cov, den = sure.interval("coverage_out_of_bag"), sure.interval("density_out_of_bag")
             lines.append(
-                f"  {side}: {self.box_words(side)} (coverage {s['coverage']:.0%}, density {s['density']:.0%}; "
-                f"on draws left out of {len(sure.resamples)} resamples: coverage {_pct(cov)}, density {_pct(den)})"
+                say(
+                    lang,
+                    f"explore.box_{side}",
+                    box=self.box_words(side, lang),
+                    coverage=f"{s['coverage']:.0%}",
+                    density=f"{s['density']:.0%}",
+                    resamples=len(sure.resamples),
+                    coverage_oob=_pct(cov, lang),
+                    density_oob=_pct(den, lang),
+                )  # fmt: skip
             )
             if sure.dropped_inputs:
-                lines.append(f"    not significant, dropped: {self.dropped_words(side)}")
-        lines += [f"warning: {c.en}" for c in self.caveats]
+                lines.append(say(lang, "explore.dropped", names=self.dropped_words(side, lang)))
+        lines += [say(lang, "explore.warning", text=c.zh if lang == "zh" else c.en) for c in self.caveats]
         return lines
 
     def summary_markdown(self) -> str:
@@ -647,11 +658,11 @@ def explore(
     )
 
 
-def _pct(interval: tuple[float, float, float]) -> str:
-    """'62% (48-75%)': a median and its 5-95% range, or 'n/a'."""
+def _pct(interval: tuple[float, float, float], lang: str = "en") -> str:
+    """'62% (48-75%)': a median and its 5-95% range, or 'n/a' ('无' in Chinese)."""
     median, low, high = interval
     if not math.isfinite(median):
-        return "n/a"
+        return "无" if lang == "zh" else "n/a"
     return f"{median:.0%} ({low:.0%}-{high:.0%})"
 
 

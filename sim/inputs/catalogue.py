@@ -309,6 +309,33 @@ _TABLE: dict[str, tuple[str, str]] = {
     "cli.bar_run_unit": ("rep", "次"),
     "cli.bar_explore": ("explore: scenarios", "情景发现（情景）"),
     "cli.bar_explore_unit": ("scn", "个"),
+    # lithium-sim explore's report on the console
+    "explore.count": (
+        "{question}: holds in {holds} of {total} scenarios drawn",
+        "{question}：在{total}个抽样情景中有{holds}个成立",
+    ),
+    "explore.box_holds": (
+        "  holds: {box} (coverage {coverage}, density {density}; on draws left out of {resamples} resamples: "
+        "coverage {coverage_oob}, density {density_oob})",
+        "  成立区域：{box}（覆盖率 {coverage}，密度 {density}；{resamples}次重抽样的袋外样本上：覆盖率 {coverage_oob}，"
+        "密度 {density_oob}）",
+    ),
+    "explore.box_fails": (
+        "  fails: {box} (coverage {coverage}, density {density}; on draws left out of {resamples} resamples: "
+        "coverage {coverage_oob}, density {density_oob})",
+        "  不成立区域：{box}（覆盖率 {coverage}，密度 {density}；{resamples}次重抽样的袋外样本上："
+        "覆盖率 {coverage_oob}，密度 {density_oob}）",
+    ),
+    "explore.dropped": ("    not significant, dropped: {names}", "    不显著、已剔除：{names}"),
+    "explore.warning": ("warning: {text}", "注意：{text}"),
+    "explore.wrote": (
+        "wrote {out}/ (SUMMARY.md, samples.csv, holds/, fails/; {seconds:.0f} s)",
+        "已写入 {out}/（SUMMARY.md、samples.csv、holds/、fails/；用时 {seconds:.0f} 秒）",
+    ),
+    "explore.failed": (
+        "{n} scenario(s) failed; their errors are in {out}/explore.json",
+        "{n}个情景运行失败；错误信息见 {out}/explore.json",
+    ),
 }
 
 # metric -> (English, Chinese)
