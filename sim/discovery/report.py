@@ -111,13 +111,16 @@ def _boxes_table(result: PrimResult) -> pd.DataFrame:
 
 
 def _axis_label(name: str, labels: Mapping[str, str], units: Mapping[str, str]) -> str:
-    unit = units.get(name, "")
-    return f"{labels.get(name, name)} ({unit})" if unit else labels.get(name, name)
+    """An input's name with its unit, bracketed as its language brackets (a Chinese name: full width)."""
+    label, unit = labels.get(name, name), units.get(name, "")
+    if not unit:
+        return label
+    return f"{label}（{unit}）" if any(ord(c) >= 0x2E80 for c in label) else f"{label} ({unit})"
 
 
 def _format_axis(axis, unit: str) -> None:
     if unit.startswith("%"):
-        axis.set_major_formatter(mticker.PercentFormatter(xmax=1, decimals=0))
+        axis.set_major_formatter(mticker.PercentFormatter(xmax=1, decimals=None))
     else:
         axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
 
@@ -171,7 +174,7 @@ def _limits_chart(result: PrimResult, labels, units, lab: dict, path: Path) -> N
     ax.set_yticks(range(len(order)), [_axis_label(n, labels, units) for n in reversed(order)])
     ax.set(title=lab["limits_title"], xlabel=lab["share_of_range"], xlim=(-0.05, 1.05))
     ax.set_ylim(-0.6, max(len(order), 1) - 0.2)
-    ax.xaxis.set_major_formatter(mticker.PercentFormatter(xmax=1, decimals=0))
+    ax.xaxis.set_major_formatter(mticker.PercentFormatter(xmax=1, decimals=None))
     fig.legend(loc="outside lower center", ncol=2, fontsize=8)
     _save(fig, path)
 
