@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 import sim
+from sim.inputs import catalogue as cat
 
 HERE = Path(__file__).resolve().parent
 # every scenario file here, each price mode's baseline first (a new file joins the library by being here)
@@ -53,8 +54,9 @@ def main() -> None:
             workers=1 if args.scheduler else args.workers,
             scheduler=args.scheduler,
             progress=True,
+            lang=args.lang,
         )
-        result.save(args.results / name, charts=not args.no_charts)
+        result.save(args.results / name, charts=not args.no_charts, lang=args.lang)
         runs[name] = result
 
     tables = []
@@ -62,30 +64,39 @@ def main() -> None:
         group = [runs[baseline], *(r for n, r in runs.items() if n != baseline and r.scenario.price_mode == mode)]
         out = args.results / COMPARISONS[mode]
         tables.append(sim.compare_runs(group, out_dir=out, lang=args.lang, pool=True))
-        print(f"comparison with {baseline} written to {out}/")
+        print(cat.say(args.lang, "library.wrote", baseline=runs[baseline].scenario.label(args.lang), out=out))
     report(tables, args.lang)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """``text`` padded to ``width`` columns as a terminal shows it (a Chinese character takes two)."""
+    room = max(width - cat.display_width(text), 0)
+    return " " * room + text if right else text + " " * room
 
 
 def report(tables, lang: str) -> None:
     """Each scenario against its own baseline: value added in the final year, GDP share, the city's net."""
+    say = cat.say
     for table in tables:
         names = table.attrs.get("names", {}).get(lang, {})
         baseline = table["scenario"].iloc[0]
         final = int(table["year"].max())
         suining = table.query("region == 'suining' and segment == 'all' and year == @final")
-        print(f"\nagainst {names.get(baseline, baseline)} ({final}; mean, [P5, P95] over replicates):")
-        print(f"  {'':24s} {'value added, 亿元':>28s} {'GDP share %':>12s} {'net for the city, 亿元':>30s}")
+        print("\n" + say(lang, "library.against", baseline=names.get(baseline, baseline), year=final))
+        heads = (say(lang, "library.col_va"), say(lang, "library.col_share"), say(lang, "library.col_net"))
+        # over the figures' columns: value added (27 wide, then its difference), GDP share (12), the net (25)
+        va_head, share_head, net_head = (_pad(h, w, True) for h, w in zip(heads, (27, 12, 25), strict=True))
+        print(f"  {_pad('', 28)} {va_head}{'':10s} {share_head} {net_head}")
         for scenario in dict.fromkeys(table["scenario"]):
             rows = suining[suining.scenario == scenario].set_index("metric")
             va, share, net = rows.loc["value_added"], rows.loc["gdp_share"], rows.loc["net_fiscal"]
             change = "" if scenario == baseline else f" ({va.diff_mean:+7.1f})"
             net_change = "" if scenario == baseline else f" ({net.diff_mean:+6.1f})"
             print(
-                f"  {names.get(scenario, scenario):24s} {va['mean']:7.1f} [{va.p05:6.1f}, {va.p95:6.1f}]{change:10s}"
-                f" {share['mean']:12.2f} {net['mean']:8.1f} [{net.p05:6.1f}, {net.p95:6.1f}]{net_change}"
+                f"  {_pad(names.get(scenario, scenario), 28)} {va['mean']:8.1f} [{va.p05:7.1f}, {va.p95:7.1f}]"
+                f"{change:10s} {share['mean']:12.2f} {net['mean']:8.1f} [{net.p05:6.1f}, {net.p95:6.1f}]{net_change}"
             )
-    print("\n(in brackets after a value: the difference from the scenario's own baseline; the net for the city is")
-    print(" the local fiscal revenue from lithium since 2022 less the support paid to lithium firms)")
+    print("\n" + say(lang, "library.note"))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ and plain chart and workbook words. A key that is not in the table raises KeyErr
 
 from __future__ import annotations
 
+import unicodedata
+
 from sim.inputs.chain import DEFAULT_CHAIN, Chain
 
 LANGUAGES = ("en", "zh")
@@ -332,6 +334,21 @@ _TABLE: dict[str, tuple[str, str]] = {
         "wrote {out}/ (SUMMARY.md, samples.csv, holds/, fails/; {seconds:.0f} s)",
         "已写入 {out}/（SUMMARY.md、samples.csv、holds/、fails/；用时 {seconds:.0f} 秒）",
     ),
+    # scenarios/run_library.py
+    "library.wrote": ("comparison with {baseline} written to {out}/", "与{baseline}的比较已写入 {out}/"),
+    "library.against": (
+        "against {baseline} ({year}; mean, [P5, P95] over replicates):",
+        "相对于{baseline}（{year}年；各次模拟的均值与[P5, P95]）：",
+    ),
+    "library.col_va": ("value added, 亿元", "增加值（亿元）"),
+    "library.col_share": ("GDP share %", "占GDP比重%"),
+    "library.col_net": ("net for the city, 亿元", "城市净收益（亿元）"),
+    "library.note": (
+        "(in brackets after a value: the difference from the scenario's own baseline; the net for the city is\n"
+        " the local fiscal revenue from lithium since 2022 less the support paid to lithium firms)",
+        "（数值后括号内：与该情景同一价格模式基准之差；城市净收益：2022年以来锂电产业带来的地方财政收入减去"
+        "向锂电企业支付的扶持）",
+    ),
     "explore.failed": (
         "{n} scenario(s) failed; their errors are in {out}/explore.json",
         "{n}个情景运行失败；错误信息见 {out}/explore.json",
@@ -509,6 +526,11 @@ def cluster(lang: str, key: str) -> str:
 def stage_unit(lang: str, key: str, chain: Chain = DEFAULT_CHAIN) -> str:
     """The unit of a stage's output, as written beside a number."""
     return unit(lang, chain[key].unit)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: a Chinese character two, anything else one."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def scenario_label(lang: str, name: str, name_zh: str | None = None) -> str:
