@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine.model import simulate_batch
+from sim.inputs.catalogue import say
 from sim.inputs.chain import DEFAULT_CHAIN, Chain, Stage
 from sim.inputs.clusters import cluster_keys
 from sim.inputs.data import default_data
@@ -84,6 +85,7 @@ __all__ = [
     "override",
     "project_root",
     "run",
+    "say",
     "simulate_metrics",
     "toml_key",
     "toml_table",

@@ -296,7 +296,7 @@ def test_compare_refuses_runs_over_different_years(earlier_run, tmp_path, capsys
     summary[summary.year == 2022].to_csv(other / "summary.csv", index=False)
     assert main(["compare", str(earlier_run), str(other), "--out", str(tmp_path / "cmp")]) == 2
     err = capsys.readouterr().err
-    assert "covers 2022-2022 but the baseline short covers 2022-2023" in err and str(other) in err
+    assert "covers 2022-2022 but the baseline 'short' covers 2022-2023" in err and str(other) in err
     assert not (tmp_path / "cmp").exists()
 
 

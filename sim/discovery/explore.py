@@ -51,6 +51,7 @@ from sim.api import (
     month_index,
     month_label,
     override,
+    say,
     simulate_metrics,
     write_directory,
 )
@@ -58,7 +59,6 @@ from sim.discovery.confidence import Caveat, SureBox, sample_caveats, sure_box
 from sim.discovery.prim import PrimResult, describe_box, latin_hypercube, readable_number
 from sim.discovery.report import REPORT_FILES, write_report
 from sim.discovery.targets import DEFAULT_REPLICATES, DEFAULT_SAMPLES, MAX_SAMPLES, Clause, Target, parse_target
-from sim.inputs import catalogue as cat
 
 HISTORY_END_YEAR = 2025  # the last year of data in the library's scenarios: uncertainty acts after it
 FUTURE_FROM = f"{HISTORY_END_YEAR + 1}-01"  # the first month a sampled lever acts, unless the scenario sets one
@@ -490,7 +490,6 @@ class Exploration:
     def console_lines(self, lang: str = "en") -> list[str]:
         """What ``lithium-sim explore`` prints, in ``lang``: the count, each reported box with its stability, the
         caveats."""
-        say = cat.say
         holds, total = int(self.holds.sum()), int(self.ok.sum())
         lines = [say(lang, "explore.count", question=self.target.question(lang), holds=holds, total=total)]
         for side in ("holds", "fails"):
