@@ -216,6 +216,17 @@ def english_on(text: str) -> list[str]:
     return sorted({w for w in words if w.lower().strip(".") not in LATIN_ON_CHINESE_PAGE})
 
 
+def settled_english(page, seconds: float = 15.0) -> list[str]:
+    """The English left on the page once it has finished switching (a page redraws part by part): empty as soon
+    as it is, else what is still there after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        english = english_on(page.inner_text("body"))
+        if not english or time.monotonic() > deadline:
+            return english
+        page.wait_for_timeout(250)
+
+
 def test_a_slider_click_runs_the_scenario(session):
     page = session.page
     before = session.chart("value_added")
@@ -247,7 +258,7 @@ def test_switching_to_chinese_shows_chinese_labels_in_the_bundled_font(session):
     for label in ("能源成本降幅", "产值（营收）", "起始情景", "图表", "城市净收益", "政府工作报告第125行"):
         assert label in body
     assert "lang=zh" in page.url
-    english = english_on(page.inner_text("body"))
+    english = settled_english(page)
     assert not english, f"English in the Chinese page: {english}"
     statuses = page.evaluate(
         """async () => { await document.fonts.ready;
@@ -304,7 +315,7 @@ def test_scenario_discovery_warns_on_a_small_sample(session):
     assert "12" in summary.inner_text()
     assert "12" in page.inner_text(".caveat-few_samples")  # too few draws for twelve inputs: said so
     page.wait_for_selector(".discovery img")
-    english = english_on(page.inner_text("body"))  # the question, the boxes, the caveats: all in Chinese
+    english = settled_english(page)  # the question, the boxes, the caveats: all in Chinese
     assert not english, f"English in the Chinese discovery tab: {english}"
     assert "tab=1" in page.url
     session.shot("09-discovery")
