@@ -191,9 +191,10 @@ def kind_of_entry(mode: int) -> str:
     return "not a regular file"
 
 
-def file_digest(folder: Folder, relative: str) -> tuple[int, str] | None:
-    """Size and SHA-256 of the regular file at ``relative`` (names joined by "/") under ``folder``, reached
-    without following any link; None when it is not a regular file there."""
+@contextlib.contextmanager
+def _parent(folder: Folder, relative: str):
+    """The folder holding ``relative`` (names joined by "/") under ``folder``, each step opened without following
+    a link and closed afterwards, and the last name; OSError when a step is missing or is not a directory."""
     *dirs, name = relative.split("/")
     opened: list[Folder] = []
     try:
@@ -201,20 +202,25 @@ def file_digest(folder: Folder, relative: str) -> tuple[int, str] | None:
         for part in dirs:
             here = here.subfolder(part)
             opened.append(here)
-        fd = here.open_file(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        for f in opened:
-            f.close()
-        return None
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return None
-            return info.st_size, hashlib.file_digest(handle, "sha256").hexdigest()
+        yield here, name
     finally:
         for f in opened:
             f.close()
+
+
+def file_digest(folder: Folder, relative: str) -> tuple[int, str] | None:
+    """Size and SHA-256 of the regular file at ``relative`` (names joined by "/") under ``folder``, reached
+    without following any link; None when it is not a regular file there."""
+    try:
+        with _parent(folder, relative) as (here, name):
+            fd = here.open_file(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    return None
+                return info.st_size, hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def walk(folder: Folder, limit: int = SCAN_LIMIT) -> tuple[list[tuple[str, int]], bool]:
@@ -248,19 +254,8 @@ def walk(folder: Folder, limit: int = SCAN_LIMIT) -> tuple[list[tuple[str, int]]
 
 def remove_entry(folder: Folder, relative: str, directory: bool) -> None:
     """Unlink a file (or remove an empty directory) at ``relative`` under ``folder``, through no link."""
-    *dirs, base = relative.split("/")
-    opened: list[Folder] = []
-    try:
-        here = folder
-        for part in dirs:
-            here = here.subfolder(part)
-            opened.append(here)
+    with contextlib.suppress(OSError), _parent(folder, relative) as (here, base):
         (here.rmdir if directory else here.unlink)(base)
-    except OSError:
-        pass
-    finally:
-        for f in opened:
-            f.close()
 
 
 # errors the environment raises while writing (a full disk, a read-only or unreachable file system, limits)

@@ -100,14 +100,8 @@ class DirKind:
 
     def read_manifest(self, folder: Folder) -> dict[str, dict[str, Any]] | None:
         """The files the program recorded writing into ``folder``, or None (no manifest, or not a valid one)."""
-        data = folder.read_bytes(self.manifest, _MAX_JSON_BYTES)
-        if data is None:
-            return None
-        try:
-            doc = json.loads(data)
-        except (ValueError, RecursionError):
-            return None
-        if not isinstance(doc, dict) or RUN_MARKER not in doc:
+        doc = _json_object(folder.read_bytes(self.manifest, _MAX_JSON_BYTES))
+        if doc is None or RUN_MARKER not in doc:
             return None
         return _valid_manifest(doc.get(MANIFEST_KEY))
 
@@ -138,13 +132,19 @@ def _is_run_dir(path: Path) -> bool:
             data = folder.read_bytes("meta.json", _MAX_JSON_BYTES)
     except OSError:
         return False
+    meta = _json_object(data)
+    return meta is not None and (RUN_MARKER in meta or _LEGACY_META_KEYS <= set(meta))
+
+
+def _json_object(data: bytes | None) -> dict | None:
+    """``data`` read as a JSON object, or None (no data, not JSON, too deeply nested, or not an object)."""
     if data is None:
-        return False
+        return None
     try:
-        meta = json.loads(data)
+        doc = json.loads(data)
     except (ValueError, RecursionError):
-        return False
-    return isinstance(meta, dict) and (RUN_MARKER in meta or _LEGACY_META_KEYS <= set(meta))
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def has_files(*names: str) -> Callable[[Path], bool]:
